@@ -1,0 +1,55 @@
+import { Directive, Field, Int, ObjectType, type ClassType } from "type-graphql";
+import type { Page } from "./paging";
+
+@ObjectType()
+@Directive("@shareable")
+export class PageInfo {
+  @Field() hasNextPage: boolean;
+  @Field() hasPreviousPage: boolean;
+  @Field(() => String, { nullable: true }) startCursor: string | null;
+  @Field(() => String, { nullable: true }) endCursor: string | null;
+}
+
+export interface EdgeShape<T> { cursor: string; node: T }
+
+/**
+ * A connection's `count` may be a thunk: graphql-js calls function-valued properties, so the
+ * count query runs only when a client selects `count`.
+ */
+export interface ConnectionShape<T> {
+  pageInfo: PageInfo;
+  edges: EdgeShape<T>[];
+  count: number | (() => Promise<number>);
+}
+
+/** Builds `<Name>Connection` and `<Name>Edge` object types for a node type. */
+export function connectionTypes<T extends object>(name: string, node: () => ClassType<T>) {
+  @ObjectType(`${name}Edge`)
+  class Edge implements EdgeShape<T> {
+    @Field() cursor: string;
+    @Field(node) node: T;
+  }
+
+  @ObjectType(`${name}Connection`)
+  class Connection implements ConnectionShape<T> {
+    @Field(() => PageInfo) pageInfo: PageInfo;
+    @Field(() => [Edge]) edges: Edge[];
+    @Field(() => Int) count: number | (() => Promise<number>);
+  }
+
+  return { Edge, Connection };
+}
+
+export function toConnection<R, T>(page: Page, map: (row: R) => T, count: number | (() => Promise<number>)): ConnectionShape<T> {
+  const edges = page.rows.map((row, i) => ({ cursor: page.cursors[i], node: map(row as R) }));
+  return {
+    edges,
+    count,
+    pageInfo: {
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: page.hasPreviousPage,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import path from "node:path";
+import { z } from "zod";
+
+const optionalString = z.string().trim().min(1).optional();
+const url = (label: string) => z.string().trim().refine((v) => {
+  try { const u = new URL(v); return u.protocol === "http:" || u.protocol === "https:"; } catch { return false; }
+}, `${label} must be an http(s) URL`);
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().trim().min(1).default("127.0.0.1"),
+  PUBLIC_URL: url("PUBLIC_URL").optional(),
+  DATA_DIR: z.string().trim().min(1).default("./.data"),
+  DATABASE_URL: z.string().trim().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must start with postgres:// or postgresql://").optional(),
+  S3_ENDPOINT: url("S3_ENDPOINT").optional(),
+  S3_ACCESS_KEY: optionalString,
+  S3_SECRET_KEY: optionalString,
+  S3_REGION: z.string().trim().min(1).default("us-east-1"),
+  S3_BUCKET: z.string().trim().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "S3_BUCKET must be a valid bucket name").default("artifacts"),
+  HF_ENDPOINT: url("HF_ENDPOINT").default("https://huggingface.co"),
+  HF_TOKEN: optionalString,
+  AUTH_JWT_SECRET: z.string().min(32, "AUTH_JWT_SECRET must be at least 32 characters").optional(),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
+  MAX_QUERY_COST: z.coerce.number().int().min(100).default(50000),
+  PRESIGNED_URL_MAX_EXPIRY: z.coerce.number().int().min(1).default(86400),
+}).superRefine((env, ctx) => {
+  const s3 = [env.S3_ENDPOINT, env.S3_ACCESS_KEY, env.S3_SECRET_KEY];
+  if (s3.some(Boolean) && !s3.every(Boolean)) {
+    for (const [key, value] of [["S3_ENDPOINT", env.S3_ENDPOINT], ["S3_ACCESS_KEY", env.S3_ACCESS_KEY], ["S3_SECRET_KEY", env.S3_SECRET_KEY]] as const) {
+      if (!value) ctx.addIssue({ code: "custom", path: [key], message: `${key} is required when any S3_* variable is set` });
+    }
+  }
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  dataDir: string;
+  databaseUrl?: string;
+  s3?: { endpoint: string; accessKey: string; secretKey: string; region: string; bucket: string };
+  huggingface: { endpoint: string; token?: string };
+  jwtSecret?: string;
+  logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  limits: { maxDepth: number; maxCost: number; maxPageSize: number; defaultPageSize: number };
+  presignedUrlMaxExpiry: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+/** Parses the environment once, at start-up; every bad variable is reported together. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const blankAsUnset = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(blankAsUnset);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST.includes(":") ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/+$/, ""),
+    dataDir,
+    databaseUrl: e.DATABASE_URL,
+    s3: e.S3_ENDPOINT && e.S3_ACCESS_KEY && e.S3_SECRET_KEY
+      ? { endpoint: e.S3_ENDPOINT, accessKey: e.S3_ACCESS_KEY, secretKey: e.S3_SECRET_KEY, region: e.S3_REGION, bucket: e.S3_BUCKET }
+      : undefined,
+    huggingface: { endpoint: e.HF_ENDPOINT.replace(/\/+$/, ""), token: e.HF_TOKEN },
+    jwtSecret: e.AUTH_JWT_SECRET,
+    logLevel: e.LOG_LEVEL,
+    limits: { maxDepth: e.MAX_QUERY_DEPTH, maxCost: e.MAX_QUERY_COST, maxPageSize: 500, defaultPageSize: 100 },
+    presignedUrlMaxExpiry: e.PRESIGNED_URL_MAX_EXPIRY,
+  };
+}

@@ -1,0 +1,81 @@
+import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique, UpdateDateColumn } from "typeorm";
+import type { Relation } from "typeorm";
+import { ArtifactRemoteStatus, ArtifactStatus, sqlIn } from "../common/enums";
+import { bigintAsString } from "../db/columns";
+import { ArtifactEntity } from "../artifact/artifact.entity";
+
+export interface ImportProgressData {
+  totalFiles: number;
+  completedFiles: number;
+  totalBytes: string;
+  downloadedBytes: string;
+  bytesPerSecond: number | null;
+  startedAt: string | null;
+  updatedAt: string | null;
+}
+
+export interface VerificationResultData {
+  verifiers: Array<{
+    name: string;
+    result: {
+      success: boolean; infectedCount: number; scannedAt: string; scanTime: number; scannedCount: number;
+      metadata: { entries: Array<{ key: string; value: string }> }; error: string | null;
+    };
+  }>;
+}
+
+@Entity("artifact_revisions")
+@Unique("artifact_revisions_artifact_version_key", ["artifactId", "version"])
+@Check("artifact_revisions_status_check", `"status" IN (${sqlIn(ArtifactStatus)})`)
+@Check("artifact_revisions_remote_status_check", `"remote_status" IS NULL OR "remote_status" IN (${sqlIn(ArtifactRemoteStatus)})`)
+@Check("artifact_revisions_size_check", `"size" IS NULL OR "size" >= 0`)
+@Index("artifact_revisions_status_idx", ["status"])
+export class ArtifactRevisionEntity {
+  @PrimaryGeneratedColumn("uuid")
+  id: string;
+
+  @Column({ name: "artifact_id", type: "uuid" })
+  artifactId: string;
+
+  @ManyToOne(() => ArtifactEntity, { onDelete: "CASCADE" })
+  @JoinColumn({ name: "artifact_id" })
+  artifact?: Relation<ArtifactEntity>;
+
+  @Column({ type: "varchar", length: 512 })
+  version: string;
+
+  @Column({ type: "varchar", length: 16, default: ArtifactStatus.SCANNED })
+  status: ArtifactStatus;
+
+  @Column({ name: "remote_status", type: "varchar", length: 16, nullable: true })
+  remoteStatus: ArtifactRemoteStatus | null;
+
+  /** The upstream commit the stored files were imported from. */
+  @Column({ type: "varchar", length: 128, nullable: true })
+  digest: string | null;
+
+  /** The upstream commit the last scan saw. */
+  @Column({ name: "latest_upstream_digest", type: "varchar", length: 128, nullable: true })
+  latestUpstreamDigest: string | null;
+
+  @Column({ type: "text", nullable: true })
+  readme: string | null;
+
+  @Column({ type: "bigint", nullable: true, transformer: bigintAsString })
+  size: string | null;
+
+  @Column({ name: "last_error", type: "text", nullable: true })
+  lastError: string | null;
+
+  @Column({ name: "verification_result", type: "jsonb", nullable: true })
+  verificationResult: VerificationResultData | null;
+
+  @Column({ name: "import_progress", type: "jsonb", nullable: true })
+  importProgress: ImportProgressData | null;
+
+  @CreateDateColumn({ name: "created_at", type: "timestamptz" })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: "updated_at", type: "timestamptz" })
+  updatedAt: Date;
+}

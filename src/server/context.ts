@@ -1,0 +1,14 @@
+import type { DataSource } from "typeorm";
+import type { Viewer } from "../auth/viewer";
+import type { Config } from "../config/config";
+import type { Loaders } from "./loaders";
+import type { Services } from "./services";
+
+/** What every resolver sees. Loaders are new for each request (and each subscription event). */
+export interface AppContext {
+  viewer: Viewer | null;
+  ds: DataSource;
+  config: Config;
+  services: Services;
+  loaders: Loaders;
+}

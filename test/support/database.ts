@@ -1,0 +1,56 @@
+import { randomBytes } from "node:crypto";
+import { Client } from "pg";
+import type { DataSource } from "typeorm";
+import { createDataSource } from "../../src/db/data-source";
+
+/** The PostgreSQL server tests use; each test file gets its own fresh database on it. */
+export const TEST_PG_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: TEST_PG_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates an empty database with a unique name; drop() removes it (closing leftover sessions). */
+export async function createTestDatabase(prefix = "ar_test"): Promise<TestDatabase> {
+  const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
+  await admin((c) => c.query(`CREATE DATABASE "${name}"`));
+  return {
+    name,
+    url: withDatabase(TEST_PG_URL, name),
+    drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+/** A fresh, migrated database and a DataSource on it. */
+export async function createMigratedDataSource(): Promise<{ ds: DataSource; db: TestDatabase; close(): Promise<void> }> {
+  const db = await createTestDatabase();
+  const ds = createDataSource({ url: db.url, poolSize: 4 });
+  await ds.initialize();
+  await ds.runMigrations({ transaction: "all" });
+  return {
+    ds,
+    db,
+    close: async () => {
+      if (ds.isInitialized) await ds.destroy();
+      await db.drop();
+    },
+  };
+}
