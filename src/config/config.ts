@@ -24,13 +24,6 @@ const schema = z.object({
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
   MAX_QUERY_COST: z.coerce.number().int().min(100).default(50000),
   PRESIGNED_URL_MAX_EXPIRY: z.coerce.number().int().min(1).default(86400),
-}).superRefine((env, ctx) => {
-  const s3 = [env.S3_ENDPOINT, env.S3_ACCESS_KEY, env.S3_SECRET_KEY];
-  if (s3.some(Boolean) && !s3.every(Boolean)) {
-    for (const [key, value] of [["S3_ENDPOINT", env.S3_ENDPOINT], ["S3_ACCESS_KEY", env.S3_ACCESS_KEY], ["S3_SECRET_KEY", env.S3_SECRET_KEY]] as const) {
-      if (!value) ctx.addIssue({ code: "custom", path: [key], message: `${key} is required when any S3_* variable is set` });
-    }
-  }
 });
 
 export interface Config {
@@ -57,9 +50,12 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const blankAsUnset = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const parsed = schema.safeParse(blankAsUnset);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`));
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`);
+  const s3Keys = ["S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY"] as const;
+  if (s3Keys.some((k) => blankAsUnset[k])) {
+    for (const key of s3Keys) if (!blankAsUnset[key]) problems.push(`${key}: required when any of ${s3Keys.join(", ")} is set`);
   }
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
   const dataDir = path.resolve(e.DATA_DIR);
   return {

@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import type { Viewer } from "../auth/viewer";
 import type { Config } from "../config/config";
+import type { EventBus } from "../events/event-bus";
 import type { Loaders } from "./loaders";
 import type { Services } from "./services";
 
@@ -10,5 +11,6 @@ export interface AppContext {
   ds: DataSource;
   config: Config;
   services: Services;
+  events: EventBus;
   loaders: Loaders;
 }

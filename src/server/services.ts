@@ -1,9 +1,27 @@
 import type { DataSource } from "typeorm";
+import { ArtifactService } from "../artifact/artifact.service";
+import { RevisionService } from "../revision/revision.service";
+import type { Logger } from "../common/logger";
 import type { Config } from "../config/config";
+import type { EventBus } from "../events/event-bus";
+import type { StorageManager } from "../storage/storage-manager";
+
+export interface ServiceDeps {
+  ds: DataSource;
+  config: Config;
+  /** The server's own secret (AUTH_JWT_SECRET or the generated one). */
+  authSecret: string;
+  events: EventBus;
+  logger: Logger;
+  storage: StorageManager;
+}
 
 /** Long-lived domain services, built once at start-up and shared by all requests. */
-export function createServices(_ds: DataSource, _config: Config) {
-  return {};
+export function createServices(deps: ServiceDeps) {
+  return {
+    artifacts: new ArtifactService(deps.ds),
+    revisions: new RevisionService(deps.ds),
+  };
 }
 
 export type Services = ReturnType<typeof createServices>;

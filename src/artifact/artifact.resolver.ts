@@ -1,0 +1,81 @@
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Role } from "../common/enums";
+import { checkFilterShape } from "../common/filters.sql";
+import { PagingArgsType } from "../common/paging.args";
+import { resolvePaging } from "../common/paging";
+import { connectionOf } from "../common/paging.util";
+import { parseId } from "../common/relay";
+import { ArtifactRevisionFilter, ArtifactRevisionOrderBy } from "../revision/revision.inputs";
+import { querySignature } from "../revision/revision.loader";
+import { ArtifactRevisionConnection, toRevision } from "../revision/revision.type";
+import type { AppContext } from "../server/context";
+import { loadArtifactNode } from "./artifact.loader";
+import { ArtifactFilter, ArtifactOrderBy, DeleteArtifactsInput, RestoreArtifactsInput, UpdateArtifactInput } from "./artifact.inputs";
+import {
+  Artifact, ArtifactConnection, DeleteArtifactsPayload, RestoreArtifactsPayload, SourceInfo, toArtifact, UpdateArtifactPayload,
+} from "./artifact.type";
+
+@Resolver(() => Artifact)
+export class ArtifactResolver {
+  @Authorized()
+  @Query(() => Artifact, { nullable: true })
+  artifact(@Arg("id", () => ID) id: string, @Ctx() ctx: AppContext): Promise<Artifact | null> {
+    return loadArtifactNode(ctx, parseId("Artifact", id));
+  }
+
+  @Authorized()
+  @Query(() => ArtifactConnection, { nullable: true })
+  async artifacts(
+    @Arg("filter", () => ArtifactFilter, { nullable: true }) filter: ArtifactFilter | null,
+    @Arg("orderBy", () => [ArtifactOrderBy], { nullable: true }) orderBy: ArtifactOrderBy[] | null,
+    @Args(() => PagingArgsType) args: PagingArgsType,
+    @Ctx() ctx: AppContext,
+  ) {
+    const paging = resolvePaging(args, ctx.config.limits);
+    const { page, count } = await ctx.services.artifacts.list({ filter, orderBy, paging, viewer: ctx.viewer! });
+    // Revisions below this page ask for their artifact: serve it from this query's rows.
+    for (const entity of page.rows) ctx.loaders.artifactById.prime(entity.id, entity);
+    return connectionOf(page, toArtifact, count);
+  }
+
+  @FieldResolver(() => SourceInfo)
+  async registry(@Root() artifact: Artifact, @Ctx() ctx: AppContext): Promise<SourceInfo> {
+    const registry = await ctx.loaders.artifactRegistryById.load(artifact.registryId);
+    return Object.assign(new SourceInfo(), { name: registry?.name ?? null, url: registry?.url ?? null });
+  }
+
+  /** Batched: every artifact of a page asking with the same arguments shares one page query and one count query. */
+  @FieldResolver(() => ArtifactRevisionConnection, { nullable: true })
+  async revisions(
+    @Root() artifact: Artifact,
+    @Arg("filter", () => ArtifactRevisionFilter, { nullable: true }) filter: ArtifactRevisionFilter | null,
+    @Arg("orderBy", () => [ArtifactRevisionOrderBy], { nullable: true }) orderBy: ArtifactRevisionOrderBy[] | null,
+    @Args(() => PagingArgsType) args: PagingArgsType,
+    @Ctx() ctx: AppContext,
+  ) {
+    checkFilterShape(filter);
+    const query = { filter, orderBy, paging: resolvePaging(args, ctx.config.limits) };
+    const page = await ctx.loaders.revisionsByArtifact.load({ artifactId: artifact.uuid, query, signature: querySignature(query) });
+    for (const entity of page.rows) ctx.loaders.revisionById.prime(entity.id, entity);
+    const count = () => ctx.loaders.revisionCountByArtifact.load({ artifactId: artifact.uuid, filter, signature: querySignature(filter) });
+    return connectionOf(page, toRevision, count);
+  }
+
+  @Authorized(Role.SUPERADMIN)
+  @Mutation(() => UpdateArtifactPayload, { nullable: true })
+  async updateArtifact(@Arg("input", () => UpdateArtifactInput) input: UpdateArtifactInput, @Ctx() ctx: AppContext): Promise<UpdateArtifactPayload> {
+    return { artifact: toArtifact(await ctx.services.artifacts.update(input)) };
+  }
+
+  @Authorized(Role.SUPERADMIN)
+  @Mutation(() => DeleteArtifactsPayload, { nullable: true })
+  async deleteArtifacts(@Arg("input", () => DeleteArtifactsInput) input: DeleteArtifactsInput, @Ctx() ctx: AppContext): Promise<DeleteArtifactsPayload> {
+    return { artifacts: (await ctx.services.artifacts.delete(input.artifactIds)).map(toArtifact) };
+  }
+
+  @Authorized(Role.SUPERADMIN)
+  @Mutation(() => RestoreArtifactsPayload, { nullable: true })
+  async restoreArtifacts(@Arg("input", () => RestoreArtifactsInput) input: RestoreArtifactsInput, @Ctx() ctx: AppContext): Promise<RestoreArtifactsPayload> {
+    return { artifacts: (await ctx.services.artifacts.restore(input.artifactIds)).map(toArtifact) };
+  }
+}

@@ -1,0 +1,126 @@
+import type { DataSource, EntityManager } from "typeorm";
+import type { Viewer } from "../auth/viewer";
+import { ArtifactAvailability, Role } from "../common/enums";
+import { AppError, ERRORS } from "../common/errors";
+import { countRows, fetchPage, type Paging } from "../common/paging";
+import { guardCursor, hydratePage, type EntityPage } from "../common/paging.util";
+import { parseId } from "../common/relay";
+import { hydrate, SqlParams } from "../common/sql";
+import { ArtifactRegistryEntity } from "../registry/artifact-registry.entity";
+import { ArtifactEntity } from "./artifact.entity";
+import type { ArtifactFilter, ArtifactOrderBy, UpdateArtifactInput } from "./artifact.inputs";
+import { ARTIFACT_FROM, ARTIFACT_ID, artifactConditions, artifactOrder } from "./artifact.query";
+
+export const MAX_DESCRIPTION_LENGTH = 10_000;
+/** IDs per deleteArtifacts/restoreArtifacts call. */
+export const MAX_BULK_IDS = 500;
+
+export interface ListArtifactsArgs {
+  filter?: ArtifactFilter | null;
+  orderBy?: readonly ArtifactOrderBy[] | null;
+  paging: Paging;
+  viewer: Viewer;
+}
+
+/** The `user` role sees ALIVE artifacts (and their revisions) only; admins see everything. */
+export function seesDeletedArtifacts(viewer: Viewer | null | undefined): boolean {
+  return viewer?.role === Role.SUPERADMIN || viewer?.role === Role.ADMIN;
+}
+
+export function canSeeArtifact(viewer: Viewer | null | undefined, artifact: Pick<ArtifactEntity, "availability">): boolean {
+  return artifact.availability === ArtifactAvailability.ALIVE || seesDeletedArtifacts(viewer);
+}
+
+function byId<E extends { id: string }>(ids: readonly string[], rows: E[]): (E | null)[] {
+  const map = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => map.get(id) ?? null);
+}
+
+/** Artifacts: listing, batched lookups and the superadmin's curation (update, soft delete, restore). */
+export class ArtifactService {
+  constructor(private readonly ds: DataSource) {}
+
+  /** One page and a lazy count (the count query runs only when called). */
+  async list(args: ListArtifactsArgs): Promise<{ page: EntityPage<ArtifactEntity>; count: () => Promise<number> }> {
+    const params = new SqlParams();
+    const where = artifactConditions(args.filter, params, !seesDeletedArtifacts(args.viewer));
+    const order = artifactOrder(args.orderBy);
+    const page = await guardCursor(args.paging, () =>
+      fetchPage({ ds: this.ds, select: "a.*", from: ARTIFACT_FROM, idExpr: ARTIFACT_ID, where, params, order, paging: args.paging }));
+    return {
+      page: hydratePage(this.ds, ArtifactEntity, page),
+      count: () => countRows({ ds: this.ds, from: ARTIFACT_FROM, where, params }),
+    };
+  }
+
+  /** For DataLoaders: one statement, results in the order of `ids` (null where unknown). No role check. */
+  async findArtifactsByIds(ids: readonly string[]): Promise<(ArtifactEntity | null)[]> {
+    const rows: Record<string, unknown>[] = await this.ds.query(`SELECT * FROM artifacts WHERE id = ANY($1::uuid[])`, [ids]);
+    return byId(ids, rows.map((row) => hydrate(this.ds, ArtifactEntity, row)));
+  }
+
+  /** For DataLoaders: the registries artifacts point at (their SourceInfo). */
+  async findRegistriesByIds(ids: readonly string[]): Promise<(ArtifactRegistryEntity | null)[]> {
+    const rows: Record<string, unknown>[] = await this.ds.query(`SELECT * FROM artifact_registries WHERE id = ANY($1::uuid[])`, [ids]);
+    return byId(ids, rows.map((row) => hydrate(this.ds, ArtifactRegistryEntity, row)));
+  }
+
+  /** Sets readonly and/or description; `description: null` clears it, absent fields stay as they are. */
+  async update(input: UpdateArtifactInput): Promise<ArtifactEntity> {
+    const id = parseId("Artifact", input.artifactId, "artifactId");
+    if (input.description != null && input.description.length > MAX_DESCRIPTION_LENGTH) {
+      throw ERRORS.badInput(`description may be at most ${MAX_DESCRIPTION_LENGTH} characters`, { argumentName: "description" });
+    }
+    const params = new SqlParams();
+    const sets: string[] = [];
+    if (input.readonly != null) sets.push(`readonly = ${params.add(input.readonly)}`);
+    if (input.description !== undefined) sets.push(`description = ${params.add(input.description)}`);
+    const idParam = params.add(id);
+    const sql = sets.length
+      ? `UPDATE artifacts SET ${sets.join(", ")}, updated_at = now() WHERE id = ${idParam}::uuid RETURNING *`
+      : `SELECT * FROM artifacts WHERE id = ${idParam}::uuid`;
+    const result = await this.ds.query(sql, params.values);
+    // TypeORM answers an UPDATE ... RETURNING with [rows, affected].
+    const rows: Record<string, unknown>[] = sets.length ? result[0] : result;
+    if (!rows.length) throw ERRORS.notFound("Artifact", input.artifactId);
+    return hydrate(this.ds, ArtifactEntity, rows[0]);
+  }
+
+  /** Soft delete: availability DELETED and deleted_at. All or nothing; already deleted ones are returned unchanged. */
+  delete(artifactIds: readonly string[]): Promise<ArtifactEntity[]> {
+    return this.setAvailability(artifactIds, ArtifactAvailability.DELETED);
+  }
+
+  /** Back to ALIVE. All or nothing; alive ones are returned unchanged. */
+  restore(artifactIds: readonly string[]): Promise<ArtifactEntity[]> {
+    return this.setAvailability(artifactIds, ArtifactAvailability.ALIVE);
+  }
+
+  private async setAvailability(rawIds: readonly string[], availability: ArtifactAvailability): Promise<ArtifactEntity[]> {
+    if (rawIds.length > MAX_BULK_IDS) {
+      throw ERRORS.badInput(`artifactIds may hold at most ${MAX_BULK_IDS} IDs per call`, { argumentName: "artifactIds" });
+    }
+    const parsed = rawIds.map((raw, i) => ({ raw, id: parseId("Artifact", raw, `artifactIds[${i}]`) }));
+    const ids = [...new Set(parsed.map((p) => p.id))];
+    if (ids.length === 0) return [];
+    return this.ds.transaction(async (m: EntityManager) => {
+      // FOR UPDATE: a concurrent delete/restore of the same rows waits instead of interleaving.
+      const locked: { id: string }[] = await m.query(`SELECT id FROM artifacts WHERE id = ANY($1::uuid[]) FOR UPDATE`, [ids]);
+      const found = new Set(locked.map((row) => row.id));
+      const unknown = [...new Set(parsed.filter((p) => !found.has(p.id)).map((p) => p.raw))];
+      if (unknown.length) {
+        throw new AppError("NOT_FOUND", `No artifact with ID ${unknown.join(", ")}; nothing was changed`, { ids: unknown });
+      }
+      await m.query(
+        `UPDATE artifacts
+            SET availability = $2,
+                deleted_at = ${availability === ArtifactAvailability.DELETED ? "now()" : "NULL"},
+                updated_at = now()
+          WHERE id = ANY($1::uuid[]) AND availability <> $2`,
+        [ids, availability],
+      );
+      const rows: Record<string, unknown>[] = await m.query(`SELECT * FROM artifacts WHERE id = ANY($1::uuid[])`, [ids]);
+      return byId(ids, rows.map((row) => hydrate(this.ds, ArtifactEntity, row))) as ArtifactEntity[];
+    });
+  }
+}

@@ -1,0 +1,51 @@
+import "reflect-metadata";
+import { signToken } from "./auth/jwt";
+import { Role } from "./common/enums";
+import { createLogger } from "./common/logger";
+import { ConfigError, loadConfig } from "./config/config";
+import { boot } from "./server/boot";
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const booted = await boot(config, { logger });
+  logger.info(`artifact registry listening on ${booted.app.url}/graphql`);
+  if (!config.jwtSecret) {
+    // Like Jupyter: a new user can query at once with the printed token.
+    const token = signToken({ sub: "local-superadmin", role: Role.SUPERADMIN }, booted.authSecret, "30d");
+    process.stdout.write(
+      `\n  Artifact registry is up: ${config.publicUrl}/graphql\n` +
+      `  Superadmin token (valid 30 days; mint more with \`npm run token -- --role user\`):\n\n  ${token}\n\n`,
+    );
+  }
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal} received: draining connections and shutting down`);
+    booted.close().then(
+      () => process.exit(0),
+      (error) => {
+        logger.error("shutdown failed", error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((error) => {
+  console.error("artifact registry failed to start:", error);
+  process.exit(1);
+});

@@ -1,0 +1,114 @@
+import { Directive, Field, ID, ObjectType } from "type-graphql";
+import "../common/enums.graphql";
+import { connectionTypes } from "../common/connection.type";
+import { ArtifactRegistryType } from "../common/enums";
+import { Node } from "../common/node.type";
+import { toGlobalId } from "../common/relay";
+import { UUIDScalar } from "../common/scalars";
+import { maskSecret } from "../common/secrets";
+import type { ArtifactRegistryRecord, HuggingFaceRegistryRecord, ReservoirRegistryRecord } from "./registry.records";
+
+@ObjectType({ implements: Node })
+@Directive('@key(fields: "id")')
+export class HuggingFaceRegistry extends Node {
+  @Field(() => ID) id: string;
+  @Field(() => String) url: string;
+  @Field(() => String) name: string;
+  /** Write-only: "****" plus at most the last 4 characters. */
+  @Field(() => String, { nullable: true }) token: string | null;
+
+  // Not in the schema.
+  uuid: string;
+}
+
+@ObjectType({ implements: Node })
+@Directive('@key(fields: "id")')
+export class ReservoirRegistry extends Node {
+  @Field(() => ID) id: string;
+  @Field(() => String) name: string;
+  /** The remote registry's GraphQL endpoint. */
+  @Field(() => String) endpoint: string;
+  @Field(() => String) accessKey: string;
+  /** Write-only: "****" plus at most the last 4 characters. */
+  @Field(() => String) secretKey: string;
+  @Field(() => String) apiVersion: string;
+
+  uuid: string;
+}
+
+/** The registry common to every kind; `registryId` is the bare UUID clients pass where a UUID is wanted. */
+@ObjectType()
+export class ArtifactRegistry {
+  @Field(() => ID) id: string;
+  @Field(() => ID) registryId: string;
+  @Field(() => String) name: string;
+  @Field(() => ArtifactRegistryType) type: ArtifactRegistryType;
+}
+
+export const { Edge: HuggingFaceRegistryEdge, Connection: HuggingFaceRegistryConnection } =
+  connectionTypes("HuggingFaceRegistry", () => HuggingFaceRegistry);
+export const { Edge: ReservoirRegistryEdge, Connection: ReservoirRegistryConnection } =
+  connectionTypes("ReservoirRegistry", () => ReservoirRegistry);
+
+// Mappers return class instances: the Node interface resolves the concrete type by instanceof.
+
+export function toHuggingFaceRegistry(r: HuggingFaceRegistryRecord): HuggingFaceRegistry {
+  return Object.assign(new HuggingFaceRegistry(), {
+    id: toGlobalId("HuggingFaceRegistry", r.id),
+    uuid: r.id,
+    url: r.url,
+    name: r.name,
+    token: maskSecret(r.token),
+  });
+}
+
+export function toReservoirRegistry(r: ReservoirRegistryRecord): ReservoirRegistry {
+  return Object.assign(new ReservoirRegistry(), {
+    id: toGlobalId("ReservoirRegistry", r.id),
+    uuid: r.id,
+    name: r.name,
+    endpoint: r.endpoint,
+    accessKey: r.accessKey,
+    secretKey: maskSecret(r.secretKey) ?? "****",
+    apiVersion: r.apiVersion,
+  });
+}
+
+export function toArtifactRegistry(r: ArtifactRegistryRecord): ArtifactRegistry {
+  return Object.assign(new ArtifactRegistry(), {
+    id: toGlobalId("ArtifactRegistry", r.id),
+    registryId: r.id,
+    name: r.name,
+    type: r.type,
+  });
+}
+
+@ObjectType()
+export class CreateHuggingFaceRegistryPayload {
+  @Field(() => HuggingFaceRegistry) huggingfaceRegistry: HuggingFaceRegistry;
+}
+
+@ObjectType()
+export class UpdateHuggingFaceRegistryPayload {
+  @Field(() => HuggingFaceRegistry) huggingfaceRegistry: HuggingFaceRegistry;
+}
+
+@ObjectType()
+export class DeleteHuggingFaceRegistryPayload {
+  @Field(() => UUIDScalar) id: string;
+}
+
+@ObjectType()
+export class CreateReservoirRegistryPayload {
+  @Field(() => ReservoirRegistry) reservoir: ReservoirRegistry;
+}
+
+@ObjectType()
+export class UpdateReservoirRegistryPayload {
+  @Field(() => ReservoirRegistry) reservoir: ReservoirRegistry;
+}
+
+@ObjectType()
+export class DeleteReservoirRegistryPayload {
+  @Field(() => UUIDScalar) id: string;
+}

@@ -1,0 +1,61 @@
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
+import { loadArtifactNode } from "../artifact/artifact.loader";
+import { Artifact } from "../artifact/artifact.type";
+import { PagingArgsType } from "../common/paging.args";
+import { resolvePaging } from "../common/paging";
+import { connectionOf } from "../common/paging.util";
+import { parseId } from "../common/relay";
+import type { AppContext } from "../server/context";
+import { ArtifactRevisionFilter, ArtifactRevisionOrderBy } from "./revision.inputs";
+import { loadRevisionNode, querySignature } from "./revision.loader";
+import { ArtifactFile, ArtifactFileConnection, ArtifactRevision, ArtifactRevisionConnection, toArtifactFile, toRevision } from "./revision.type";
+
+@Resolver(() => ArtifactRevision)
+export class RevisionResolver {
+  @Authorized()
+  @Query(() => ArtifactRevision, { nullable: true })
+  artifactRevision(@Arg("id", () => ID) id: string, @Ctx() ctx: AppContext): Promise<ArtifactRevision | null> {
+    return loadRevisionNode(ctx, parseId("ArtifactRevision", id));
+  }
+
+  @Authorized()
+  @Query(() => ArtifactRevisionConnection, { nullable: true })
+  async artifactRevisions(
+    @Arg("filter", () => ArtifactRevisionFilter, { nullable: true }) filter: ArtifactRevisionFilter | null,
+    @Arg("orderBy", () => [ArtifactRevisionOrderBy], { nullable: true }) orderBy: ArtifactRevisionOrderBy[] | null,
+    @Args(() => PagingArgsType) args: PagingArgsType,
+    @Ctx() ctx: AppContext,
+  ) {
+    const paging = resolvePaging(args, ctx.config.limits);
+    const { page, count } = await ctx.services.revisions.list({ filter, orderBy, paging, viewer: ctx.viewer! });
+    for (const entity of page.rows) ctx.loaders.revisionById.prime(entity.id, entity);
+    return connectionOf(page, toRevision, count);
+  }
+
+  @FieldResolver(() => Artifact, { nullable: true })
+  artifact(@Root() revision: ArtifactRevision, @Ctx() ctx: AppContext): Promise<Artifact | null> {
+    return loadArtifactNode(ctx, revision.artifactId);
+  }
+
+  /** Ordered by path; batched like Artifact.revisions. */
+  @FieldResolver(() => ArtifactFileConnection)
+  async files(
+    @Root() revision: ArtifactRevision,
+    @Arg("first", () => Int, { nullable: true }) first: number | null,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: AppContext,
+  ) {
+    const paging = resolvePaging({ first, after }, ctx.config.limits);
+    const page = await ctx.loaders.filesByRevision.load({ revisionId: revision.uuid, paging, signature: querySignature(paging) });
+    return connectionOf(page, toArtifactFile, () => ctx.loaders.fileCountByRevision.load(revision.uuid));
+  }
+}
+
+@Resolver(() => ArtifactFile)
+export class ArtifactFileResolver {
+  /** Presigned download URLs arrive with the storage issue; until then there is none to give. */
+  @FieldResolver(() => String, { nullable: true })
+  downloadUrl(@Arg("expiration", () => Int, { nullable: true }) _expiration: number | null): string | null {
+    return null;
+  }
+}

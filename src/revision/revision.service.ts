@@ -1,0 +1,81 @@
+import type { DataSource } from "typeorm";
+import type { Viewer } from "../auth/viewer";
+import { seesDeletedArtifacts } from "../artifact/artifact.service";
+import { countRows, countRowsByParent, fetchPage, fetchPagesByParent, type Paging } from "../common/paging";
+import { guardCursor, hydratePage, type EntityPage } from "../common/paging.util";
+import { hydrate, SqlParams } from "../common/sql";
+import { ArtifactRevisionFileEntity } from "./revision-file.entity";
+import { ArtifactRevisionEntity } from "./revision.entity";
+import type { ArtifactRevisionFilter, ArtifactRevisionOrderBy } from "./revision.inputs";
+import {
+  FILE_FROM, FILE_ID, FILE_ORDER, FILE_PARENT, REVISION_FROM, REVISION_ID, REVISION_PARENT, revisionConditions, revisionOrder,
+} from "./revision.query";
+
+export interface RevisionQuery {
+  filter?: ArtifactRevisionFilter | null;
+  orderBy?: readonly ArtifactRevisionOrderBy[] | null;
+  paging: Paging;
+}
+
+export interface ListRevisionsArgs extends RevisionQuery {
+  viewer: Viewer;
+}
+
+/** Revisions and their files: listing and the batched per-parent queries behind the DataLoaders. */
+export class RevisionService {
+  constructor(private readonly ds: DataSource) {}
+
+  /** One page and a lazy count (the count query runs only when called). */
+  async list(args: ListRevisionsArgs): Promise<{ page: EntityPage<ArtifactRevisionEntity>; count: () => Promise<number> }> {
+    const params = new SqlParams();
+    const where = revisionConditions(args.filter, params, !seesDeletedArtifacts(args.viewer));
+    const order = revisionOrder(args.orderBy);
+    const page = await guardCursor(args.paging, () =>
+      fetchPage({ ds: this.ds, select: "r.*", from: REVISION_FROM, idExpr: REVISION_ID, where, params, order, paging: args.paging }));
+    return {
+      page: hydratePage(this.ds, ArtifactRevisionEntity, page),
+      count: () => countRows({ ds: this.ds, from: REVISION_FROM, where, params }),
+    };
+  }
+
+  /** For DataLoaders: one statement, results in the order of `ids` (null where unknown). No role check. */
+  async findRevisionsByIds(ids: readonly string[]): Promise<(ArtifactRevisionEntity | null)[]> {
+    const rows: Record<string, unknown>[] = await this.ds.query(`SELECT * FROM artifact_revisions WHERE id = ANY($1::uuid[])`, [ids]);
+    const map = new Map(rows.map((row) => [String(row.id), hydrate(this.ds, ArtifactRevisionEntity, row)]));
+    return ids.map((id) => map.get(id) ?? null);
+  }
+
+  /**
+   * The same page of revisions for each artifact, in one statement. No role filter: callers reach
+   * here through an artifact the viewer may already see.
+   */
+  async pagesByArtifact(artifactIds: readonly string[], q: RevisionQuery): Promise<Map<string, EntityPage<ArtifactRevisionEntity>>> {
+    const params = new SqlParams();
+    const where = revisionConditions(q.filter, params, false);
+    const pages = await guardCursor(q.paging, () => fetchPagesByParent({
+      ds: this.ds, select: "r.*", from: REVISION_FROM, idExpr: REVISION_ID, where, params, order: revisionOrder(q.orderBy), paging: q.paging,
+      parentExpr: REVISION_PARENT, parentIds: artifactIds,
+    }));
+    return new Map([...pages].map(([id, page]) => [id, hydratePage(this.ds, ArtifactRevisionEntity, page)]));
+  }
+
+  /** Matching revisions per artifact, in one statement. */
+  countsByArtifact(artifactIds: readonly string[], filter: ArtifactRevisionFilter | null | undefined): Promise<Map<string, number>> {
+    const params = new SqlParams();
+    const where = revisionConditions(filter, params, false);
+    return countRowsByParent({ ds: this.ds, from: REVISION_FROM, where, params, parentExpr: REVISION_PARENT, parentIds: artifactIds });
+  }
+
+  /** The same page of files (ordered by path) for each revision, in one statement. */
+  async filePagesByRevision(revisionIds: readonly string[], paging: Paging): Promise<Map<string, EntityPage<ArtifactRevisionFileEntity>>> {
+    const pages = await guardCursor(paging, () => fetchPagesByParent({
+      ds: this.ds, select: "f.*", from: FILE_FROM, idExpr: FILE_ID, where: [], params: new SqlParams(), order: FILE_ORDER, paging,
+      parentExpr: FILE_PARENT, parentIds: revisionIds,
+    }));
+    return new Map([...pages].map(([id, page]) => [id, hydratePage(this.ds, ArtifactRevisionFileEntity, page)]));
+  }
+
+  fileCountsByRevision(revisionIds: readonly string[]): Promise<Map<string, number>> {
+    return countRowsByParent({ ds: this.ds, from: FILE_FROM, where: [], params: new SqlParams(), parentExpr: FILE_PARENT, parentIds: revisionIds });
+  }
+}

@@ -1,0 +1,34 @@
+import { buildSubgraphSchema } from "@apollo/subgraph";
+import { printSchemaWithDirectives } from "@graphql-tools/utils";
+import { parse, type GraphQLSchema } from "graphql";
+import { buildSchema, createResolversMap, type PubSub } from "type-graphql";
+import { AuthChecker } from "../auth/auth-checker";
+import { ByteSizeScalar, DateTimeScalar } from "../common/scalars";
+import { RESOLVERS } from "./resolvers";
+import { REFERENCE_RESOLVERS } from "./reference-resolvers";
+
+export const FEDERATION_LINK =
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])';
+
+/**
+ * type-graphql builds the schema from the decorated classes; Apollo's buildSubgraphSchema then
+ * adds the federation fields (_service, _entities) and each entity's __resolveReference.
+ */
+export async function buildFederatedSchema(pubSub: PubSub): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
+    resolvers: RESOLVERS,
+    authChecker: AuthChecker,
+    pubSub,
+    validate: false,
+    skipCheck: true,
+    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
+    emitSchemaFile: false,
+  });
+  const resolvers: Record<string, any> = createResolversMap(schema);
+  for (const [typeName, reference] of Object.entries(REFERENCE_RESOLVERS)) {
+    resolvers[typeName] = { ...resolvers[typeName], __resolveReference: reference };
+  }
+  resolvers.ByteSize = ByteSizeScalar;
+  const typeDefs = parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`);
+  return buildSubgraphSchema([{ typeDefs, resolvers }]);
+}

@@ -1,0 +1,156 @@
+import { createServer, type Server } from "node:http";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { expressMiddleware } from "@as-integrations/express5";
+import express from "express";
+import { Kind, type GraphQLSchema, type OperationDefinitionNode } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer } from "ws";
+import type { DataSource } from "typeorm";
+import { authenticate, authorizationFromParams, type Authentication } from "../auth/authenticate";
+import { ERRORS } from "../common/errors";
+import type { Logger } from "../common/logger";
+import type { Config } from "../config/config";
+import type { EventBus } from "../events/event-bus";
+import type { AppContext } from "./context";
+import { formatError } from "./errors";
+import { createLoaders } from "./loaders";
+import { costLimitPlugin, depthRule, costOf } from "./limits";
+import type { Services } from "./services";
+import { specifiedRules, validate, parse } from "graphql";
+
+export interface AppDeps {
+  config: Config;
+  ds: DataSource;
+  schema: GraphQLSchema;
+  services: Services;
+  events: EventBus;
+  authSecret: string;
+  logger: Logger;
+  /** Extra express routes mounted before /graphql (health checks, signed storage links). */
+  mount?: (app: express.Express) => void;
+  ready?: () => Promise<void>;
+}
+
+export interface RunningApp {
+  httpServer: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+type RequestContext = AppContext & { auth: Authentication };
+
+/** Only the federation SDL may be read without a token: gateways fetch it to compose. */
+function isAnonymousAllowed(operation: OperationDefinitionNode | null | undefined): boolean {
+  if (!operation || operation.operation !== "query") return false;
+  return operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && (s.name.value === "_service" || s.name.value === "__typename"));
+}
+
+function authPlugin(): ApolloServerPlugin<RequestContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ contextValue, operation }) {
+          if (contextValue.auth.error) throw contextValue.auth.error;
+          if (!contextValue.viewer && !isAnonymousAllowed(operation)) throw ERRORS.unauthenticated();
+        },
+      };
+    },
+  };
+}
+
+export async function startApp(deps: AppDeps): Promise<RunningApp> {
+  const { config, ds, schema, services, logger } = deps;
+  const limits = { maxDepth: config.limits.maxDepth, maxCost: config.limits.maxCost, defaultPageSize: config.limits.defaultPageSize };
+  const app = express();
+  app.disable("x-powered-by");
+  const httpServer = createServer(app);
+
+  const makeContext = (auth: Authentication): RequestContext => ({
+    auth,
+    viewer: auth.viewer,
+    ds,
+    config,
+    services,
+    events: deps.events,
+    loaders: createLoaders(ds),
+  });
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
+  const wsCleanup = useServer<Record<string, unknown>, { auth?: Authentication }>(
+    {
+      schema,
+      onConnect: (ctx) => {
+        const auth = authenticate(authorizationFromParams(ctx.connectionParams), deps.authSecret);
+        if (!auth.viewer) return false;
+        ctx.extra.auth = auth;
+        return true;
+      },
+      // A fresh context (and fresh DataLoaders) for every execution, including each event.
+      context: (ctx) => makeContext(ctx.extra.auth!),
+      onSubscribe: (_ctx, _id, payload) => {
+        const document = parse(payload.query);
+        const errors = validate(schema, document, [...specifiedRules, depthRule(limits)]);
+        if (errors.length) return errors;
+        const cost = costOf(schema, document, payload.variables ?? {}, limits, payload.operationName ?? undefined);
+        if (cost > limits.maxCost) return [ERRORS.badInput(`Query cost ${cost} exceeds the limit of ${limits.maxCost}`)];
+        return undefined;
+      },
+    },
+    wsServer,
+  );
+
+  const apollo = new ApolloServer<RequestContext>({
+    schema,
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    validationRules: [depthRule(limits)],
+    formatError: formatError(logger),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
+      authPlugin(),
+      costLimitPlugin(limits),
+    ],
+  });
+  await apollo.start();
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    try {
+      await ds.query("SELECT 1");
+      await deps.ready?.();
+      res.json({ status: "ready" });
+    } catch (error) {
+      logger.warn("readiness check failed", error);
+      res.status(503).json({ status: "unavailable", error: (error as Error).message });
+    }
+  });
+  deps.mount?.(app);
+  app.use(
+    "/graphql",
+    express.json({ limit: "1mb" }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => makeContext(authenticate(req.headers.authorization, deps.authSecret)),
+    }),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const address = httpServer.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+
+  return {
+    httpServer,
+    url: `http://${host}:${port}`,
+    close: async () => {
+      await apollo.stop();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    },
+  };
+}

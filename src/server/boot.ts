@@ -1,0 +1,81 @@
+import type { PubSub } from "type-graphql";
+import type { DataSource } from "typeorm";
+import { resolveAuthSecret } from "../auth/secret";
+import { createLogger, type Logger } from "../common/logger";
+import type { Config } from "../config/config";
+import { createDataSource } from "../db/data-source";
+import { QueryObserver } from "../db/query-observer";
+import { startEmbeddedPostgres, type EmbeddedDatabase } from "../db/embedded-postgres";
+import { createEventBus, type EventBus } from "../events/event-bus";
+import { ensureDefaultHuggingFaceRegistry } from "../registry/bootstrap";
+import { buildFederatedSchema } from "../schema/build-schema";
+import { ensureDefaultStorage } from "../storage/bootstrap";
+import { createFsLinkRouter } from "../storage/fs-link.router";
+import { LinkSigner } from "../storage/link-signer";
+import { StorageManager } from "../storage/storage-manager";
+import { startApp, type RunningApp } from "./app";
+import { createServices, type Services } from "./services";
+
+export interface Booted {
+  app: RunningApp;
+  ds: DataSource;
+  events: EventBus;
+  config: Config;
+  services: Services;
+  authSecret: string;
+  generatedSecret: boolean;
+  logger: Logger;
+  /** Stops accepting requests, drains HTTP and WebSocket, closes the database, stops embedded PostgreSQL. */
+  close(): Promise<void>;
+}
+
+/** The composition root: every long-lived part is built here, in order, and torn down in reverse. */
+export interface BootOptions {
+  logger?: Logger;
+  /** Called with every SQL statement (tests count statements per request). */
+  onQuery?: (sql: string) => void;
+}
+
+export async function boot(config: Config, options: BootOptions = {}): Promise<Booted> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const cleanups: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((error) => logger.error("error during shutdown", error));
+    }
+  };
+  try {
+    const { secret: authSecret, generated } = await resolveAuthSecret(config.jwtSecret, config.dataDir);
+
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const embedded: EmbeddedDatabase = await startEmbeddedPostgres(config.dataDir, logger);
+      cleanups.push(() => embedded.stop());
+      databaseUrl = embedded.url;
+    }
+    const ds = createDataSource({ url: databaseUrl, logger: new QueryObserver(logger, options.onQuery) });
+    await ds.initialize();
+    cleanups.push(() => ds.destroy());
+    const applied = await ds.runMigrations({ transaction: "each" });
+    if (applied.length) logger.info(`applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(", ")}`);
+
+    await ensureDefaultHuggingFaceRegistry(ds, config);
+    const signer = new LinkSigner(authSecret);
+    const defaultNamespaceId = await ensureDefaultStorage(ds, config);
+    const storage = new StorageManager(ds, { signer, publicUrl: config.publicUrl, defaultNamespaceId });
+
+    const events = createEventBus();
+    const services = createServices({ ds, config, authSecret, events, logger, storage });
+    const schema = await buildFederatedSchema(events as unknown as PubSub);
+    const app = await startApp({
+      config, ds, schema, services, events, authSecret, logger,
+      mount: (express) => express.use("/storage/fs", createFsLinkRouter({ signer, resolve: (store) => storage.filesystemAdapter(store) })),
+      ready: () => storage.ping(),
+    });
+    cleanups.push(() => app.close());
+    return { app, ds, events, config, services, authSecret, generatedSecret: generated, logger, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

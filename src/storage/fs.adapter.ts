@@ -1,0 +1,306 @@
+import { randomUUID } from "node:crypto";
+import { constants, createWriteStream, type BigIntStats, type Dirent } from "node:fs";
+import { access, copyFile, mkdir, open, readdir, realpath, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
+import { addAbortSignal, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { LinkOp, LinkSigner } from "./link-signer";
+import {
+  checkByteRange,
+  checkPresignOptions,
+  normalizeKey,
+  normalizePrefix,
+  StorageKeyError,
+  StorageNotFoundError,
+  StorageRangeError,
+  type ByteRange,
+  type ObjectStat,
+  type PresignOptions,
+  type PutResult,
+  type StorageAdapter,
+} from "./storage.port";
+
+export interface FilesystemStorageOptions {
+  /** Directory holding the objects; created on first use. */
+  basePath: string;
+  signer: LinkSigner;
+  /** Origin the app is reachable at (links point to `${publicUrl}/storage/fs/...`). */
+  publicUrl: string;
+  /** Identity of this store (e.g. the storage namespace id); signed into every link. */
+  store: string;
+}
+
+/** Uploads are staged here, on the same filesystem, so the final rename is atomic. Keys may not start with it. */
+const TMP_DIR = ".tmp";
+
+/** One directory of a local filesystem; presigned links are served by createFsLinkRouter. */
+export class FilesystemStorageAdapter implements StorageAdapter {
+  readonly kind = "filesystem";
+  readonly basePath: string;
+  readonly store: string;
+  private readonly signer: LinkSigner;
+  private readonly publicUrl: string;
+  private realBase?: Promise<string>;
+
+  constructor(options: FilesystemStorageOptions) {
+    this.basePath = resolve(options.basePath);
+    this.signer = options.signer;
+    this.publicUrl = options.publicUrl.replace(/\/+$/, "");
+    this.store = options.store;
+  }
+
+  async put(key: string, body: Readable, opts: { signal?: AbortSignal; contentType?: string } = {}): Promise<PutResult> {
+    const target = this.pathOf(key);
+    const { signal } = opts;
+    signal?.throwIfAborted();
+    await this.assertInside(key, dirname(target));
+    const tmp = await this.tempPath();
+    try {
+      await pipeline(body, createWriteStream(tmp, { flags: "wx", flush: true }), { signal });
+      const stats = await stat(tmp, { bigint: true });
+      await this.commit(key, tmp, target);
+      return { key, size: Number(stats.size), etag: etagOf(stats) };
+    } catch (err) {
+      body.destroy();
+      await rm(tmp, { force: true });
+      throw signal?.aborted ? signal.reason : err;
+    }
+  }
+
+  async get(key: string, opts: { range?: ByteRange; signal?: AbortSignal } = {}): Promise<Readable> {
+    const path = this.pathOf(key);
+    const { range, signal } = opts;
+    signal?.throwIfAborted();
+    if (range) checkByteRange(key, range);
+    const real = await this.realFile(key, path);
+    const handle = await open(real, "r").catch((err) => {
+      throw isMissing(err) ? new StorageNotFoundError(key) : err;
+    });
+    let stream: Readable;
+    try {
+      const { size } = await handle.stat();
+      if (range && range.start >= size) throw new StorageRangeError(key, range, size);
+      stream = handle.createReadStream({
+        start: range?.start,
+        end: range ? Math.min(range.end ?? size - 1, size - 1) : undefined,
+      });
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    return signal ? addAbortSignal(signal, stream) : stream;
+  }
+
+  async stat(key: string): Promise<ObjectStat | null> {
+    const path = this.pathOf(key);
+    try {
+      return toObjectStat(key, await stat(await this.realFile(key, path), { bigint: true }));
+    } catch (err) {
+      if (err instanceof StorageNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectStat> {
+    normalizePrefix(prefix);
+    const dirKey = prefix.slice(0, prefix.lastIndexOf("/") + 1);
+    const dir = join(this.basePath, ...dirKey.split("/"));
+    if (!(await this.isInside(dir))) return;
+    yield* this.walk(dir, dirKey, prefix);
+  }
+
+  async copy(sourceKey: string, destKey: string): Promise<void> {
+    const sourcePath = this.pathOf(sourceKey);
+    const target = this.pathOf(destKey);
+    const source = await this.realFile(sourceKey, sourcePath);
+    if (sourceKey === destKey) return;
+    await this.assertInside(destKey, dirname(target));
+    const tmp = await this.tempPath();
+    try {
+      // FICLONE reflinks on btrfs/XFS and falls back to a byte copy elsewhere.
+      await copyFile(source, tmp, constants.COPYFILE_FICLONE);
+      await this.commit(destKey, tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw isMissing(err) ? new StorageNotFoundError(sourceKey) : err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.remove(key, this.pathOf(key));
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    normalizePrefix(prefix);
+    if (prefix === "") throw new StorageKeyError(prefix, "refusing to delete every object");
+    const keys: string[] = [];
+    for await (const { key } of this.list(prefix)) keys.push(key);
+    let removed = 0;
+    for (const key of keys) if (await this.remove(key, this.pathOf(key))) removed++;
+    return removed;
+  }
+
+  async presignGet(key: string, opts: PresignOptions): Promise<string> {
+    return this.link(key, "get", opts);
+  }
+
+  async presignPut(key: string, opts: PresignOptions): Promise<string> {
+    return this.link(key, "put", opts);
+  }
+
+  async ping(): Promise<void> {
+    await access(await this.base(), constants.R_OK | constants.W_OK);
+  }
+
+  private link(key: string, op: LinkOp, opts: PresignOptions): string {
+    this.pathOf(key);
+    // Rounded up so a link never lives shorter than asked.
+    const exp = Math.ceil((Date.now() + checkPresignOptions(opts) * 1000) / 1000);
+    const sig = this.signer.sign({ store: this.store, key, op, exp });
+    const query = new URLSearchParams({ ns: this.store, exp: String(exp), op, sig });
+    return `${this.publicUrl}/storage/fs/${key.split("/").map(encodeURIComponent).join("/")}?${query}`;
+  }
+
+  /** The path for key, refusing anything that would land outside basePath or in the staging dir. */
+  private pathOf(key: string): string {
+    normalizeKey(key);
+    if (key === TMP_DIR || key.startsWith(`${TMP_DIR}/`)) throw new StorageKeyError(key, `'${TMP_DIR}/' is reserved`);
+    const path = resolve(this.basePath, ...key.split("/"));
+    if (!path.startsWith(this.basePath + sep)) throw new StorageKeyError(key, "resolves outside the store");
+    return path;
+  }
+
+  private base(): Promise<string> {
+    this.realBase ??= mkdir(this.basePath, { recursive: true })
+      .then(() => realpath(this.basePath))
+      .catch((err) => {
+        this.realBase = undefined;
+        throw err;
+      });
+    return this.realBase;
+  }
+
+  /** Whether the existing part of path stays under the base once symlinks are resolved. */
+  private async isInside(path: string): Promise<boolean> {
+    const base = await this.base();
+    for (let p = path; ; p = dirname(p)) {
+      try {
+        const real = await realpath(p);
+        return real === base || real.startsWith(base + sep);
+      } catch (err) {
+        if (!isMissing(err) || p === dirname(p)) throw err;
+      }
+    }
+  }
+
+  private async assertInside(key: string, path: string): Promise<void> {
+    if (!(await this.isInside(path))) throw new StorageKeyError(key, "resolves outside the store");
+  }
+
+  /** The real path of key's file; StorageNotFoundError unless it is a regular file inside the base. */
+  private async realFile(key: string, path: string): Promise<string> {
+    let real: string;
+    try {
+      real = await realpath(path);
+    } catch (err) {
+      throw isMissing(err) ? new StorageNotFoundError(key) : err;
+    }
+    const base = await this.base();
+    if (!real.startsWith(base + sep)) throw new StorageKeyError(key, "resolves outside the store");
+    const stats = await stat(real);
+    if (!stats.isFile()) throw new StorageNotFoundError(key);
+    return real;
+  }
+
+  private async tempPath(): Promise<string> {
+    const dir = join(await this.base(), TMP_DIR);
+    await mkdir(dir, { recursive: true });
+    return join(dir, randomUUID());
+  }
+
+  private async commit(key: string, tmp: string, target: string): Promise<void> {
+    // A concurrent delete may prune the parent between mkdir and rename; retry a few times.
+    for (let attempt = 1; ; attempt++) {
+      await mkdir(dirname(target), { recursive: true });
+      await this.assertInside(key, dirname(target));
+      try {
+        await rename(tmp, target);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt === 3) throw err;
+      }
+    }
+  }
+
+  /** Unlinks key's file and prunes directories it leaves empty; false when there was nothing to remove. */
+  private async remove(key: string, path: string): Promise<boolean> {
+    await this.assertInside(key, dirname(path));
+    try {
+      await unlink(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (isMissing(err) || code === "EISDIR" || code === "EPERM") return false;
+      throw err;
+    }
+    for (let dir = dirname(path); dir !== this.basePath && dir.startsWith(this.basePath + sep); dir = dirname(dir)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        break; // not empty (or already gone): stop pruning
+      }
+    }
+    return true;
+  }
+
+  private async *walk(dir: string, dirKey: string, prefix: string): AsyncGenerator<ObjectStat> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+    // Sorting "name/" for directories yields keys in the byte order S3 lists them in.
+    const sortName = (e: Dirent) => Buffer.from(e.isDirectory() ? `${e.name}/` : e.name);
+    entries.sort((a, b) => Buffer.compare(sortName(a), sortName(b)));
+    for (const entry of entries) {
+      const key = dirKey + entry.name;
+      if (entry.isDirectory()) {
+        if (dirKey === "" && entry.name === TMP_DIR) continue;
+        const sub = `${key}/`;
+        if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* this.walk(join(dir, entry.name), sub, prefix);
+      } else if (entry.isFile() && key.startsWith(prefix) && isValidKey(key)) {
+        try {
+          yield toObjectStat(key, await stat(join(dir, entry.name), { bigint: true }));
+        } catch (err) {
+          if (!isMissing(err)) throw err; // deleted while listing
+        }
+      }
+      // Symlinks are never followed.
+    }
+  }
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+function isValidKey(key: string): boolean {
+  try {
+    normalizeKey(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Size and nanosecond mtime change whenever the file is replaced, without hashing it.
+const etagOf = (s: BigIntStats): string => `${s.size.toString(16)}-${s.mtimeNs.toString(16)}`;
+
+const toObjectStat = (key: string, s: BigIntStats): ObjectStat => ({
+  key,
+  size: Number(s.size),
+  etag: etagOf(s),
+  lastModified: new Date(Number(s.mtimeMs)),
+});

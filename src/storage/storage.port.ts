@@ -1,0 +1,120 @@
+import type { Readable } from "node:stream";
+
+export interface ObjectStat {
+  key: string;
+  size: number;
+  etag?: string;
+  lastModified?: Date;
+}
+export interface PutResult {
+  key: string;
+  size: number;
+  etag?: string;
+}
+export interface PresignOptions {
+  expiresInSeconds: number;
+}
+/** Inclusive end, like HTTP; an omitted end means "to the last byte". */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
+/**
+ * A place to keep blobs: one bucket of an S3 endpoint, or one directory of a filesystem.
+ *
+ * Keys are relative and '/'-separated (see normalizeKey). Prefixes for list/deletePrefix are
+ * plain string prefixes, as in S3: "a/b" matches "a/b/x" and "a/bc"; pass "a/b/" for a folder.
+ */
+export interface StorageAdapter {
+  readonly kind: "s3" | "filesystem";
+  /** Streams a body of unknown length to key; aborts (and leaves nothing behind) when signal aborts. Readers never see a partial object. */
+  put(key: string, body: Readable, opts?: { signal?: AbortSignal; contentType?: string }): Promise<PutResult>;
+  /** Rejects with StorageNotFoundError when missing, StorageRangeError when range.start is past the end. */
+  get(key: string, opts?: { range?: ByteRange; signal?: AbortSignal }): Promise<Readable>;
+  /** null when missing. */
+  stat(key: string): Promise<ObjectStat | null>;
+  /** Every key under prefix, recursively. Do not rely on the order (S3 sorts by key; S3-compatible servers may not). */
+  list(prefix: string): AsyncIterable<ObjectStat>;
+  /** Server-side copy (S3 CopyObject; fs copyFile/reflink). Rejects with StorageNotFoundError when the source is missing. */
+  copy(sourceKey: string, destKey: string): Promise<void>;
+  /** No error if missing. */
+  delete(key: string): Promise<void>;
+  /** Returns how many objects were removed. An empty prefix is refused: wiping a store must be explicit. */
+  deletePrefix(prefix: string): Promise<number>;
+  presignGet(key: string, opts: PresignOptions): Promise<string>;
+  presignPut(key: string, opts: PresignOptions): Promise<string>;
+  /** Throws when unreachable (used by /readyz). */
+  ping(): Promise<void>;
+}
+
+export class StorageKeyError extends Error {
+  override readonly name = "StorageKeyError";
+  constructor(readonly key: string, reason: string) {
+    super(`invalid storage key ${JSON.stringify(key)}: ${reason}`);
+  }
+}
+
+export class StorageNotFoundError extends Error {
+  override readonly name = "StorageNotFoundError";
+  constructor(readonly key: string) {
+    super(`no object at ${JSON.stringify(key)}`);
+  }
+}
+
+export class StorageRangeError extends Error {
+  override readonly name = "StorageRangeError";
+  constructor(readonly key: string, readonly range: ByteRange, readonly size?: number) {
+    super(`range ${range.start}-${range.end ?? ""} not satisfiable for ${JSON.stringify(key)}`);
+  }
+}
+
+const MAX_KEY_BYTES = 1024; // S3's limit, applied to both adapters so keys stay portable
+
+/**
+ * Validates a key and returns it unchanged. Both adapters must accept exactly the same keys,
+ * so anything a filesystem would reinterpret ('.', '..', empty segments, '\\', control
+ * characters) is refused rather than rewritten.
+ */
+export function normalizeKey(key: string): string {
+  validatePath(key, "key");
+  if (key.endsWith("/")) throw new StorageKeyError(key, "must not end with '/'");
+  return key;
+}
+
+/** Like normalizeKey, but "" (everything) and a trailing '/' are allowed. */
+export function normalizePrefix(prefix: string): string {
+  if (prefix === "") return prefix;
+  validatePath(prefix.endsWith("/") ? prefix.slice(0, -1) : prefix, "prefix", prefix);
+  return prefix;
+}
+
+function validatePath(value: string, what: string, original = value): void {
+  if (typeof value !== "string" || value.length === 0) throw new StorageKeyError(original, `${what} is empty`);
+  if (Buffer.byteLength(original) > MAX_KEY_BYTES) throw new StorageKeyError(original, `longer than ${MAX_KEY_BYTES} bytes`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new StorageKeyError(original, "contains a control character");
+  if (value.includes("\\")) throw new StorageKeyError(original, "contains '\\'");
+  if (value.startsWith("/")) throw new StorageKeyError(original, "is absolute");
+  for (const segment of value.split("/")) {
+    if (segment === "") throw new StorageKeyError(original, "has an empty segment");
+    if (segment === "." || segment === "..") throw new StorageKeyError(original, `has a '${segment}' segment`);
+  }
+}
+
+const MAX_PRESIGN_SECONDS = 7 * 24 * 3600; // SigV4's limit, applied to both adapters
+
+/** Returns expiresInSeconds after checking it is a whole number of seconds S3 would accept. */
+export function checkPresignOptions({ expiresInSeconds }: PresignOptions): number {
+  if (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 1 || expiresInSeconds > MAX_PRESIGN_SECONDS) {
+    throw new RangeError(`expiresInSeconds must be an integer in 1..${MAX_PRESIGN_SECONDS}, got ${expiresInSeconds}`);
+  }
+  return expiresInSeconds;
+}
+
+export function checkByteRange(key: string, range: ByteRange): void {
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || start < 0 || (end !== undefined && (!Number.isSafeInteger(end) || end < start))) {
+    throw new StorageRangeError(key, range);
+  }
+}

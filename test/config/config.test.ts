@@ -1,0 +1,55 @@
+import path from "node:path";
+import { ConfigError, loadConfig } from "../../src/config/config";
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
+}
+
+describe("configuration", () => {
+  it("starts on embedded defaults when nothing is set", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 4000,
+      host: "127.0.0.1",
+      publicUrl: "http://127.0.0.1:4000",
+      dataDir: path.resolve(".data"),
+      databaseUrl: undefined,
+      s3: undefined,
+      huggingface: { endpoint: "https://huggingface.co", token: undefined },
+      jwtSecret: undefined,
+    });
+  });
+
+  it("uses S3 storage when the endpoint and keys are set, with region and bucket defaults", () => {
+    const config = loadConfig({ S3_ENDPOINT: "http://127.0.0.1:9000", S3_ACCESS_KEY: "ak", S3_SECRET_KEY: "sk" });
+    expect(config.s3).toEqual({ endpoint: "http://127.0.0.1:9000", accessKey: "ak", secretKey: "sk", region: "us-east-1", bucket: "artifacts" });
+  });
+
+  it("treats empty variables as unset", () => {
+    expect(loadConfig({ DATABASE_URL: "", S3_ENDPOINT: "" })).toMatchObject({ databaseUrl: undefined, s3: undefined });
+  });
+
+  it("names every bad variable at once", () => {
+    const problems = problemsOf({
+      PORT: "eighty",
+      PUBLIC_URL: "not a url",
+      DATABASE_URL: "mysql://x",
+      S3_ENDPOINT: "http://127.0.0.1:9000",
+      S3_BUCKET: "Bad_Bucket",
+      AUTH_JWT_SECRET: "short",
+    });
+    const named = problems.map((p) => p.split(":")[0]);
+    expect(named).toEqual(expect.arrayContaining(["PORT", "PUBLIC_URL", "DATABASE_URL", "S3_BUCKET", "AUTH_JWT_SECRET", "S3_ACCESS_KEY", "S3_SECRET_KEY"]));
+  });
+
+  it("derives the public URL from host and port, and strips a trailing slash from an explicit one", () => {
+    expect(loadConfig({ HOST: "0.0.0.0", PORT: "8080" }).publicUrl).toBe("http://0.0.0.0:8080");
+    expect(loadConfig({ PUBLIC_URL: "https://registry.example.com/" }).publicUrl).toBe("https://registry.example.com");
+  });
+});

@@ -1,0 +1,503 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import express from "express";
+import { FilesystemStorageAdapter } from "../../src/storage/fs.adapter";
+import { createFsLinkRouter } from "../../src/storage/fs-link.router";
+import { LinkSigner } from "../../src/storage/link-signer";
+import { S3StorageAdapter } from "../../src/storage/s3.adapter";
+import {
+  StorageKeyError,
+  StorageNotFoundError,
+  StorageRangeError,
+  type StorageAdapter,
+} from "../../src/storage/storage.port";
+import { startS3rver } from "../support/s3rver";
+
+interface Harness {
+  adapter: StorageAdapter;
+  stop(): Promise<void>;
+}
+
+async function startS3(): Promise<Harness> {
+  const s3 = await startS3rver();
+  const adapter = new S3StorageAdapter({
+    endPoint: s3.endpoint,
+    accessKey: s3.accessKey,
+    secretKey: s3.secretKey,
+    region: s3.region,
+    bucket: "contract",
+  });
+  await adapter.ensureBucket();
+  await adapter.ensureBucket(); // idempotent
+  return { adapter, stop: () => s3.stop() };
+}
+
+async function startFilesystem() {
+  const root = await mkdtemp(join(tmpdir(), "fs-storage-"));
+  const basePath = join(root, "base");
+  const signer = new LinkSigner(randomBytes(32));
+  const store = "ns-contract";
+  const app = express();
+  // Requests only arrive after `adapter` below is initialised.
+  app.use("/storage/fs", createFsLinkRouter({ signer, resolve: (s) => (s === store ? adapter : undefined) }));
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const adapter = new FilesystemStorageAdapter({ basePath, signer, publicUrl: origin, store });
+  return {
+    adapter,
+    root,
+    basePath,
+    signer,
+    store,
+    origin,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+const MiB = 1024 * 1024;
+
+/** A body of unknown length: irregular chunks produced lazily. */
+function streamOf(data: Buffer): Readable {
+  return Readable.from(
+    (async function* () {
+      for (let offset = 0, i = 0; offset < data.length; i++) {
+        const size = 64 * 1024 + (i % 7) * 1013;
+        yield data.subarray(offset, (offset += size));
+      }
+    })(),
+    { objectMode: false },
+  );
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.each([
+  ["s3", startS3],
+  ["filesystem", startFilesystem],
+] as const)("the %s storage adapter", (_kind, start) => {
+  let harness: Harness;
+  let adapter: StorageAdapter;
+  let p: string; // every test works under its own prefix
+
+  beforeAll(async () => {
+    harness = await start();
+    adapter = harness.adapter;
+  });
+  afterAll(() => harness?.stop());
+  beforeEach(() => {
+    p = `t-${randomUUID()}/`;
+  });
+
+  const putBytes = (key: string, data: Buffer) => adapter.put(key, streamOf(data));
+
+  test("get returns exactly the bytes put from a multi-part stream of unknown length", async () => {
+    const data = randomBytes(20 * MiB + 12_345);
+    const result = await putBytes(`${p}big.bin`, data);
+    expect(result).toMatchObject({ key: `${p}big.bin`, size: data.length });
+    expect(sha256(await readAll(await adapter.get(`${p}big.bin`)))).toBe(sha256(data));
+  });
+
+  test("a small body and an empty body round-trip", async () => {
+    const small = randomBytes(1000);
+    await putBytes(`${p}small`, small);
+    await adapter.put(`${p}empty`, Readable.from([]));
+    expect(await readAll(await adapter.get(`${p}small`))).toEqual(small);
+    expect((await readAll(await adapter.get(`${p}empty`))).length).toBe(0);
+    expect(await adapter.stat(`${p}empty`)).toMatchObject({ size: 0 });
+  });
+
+  test("put replaces an existing object and its etag changes", async () => {
+    await putBytes(`${p}k`, Buffer.from("first version"));
+    const before = await adapter.stat(`${p}k`);
+    await putBytes(`${p}k`, Buffer.from("second, longer version"));
+    const after = await adapter.stat(`${p}k`);
+    expect((await readAll(await adapter.get(`${p}k`))).toString()).toBe("second, longer version");
+    expect(after?.etag).toBeTruthy();
+    expect(after?.etag).not.toBe(before?.etag);
+  });
+
+  test("keys with spaces and non-ASCII characters round-trip, including through presigned links", async () => {
+    const key = `${p}dir with space/ünïcødé ✓.bin`;
+    await putBytes(key, Buffer.from("unicode"));
+    expect((await collect(adapter.list(p))).map((o) => o.key)).toEqual([key]);
+    const res = await fetch(await adapter.presignGet(key, { expiresInSeconds: 60 }));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("unicode");
+  });
+
+  test("stat returns size, etag and lastModified of an object and null for a missing one", async () => {
+    await putBytes(`${p}k`, randomBytes(4321));
+    const stat = await adapter.stat(`${p}k`);
+    expect(stat).toMatchObject({ key: `${p}k`, size: 4321 });
+    expect(stat?.etag).toBeTruthy();
+    expect(stat?.lastModified).toBeInstanceOf(Date);
+    expect(await adapter.stat(`${p}missing`)).toBeNull();
+    expect(await adapter.stat(`${p}k/below-a-file`)).toBeNull();
+  });
+
+  test("get of a missing key rejects with StorageNotFoundError", async () => {
+    await expect(adapter.get(`${p}missing`)).rejects.toBeInstanceOf(StorageNotFoundError);
+  });
+
+  describe("with objects at a/b/1, a/b/2/x, a/b-c, a/bc and z", () => {
+    beforeEach(async () => {
+      for (const key of ["a/b/1", "a/b/2/x", "a/bc", "a/b-c", "z"]) await putBytes(p + key, Buffer.from(key));
+    });
+    const keysUnder = async (prefix: string) =>
+      (await collect(adapter.list(prefix))).map((o) => o.key.slice(p.length)).sort();
+
+    test("list of a folder prefix returns exactly the keys inside it, recursively, with sizes", async () => {
+      const listed = await collect(adapter.list(`${p}a/b/`));
+      expect(listed.map((o) => [o.key.slice(p.length), o.size]).sort()).toEqual([
+        ["a/b/1", 5],
+        ["a/b/2/x", 7],
+      ]);
+    });
+
+    test("list treats the prefix as a plain string prefix, not a folder", async () => {
+      expect(await keysUnder(`${p}a/b`)).toEqual(["a/b-c", "a/b/1", "a/b/2/x", "a/bc"]);
+      expect(await keysUnder(p)).toEqual(["a/b-c", "a/b/1", "a/b/2/x", "a/bc", "z"]);
+      expect(await keysUnder(`${p}nothing/`)).toEqual([]);
+    });
+
+    test("deletePrefix removes only the keys under the prefix and returns how many", async () => {
+      expect(await adapter.deletePrefix(`${p}a/b/`)).toBe(2);
+      expect(await keysUnder(p)).toEqual(["a/b-c", "a/bc", "z"]);
+      expect(await adapter.deletePrefix(`${p}nothing/`)).toBe(0);
+    });
+
+    test("deletePrefix refuses the empty prefix", async () => {
+      await expect(adapter.deletePrefix("")).rejects.toBeInstanceOf(StorageKeyError);
+      expect(await keysUnder(p)).toHaveLength(5);
+    });
+  });
+
+  test("copy makes an independent object that stays readable after the source is deleted", async () => {
+    const data = randomBytes(3 * MiB);
+    await putBytes(`${p}src`, data);
+    await adapter.copy(`${p}src`, `${p}copies/dst`);
+    await adapter.delete(`${p}src`);
+    expect(sha256(await readAll(await adapter.get(`${p}copies/dst`)))).toBe(sha256(data));
+    expect(await adapter.stat(`${p}copies/dst`)).toMatchObject({ size: data.length });
+  });
+
+  test("copy from a missing key rejects with StorageNotFoundError and creates nothing", async () => {
+    await expect(adapter.copy(`${p}missing`, `${p}dst`)).rejects.toBeInstanceOf(StorageNotFoundError);
+    expect(await adapter.stat(`${p}dst`)).toBeNull();
+  });
+
+  test("delete removes an object and is idempotent", async () => {
+    await putBytes(`${p}k`, Buffer.from("x"));
+    await adapter.delete(`${p}k`);
+    expect(await adapter.stat(`${p}k`)).toBeNull();
+    await expect(adapter.delete(`${p}k`)).resolves.toBeUndefined();
+    await expect(adapter.delete(`${p}never-existed/at/all`)).resolves.toBeUndefined();
+  });
+
+  test("get with a range returns the exact inclusive slice", async () => {
+    const data = randomBytes(1000);
+    await putBytes(`${p}k`, data);
+    const slice = async (start: number, end?: number) => readAll(await adapter.get(`${p}k`, { range: { start, end } }));
+    expect(await slice(10, 19)).toEqual(data.subarray(10, 20));
+    expect(await slice(0, 2)).toEqual(data.subarray(0, 3));
+    expect(await slice(990)).toEqual(data.subarray(990));
+    expect(await slice(500, 5000)).toEqual(data.subarray(500)); // end past the object is clamped
+  });
+
+  test("get with a range starting past the end rejects with StorageRangeError", async () => {
+    await putBytes(`${p}k`, randomBytes(1000));
+    await expect(adapter.get(`${p}k`, { range: { start: 1000 } })).rejects.toBeInstanceOf(StorageRangeError);
+    await expect(adapter.get(`${p}k`, { range: { start: 5, end: 4 } })).rejects.toBeInstanceOf(StorageRangeError);
+  });
+
+  test("a presigned GET URL serves the bytes to plain fetch", async () => {
+    const data = randomBytes(100_000);
+    await putBytes(`${p}k`, data);
+    const res = await fetch(await adapter.presignGet(`${p}k`, { expiresInSeconds: 60 }));
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(data);
+  });
+
+  test("a presigned GET URL is refused once it has expired", async () => {
+    await putBytes(`${p}k`, Buffer.from("secret"));
+    const url = await adapter.presignGet(`${p}k`, { expiresInSeconds: 1 });
+    await sleep(2100);
+    const res = await fetch(url);
+    expect(res.status).toBe(403);
+    expect(await res.text()).not.toContain("secret");
+  });
+
+  test("a presigned PUT URL accepts bytes from plain fetch that get then returns", async () => {
+    const data = randomBytes(200_000);
+    const url = await adapter.presignPut(`${p}uploaded`, { expiresInSeconds: 60 });
+    const res = await fetch(url, { method: "PUT", body: new Uint8Array(data) });
+    expect(res.status).toBe(200);
+    expect(await readAll(await adapter.get(`${p}uploaded`))).toEqual(data);
+  });
+
+  test("presigning refuses lifetimes S3 would not accept", async () => {
+    await expect(adapter.presignGet(`${p}k`, { expiresInSeconds: 0 })).rejects.toBeInstanceOf(RangeError);
+    await expect(adapter.presignPut(`${p}k`, { expiresInSeconds: 8 * 24 * 3600 })).rejects.toBeInstanceOf(RangeError);
+  });
+
+  test("a put aborted mid-stream rejects with the abort reason and leaves no object", async () => {
+    const controller = new AbortController();
+    // Unbounded body that aborts after 20 MiB, when an S3 multipart upload is under way.
+    const body = Readable.from(
+      (async function* () {
+        for (let sent = 0; sent < 256 * MiB; sent += MiB) {
+          if (sent === 20 * MiB) controller.abort();
+          yield randomBytes(MiB);
+          await sleep(1);
+        }
+      })(),
+      { objectMode: false },
+    );
+    await expect(adapter.put(`${p}aborted`, body, { signal: controller.signal })).rejects.toMatchObject({
+      name: "AbortError",
+    });
+    expect(body.destroyed).toBe(true);
+    expect(await adapter.stat(`${p}aborted`)).toBeNull();
+    expect(await collect(adapter.list(p))).toEqual([]);
+  });
+
+  test("a put with an already-aborted signal rejects without writing", async () => {
+    await expect(
+      adapter.put(`${p}k`, streamOf(Buffer.from("x")), { signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({ name: "AbortError" });
+    expect(await adapter.stat(`${p}k`)).toBeNull();
+  });
+
+  const badKeys = ["../escape", "a/../../escape", "/etc/passwd", "a\u0000b", "a//b", "./a", "a/", ""];
+  test.each(badKeys)("every operation rejects the key %j with StorageKeyError", async (key) => {
+    const rejectsKey = (work: () => Promise<unknown>) => expect(work()).rejects.toBeInstanceOf(StorageKeyError);
+    await rejectsKey(() => adapter.put(key, streamOf(Buffer.from("x"))));
+    await rejectsKey(() => adapter.get(key));
+    await rejectsKey(() => adapter.stat(key));
+    await rejectsKey(() => adapter.delete(key));
+    await rejectsKey(() => adapter.copy(key, `${p}ok`));
+    await rejectsKey(() => adapter.copy(`${p}ok`, key));
+    await rejectsKey(() => adapter.presignGet(key, { expiresInSeconds: 60 }));
+    await rejectsKey(() => adapter.presignPut(key, { expiresInSeconds: 60 }));
+  });
+
+  test.each(["../", "/abs/", "a/../b/", "a\u0000/"])("list and deletePrefix reject the prefix %j", async (prefix) => {
+    await expect(collect(adapter.list(prefix))).rejects.toBeInstanceOf(StorageKeyError);
+    await expect(adapter.deletePrefix(prefix)).rejects.toBeInstanceOf(StorageKeyError);
+  });
+
+  test("ping resolves while the store is reachable", async () => {
+    await expect(adapter.ping()).resolves.toBeUndefined();
+  });
+});
+
+/** A request whose path goes on the wire exactly as given (fetch and URL parsing normalise dot segments). */
+function rawRequest(origin: string, path: string, method = "GET"): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname, port, path, method }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("the filesystem link router", () => {
+  let fsh: Awaited<ReturnType<typeof startFilesystem>>;
+  const data = randomBytes(1000);
+  const key = "models/weights.bin";
+  let url: string;
+
+  beforeAll(async () => {
+    fsh = await startFilesystem();
+    await fsh.adapter.put(key, Readable.from([data]));
+    await writeFile(join(fsh.root, "secret.txt"), "TOP-SECRET");
+  });
+  afterAll(() => fsh?.stop());
+  beforeEach(async () => {
+    url = await fsh.adapter.presignGet(key, { expiresInSeconds: 60 });
+  });
+
+  const linkFor = (claims: { store?: string; key: string; op?: "get" | "put" }, path = encodeURI(claims.key)) => {
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    const full = { store: fsh.store, op: "get" as const, exp, ...claims };
+    const query = new URLSearchParams({ ns: full.store, exp: String(exp), op: full.op, sig: fsh.signer.sign(full) });
+    return `/storage/fs/${path}?${query}`;
+  };
+
+  test("serves the whole object with length, type, etag and Accept-Ranges", async () => {
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-length")).toBe("1000");
+    expect(res.headers.get("content-type")).toBe("application/octet-stream");
+    expect(res.headers.get("accept-ranges")).toBe("bytes");
+    expect(res.headers.get("etag")).toMatch(/^".+"$/);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(data);
+  });
+
+  test("HEAD returns the same headers without a body", async () => {
+    const res = await fetch(url, { method: "HEAD" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-length")).toBe("1000");
+    expect(await res.text()).toBe("");
+  });
+
+  test.each([
+    ["bytes=100-199", 100, 200],
+    ["bytes=990-", 990, 1000],
+    ["bytes=-10", 990, 1000],
+    ["bytes=-5000", 0, 1000],
+    ["bytes=900-5000", 900, 1000],
+  ])("answers Range %s with 206 and the exact slice", async (range, start, end) => {
+    const res = await fetch(url, { headers: { range } });
+    expect(res.status).toBe(206);
+    expect(res.headers.get("content-range")).toBe(`bytes ${start}-${end - 1}/1000`);
+    expect(res.headers.get("content-length")).toBe(String(end - start));
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(data.subarray(start, end));
+  });
+
+  test.each(["bytes=1000-", "bytes=5000-6000", "bytes=-0"])(
+    "answers the unsatisfiable Range %s with 416 and Content-Range bytes */size",
+    async (range) => {
+      const res = await fetch(url, { headers: { range } });
+      expect(res.status).toBe(416);
+      expect(res.headers.get("content-range")).toBe("bytes */1000");
+    },
+  );
+
+  test("ignores a multi-range or malformed Range header and serves the whole object", async () => {
+    for (const range of ["bytes=0-1,5-6", "items=0-1", "bytes=9-3"]) {
+      const res = await fetch(url, { headers: { range } });
+      expect(res.status).toBe(200);
+      expect((await res.arrayBuffer()).byteLength).toBe(1000);
+    }
+  });
+
+  test("refuses a tampered signature with 403 and a JSON error", async () => {
+    const last = url.at(-1) === "0" ? "1" : "0";
+    const res = await fetch(url.slice(0, -1) + last);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({ error: "link bad-signature" });
+  });
+
+  test("refuses a link whose key, store or expiry was changed, or that lacks a signature", async () => {
+    const variants = [
+      url.replace("weights.bin", "other.bin"),
+      url.replace("ns=ns-contract", "ns=ns-other"),
+      url.replace(/exp=\d+/, (m) => `exp=${Number(m.slice(4)) + 1000}`),
+      url.replace(/&sig=[0-9a-f]+/, ""),
+    ];
+    for (const variant of variants) expect((await fetch(variant)).status).toBe(403);
+  });
+
+  test("refuses a GET link used for PUT and a PUT link used for GET", async () => {
+    expect((await fetch(url, { method: "PUT", body: "overwrite" })).status).toBe(403);
+    const putUrl = await fsh.adapter.presignPut(key, { expiresInSeconds: 60 });
+    expect((await fetch(putUrl)).status).toBe(403);
+    expect(await readAll(await fsh.adapter.get(key))).toEqual(data);
+  });
+
+  test("answers 404 for a valid link to a missing object or an unknown store", async () => {
+    expect((await fetch(await fsh.adapter.presignGet("models/missing.bin", { expiresInSeconds: 60 }))).status).toBe(404);
+    expect((await rawRequest(fsh.origin, linkFor({ key, store: "ns-unknown" }))).status).toBe(404);
+  });
+
+  test.each([
+    "..%2Fsecret.txt",
+    "..%2F..%2Fetc%2Fpasswd",
+    "%2E%2E/secret.txt",
+    "models/%2E%2E/%2E%2E/secret.txt",
+    "%2Fetc%2Fpasswd",
+    "/etc/passwd",
+    "a%00b",
+    "%E0%A4%A",
+  ])("answers the traversal path %s with 400, even when correctly signed, and never serves the file", async (path) => {
+    let decoded: string;
+    try {
+      decoded = path.split("/").map(decodeURIComponent).join("/");
+    } catch {
+      decoded = path;
+    }
+    for (const link of [`/storage/fs/${path}`, linkFor({ key: decoded }, path)]) {
+      const res = await rawRequest(fsh.origin, link);
+      expect(res.status).toBe(400);
+      expect(res.body).not.toContain("TOP-SECRET");
+      expect(res.body).not.toContain("root:");
+    }
+  });
+
+  test("never follows a symlink out of the base", async () => {
+    await mkdir(join(fsh.root, "outside"), { recursive: true });
+    await writeFile(join(fsh.root, "outside", "secret.txt"), "TOP-SECRET");
+    await symlink(join(fsh.root, "outside"), join(fsh.basePath, "escape"));
+    await symlink(join(fsh.root, "secret.txt"), join(fsh.basePath, "secret-link"));
+
+    await expect(fsh.adapter.get("escape/secret.txt")).rejects.toBeInstanceOf(StorageKeyError);
+    await expect(fsh.adapter.get("secret-link")).rejects.toBeInstanceOf(StorageKeyError);
+    await expect(fsh.adapter.put("escape/new.txt", streamOf(Buffer.from("x")))).rejects.toBeInstanceOf(StorageKeyError);
+    await expect(fsh.adapter.delete("escape/secret.txt")).rejects.toBeInstanceOf(StorageKeyError);
+    expect(await readdir(join(fsh.root, "outside"))).toEqual(["secret.txt"]);
+    expect((await collect(fsh.adapter.list(""))).map((o) => o.key)).toEqual([key]);
+    expect(await collect(fsh.adapter.list("escape/"))).toEqual([]);
+
+    const res = await rawRequest(fsh.origin, linkFor({ key: "escape/secret.txt" }));
+    expect(res.status).toBe(400);
+    expect(res.body).not.toContain("TOP-SECRET");
+  });
+
+  test("an aborted put leaves nothing in the staging directory", async () => {
+    const controller = new AbortController();
+    const body = Readable.from(
+      (async function* () {
+        yield randomBytes(MiB);
+        controller.abort();
+        yield randomBytes(MiB);
+      })(),
+      { objectMode: false },
+    );
+    await expect(fsh.adapter.put("models/aborted.bin", body, { signal: controller.signal })).rejects.toThrow();
+    expect(await readdir(join(fsh.basePath, ".tmp"))).toEqual([]);
+  });
+
+  test("keys under the staging directory are refused", async () => {
+    await expect(fsh.adapter.put(".tmp/x", streamOf(Buffer.from("x")))).rejects.toBeInstanceOf(StorageKeyError);
+  });
+
+  test("a PUT through a presigned link writes the object atomically and answers with its ETag", async () => {
+    const body = randomBytes(50_000);
+    const res = await fetch(await fsh.adapter.presignPut("uploads/new.bin", { expiresInSeconds: 60 }), {
+      method: "PUT",
+      body: new Uint8Array(body),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("etag")).toBe(`"${(await fsh.adapter.stat("uploads/new.bin"))?.etag}"`);
+    expect(await readFile(join(fsh.basePath, "uploads", "new.bin"))).toEqual(body);
+  });
+});

@@ -1,0 +1,141 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { print, type DocumentNode } from "graphql";
+import type { DataSource } from "typeorm";
+import { signToken } from "../../src/auth/jwt";
+import { Role } from "../../src/common/enums";
+import { createLogger } from "../../src/common/logger";
+import { loadConfig, type Config } from "../../src/config/config";
+import { boot, type Booted } from "../../src/server/boot";
+import { createTestDatabase, type TestDatabase } from "./database";
+
+export type RoleName = "superadmin" | "admin" | "user";
+
+export interface GraphQLResponse<T = any> {
+  data?: T | null;
+  errors?: Array<{ message: string; path?: (string | number)[]; extensions?: { code?: string; [k: string]: unknown } }>;
+}
+
+type Operation = string | DocumentNode;
+const text = (op: Operation) => (typeof op === "string" ? op : print(op));
+
+function describeExchange(op: Operation, variables: unknown, response: unknown): string {
+  return `Operation:\n${text(op)}\nVariables: ${JSON.stringify(variables, null, 2)}\nResponse: ${JSON.stringify(response, null, 2)}`;
+}
+
+export class GraphQLClient {
+  constructor(readonly url: string, readonly token: string | null, private readonly extraHeaders: Record<string, string> = {}) {}
+
+  async execute<T = any>(op: Operation, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T> & { status: number }> {
+    const res = await fetch(`${this.url}/graphql`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        ...this.extraHeaders,
+      },
+      body: JSON.stringify({ query: text(op), variables }),
+    });
+    const body = (await res.json()) as GraphQLResponse<T>;
+    return { ...body, status: res.status };
+  }
+
+  /** Runs the operation and returns its data; fails the test, printing both, on any error. */
+  async ok<T = any>(op: Operation, variables: Record<string, unknown> = {}): Promise<T> {
+    const response = await this.execute<T>(op, variables);
+    if (response.errors?.length || !response.data) {
+      throw new Error(`Expected no GraphQL errors.\n${describeExchange(op, variables, response)}`);
+    }
+    return response.data;
+  }
+
+  /** Runs the operation and returns the first error with `code`; fails the test, printing both, otherwise. */
+  async fails(op: Operation, variables: Record<string, unknown>, code: string) {
+    const response = await this.execute(op, variables);
+    const error = response.errors?.find((e) => e.extensions?.code === code);
+    if (!error) throw new Error(`Expected an error with extensions.code ${code}.\n${describeExchange(op, variables, response)}`);
+    return Object.assign(error, { response });
+  }
+}
+
+export interface TestKit {
+  url: string;
+  ds: DataSource;
+  config: Config;
+  booted: Booted;
+  db: TestDatabase;
+  dataDir: string;
+  token(role: RoleName, sub?: string): string;
+  as(role: RoleName | null): GraphQLClient;
+  /** Runs fn and returns how many SQL statements the server sent meanwhile. */
+  countQueries(fn: () => Promise<unknown>): Promise<{ count: number; statements: string[] }>;
+  close(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A whole server, as production boots it, on a fresh database and a temporary data directory. */
+export async function startTestKit(env: Record<string, string> = {}): Promise<TestKit> {
+  const db = await createTestDatabase();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "ar-test-"));
+  const port = await freePort();
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    DATA_DIR: dataDir,
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    AUTH_JWT_SECRET: randomBytes(32).toString("hex"),
+    HF_ENDPOINT: "http://127.0.0.1:9",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    ...env,
+  });
+  let recording: string[] | null = null;
+  let booted: Booted;
+  try {
+    booted = await boot(config, {
+      logger: createLogger(config.logLevel),
+      onQuery: (sql) => recording?.push(sql),
+    });
+  } catch (error) {
+    await db.drop();
+    throw error;
+  }
+  const ds = booted.ds;
+  const token = (role: RoleName, sub = `test-${role}`) => signToken({ sub, role: role as Role }, booted.authSecret, "1h");
+  return {
+    url: booted.app.url,
+    ds,
+    config,
+    booted,
+    db,
+    dataDir,
+    token,
+    as: (role) => new GraphQLClient(booted.app.url, role ? token(role) : null),
+    countQueries: async (fn) => {
+      recording = [];
+      try {
+        await fn();
+        return { count: recording.length, statements: recording };
+      } finally {
+        recording = null;
+      }
+    },
+    close: async () => {
+      await booted.close();
+      await db.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
