@@ -19,7 +19,7 @@ describe("the subgraph schema", () => {
   it("links Federation v2.7 and declares each entity with @key(fields: \"id\")", () => {
     expect(sdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.7"');
     for (const entity of ["Artifact", "ArtifactRevision", "HuggingFaceRegistry", "ReservoirRegistry"]) {
-      expect(sdl).toMatch(new RegExp(`type ${entity} implements Node @key\\(fields: "id"\\)`));
+      expect(sdl).toMatch(new RegExp(`type ${entity} implements Node\\s+@key\\(fields: "id"\\)`));
     }
   });
 
