@@ -34,7 +34,7 @@ export function connectionTypes<T extends object>(name: string, node: () => Clas
   class Connection implements ConnectionShape<T> {
     @Field(() => PageInfo) pageInfo: PageInfo;
     @Field(() => [Edge]) edges: Edge[];
-    @Field(() => Int) count: number | (() => Promise<number>);
+    @Field(() => Int, { simple: true }) count: number | (() => Promise<number>);
   }
 
   return { Edge, Connection };

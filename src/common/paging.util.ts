@@ -31,6 +31,17 @@ export function hydratePage<E extends ObjectLiteral>(ds: DataSource, target: Ent
   return { ...page, rows: page.rows.map((row) => hydrate(ds, target, row)) };
 }
 
+/**
+ * toConnection, with a lazy count exposed as a memoized getter: type-graphql's basic field
+ * resolver reads `root.count` without calling it, so a function-valued count would reach the
+ * Int serializer. A getter runs the count query only when a client selects `count`, once.
+ */
 export function connectionOf<E, T>(page: EntityPage<E>, map: (entity: E) => T, count: number | (() => Promise<number>)): ConnectionShape<T> {
-  return toConnection(page as unknown as Page, map, count);
+  const connection = toConnection(page as unknown as Page, map, 0);
+  if (typeof count === "number") return { ...connection, count };
+  let pending: Promise<number> | null = null;
+  return Object.defineProperty(connection, "count", {
+    enumerable: true,
+    get: () => (pending ??= count()),
+  });
 }

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from "typeorm";
-import { toConnection, type ConnectionShape } from "../common/connection.type";
+import type { ConnectionShape } from "../common/connection.type";
+import { connectionOf, guardCursor } from "../common/paging.util";
 import { isForeignKeyViolation, isUniqueViolation } from "../common/db-errors";
 import { ArtifactRegistryType, ArtifactType } from "../common/enums";
 import { ERRORS } from "../common/errors";
@@ -21,8 +22,8 @@ import { toHuggingFaceRegistry, toReservoirRegistry, type HuggingFaceRegistry, t
 export const DEFAULT_HUGGINGFACE_REGISTRY_NAME = "huggingface";
 
 // The ArtifactRegistry ID names the same row as the concrete registry's, so both are accepted.
-const HF_ID_TYPES: NodeTypeName[] = ["HuggingFaceRegistry", "ArtifactRegistry"];
-const RSV_ID_TYPES: NodeTypeName[] = ["ReservoirRegistry", "ArtifactRegistry"];
+export const HF_ID_TYPES: NodeTypeName[] = ["HuggingFaceRegistry", "ArtifactRegistry"];
+export const RSV_ID_TYPES: NodeTypeName[] = ["ReservoirRegistry", "ArtifactRegistry"];
 
 const TOKEN_MAX = 4096;
 const KEY_MAX = 256;
@@ -157,11 +158,11 @@ export class RegistryService {
   private async list<T>(args: PagingArgs, select: string, from: string, map: (row: Record<string, any>) => T): Promise<ConnectionShape<T>> {
     const paging = resolvePaging(args, this.limits);
     const params = new SqlParams();
-    const page = await fetchPage({
+    const page = await guardCursor(paging, () => fetchPage({
       ds: this.ds, select, from, idExpr: "r.id", where: [], params, paging,
       order: [{ expr: "r.name", cast: "text", direction: "ASC" }],
-    });
-    return toConnection(page, map, () => countRows({ ds: this.ds, from, where: [], params }));
+    }));
+    return connectionOf(page, map, () => countRows({ ds: this.ds, from, where: [], params }));
   }
 
   private async insertBase(em: EntityManager, name: string, type: ArtifactRegistryType, url: string): Promise<string> {

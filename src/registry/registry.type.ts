@@ -10,7 +10,7 @@ import type { ArtifactRegistryRecord, HuggingFaceRegistryRecord, ReservoirRegist
 
 @ObjectType({ implements: Node })
 @Directive('@key(fields: "id")')
-export class HuggingFaceRegistry extends Node {
+export class HuggingFaceRegistry implements Node {
   @Field(() => ID) id: string;
   @Field(() => String) url: string;
   @Field(() => String) name: string;
@@ -23,7 +23,7 @@ export class HuggingFaceRegistry extends Node {
 
 @ObjectType({ implements: Node })
 @Directive('@key(fields: "id")')
-export class ReservoirRegistry extends Node {
+export class ReservoirRegistry implements Node {
   @Field(() => ID) id: string;
   @Field(() => String) name: string;
   /** The remote registry's GraphQL endpoint. */

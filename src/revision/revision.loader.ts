@@ -65,8 +65,9 @@ export function createRevisionLoaders(ds: DataSource) {
   const service = new RevisionService(ds);
   return {
     revisionById: new DataLoader<string, ArtifactRevisionEntity | null>(async (ids) => {
+      // Non-UUID keys never reach SQL (a bad cast would fail the whole batch); they load as null.
       const found = await service.findRevisionsByIds(ids.filter(isUuid));
-      const map = new Map(found.filter((e) => e !== null).map((e) => [e!.id, e!]));
+      const map = new Map(found.filter((e): e is ArtifactRevisionEntity => e !== null).map((e) => [e.id, e]));
       return ids.map((id) => map.get(id) ?? null);
     }),
     revisionsByArtifact: new DataLoader<RevisionPageKey, EntityPage<ArtifactRevisionEntity>, string>(

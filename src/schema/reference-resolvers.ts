@@ -12,4 +12,6 @@ type ReferenceResolver = (reference: { id: string }, context: AppContext) => Pro
 export const REFERENCE_RESOLVERS: Record<string, ReferenceResolver> = {
   Artifact: (ref, ctx) => loadArtifactNode(ctx, parseId("Artifact", ref.id)),
   ArtifactRevision: (ref, ctx) => loadRevisionNode(ctx, parseId("ArtifactRevision", ref.id)),
+  HuggingFaceRegistry: (ref, ctx) => ctx.loaders.huggingfaceRegistryById.load(parseId("HuggingFaceRegistry", ref.id)),
+  ReservoirRegistry: (ref, ctx) => ctx.loaders.reservoirRegistryById.load(parseId("ReservoirRegistry", ref.id)),
 };

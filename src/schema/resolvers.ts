@@ -4,13 +4,23 @@ import { ArtifactFileResolver, RevisionResolver } from "../revision/revision.res
 import { SubscriptionResolver } from "../events/subscription.resolver";
 import { ImportResolver } from "../import/import.resolver";
 import { ScanResolver } from "../scan/scan.resolver";
+import { NodeResolver } from "./node.resolver";
+import { KeypairResolver } from "../keypair/keypair.resolver";
+import { RegistryResolver } from "../registry/registry.resolver";
+import { ObjectStorageResolver, StorageNamespaceResolver, VFSStorageResolver } from "../storage/storage.resolver";
 
 /** Every resolver class of the schema. Each domain adds its own here. */
 export const RESOLVERS: NonEmptyArray<Function> = [
+  NodeResolver,
   ArtifactResolver,
   RevisionResolver,
   ArtifactFileResolver,
   ScanResolver,
   ImportResolver,
   SubscriptionResolver,
+  RegistryResolver,
+  ObjectStorageResolver,
+  VFSStorageResolver,
+  StorageNamespaceResolver,
+  KeypairResolver,
 ];

@@ -1,6 +1,9 @@
 import type { DataSource } from "typeorm";
 import { ArtifactService } from "../artifact/artifact.service";
 import { RevisionService } from "../revision/revision.service";
+import { KeypairService } from "../keypair/keypair.service";
+import { RegistryService } from "../registry/registry.service";
+import { StorageService } from "../storage/storage.service";
 import type { Logger } from "../common/logger";
 import type { Config } from "../config/config";
 import type { EventBus } from "../events/event-bus";
@@ -21,6 +24,9 @@ export function createServices(deps: ServiceDeps) {
   return {
     artifacts: new ArtifactService(deps.ds),
     revisions: new RevisionService(deps.ds),
+    registries: new RegistryService(deps.ds, deps.config.limits),
+    storages: new StorageService(deps.ds, deps.storage, { limits: deps.config.limits, logger: deps.logger }),
+    keypairs: new KeypairService(deps.ds, { authSecret: deps.authSecret, limits: deps.config.limits, logger: deps.logger }),
   };
 }
 

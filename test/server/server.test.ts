@@ -77,7 +77,7 @@ describe("errors", () => {
     try {
       const error = await kit.as("admin").fails(`{ artifacts { count } }`, {}, "INTERNAL_SERVER_ERROR");
       expect(error.message).toBe("Internal server error");
-      expect(JSON.stringify(error.response)).not.toMatch(/artifacts|relation|SELECT/i);
+      expect(JSON.stringify(error.response.errors)).not.toMatch(/relation|SELECT|does not exist|stack/i);
     } finally {
       await kit.ds.query(`ALTER TABLE artifacts_hidden RENAME TO artifacts`);
     }
@@ -134,9 +134,7 @@ describe("subscriptions over graphql-ws", () => {
     const client = wsClient(`Bearer ${kit.token("admin")}`);
     try {
       const missing = toGlobalId("ArtifactRevision", "00000000-0000-4000-8000-000000000000");
-      await expect(take(client, STATUS, { input: { artifactRevisionIds: [missing] } }, 1, () => undefined)).rejects.toEqual([
-        expect.objectContaining({ extensions: expect.objectContaining({ code: "NOT_FOUND" }) }),
-      ]);
+      await expect(take(client, STATUS, { input: { artifactRevisionIds: [missing] } }, 1, () => undefined)).rejects.toThrow(/"code":"NOT_FOUND"/);
     } finally {
       await client.dispose();
     }

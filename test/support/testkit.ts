@@ -57,7 +57,7 @@ export class GraphQLClient {
     const response = await this.execute(op, variables);
     const error = response.errors?.find((e) => e.extensions?.code === code);
     if (!error) throw new Error(`Expected an error with extensions.code ${code}.\n${describeExchange(op, variables, response)}`);
-    return Object.assign(error, { response });
+    return { ...error, response };
   }
 }
 
