@@ -5,6 +5,7 @@ export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "test/generated/**", ".data/**", "coverage/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  { files: ["*.js"], languageOptions: { sourceType: "commonjs", globals: { module: "writable", require: "readonly" } } },
   {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],

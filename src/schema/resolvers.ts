@@ -1,4 +1,6 @@
 import type { NonEmptyArray } from "type-graphql";
+
+type ResolverClass = new (...args: never[]) => object;
 import { ArtifactResolver } from "../artifact/artifact.resolver";
 import { ArtifactFileResolver, RevisionResolver } from "../revision/revision.resolver";
 import { SubscriptionResolver } from "../events/subscription.resolver";
@@ -10,7 +12,7 @@ import { RegistryResolver } from "../registry/registry.resolver";
 import { ObjectStorageResolver, StorageNamespaceResolver, VFSStorageResolver } from "../storage/storage.resolver";
 
 /** Every resolver class of the schema. Each domain adds its own here. */
-export const RESOLVERS: NonEmptyArray<Function> = [
+export const RESOLVERS: NonEmptyArray<ResolverClass> = [
   NodeResolver,
   ArtifactResolver,
   RevisionResolver,
