@@ -3,7 +3,7 @@ import type { Viewer } from "../auth/viewer";
 import { ArtifactAvailability, Role } from "../common/enums";
 import { AppError, ERRORS } from "../common/errors";
 import { countRows, fetchPage, type Paging } from "../common/paging";
-import { guardCursor, hydratePage, type EntityPage } from "../common/paging.util";
+import { hydratePage, type EntityPage } from "../common/paging.util";
 import { parseId } from "../common/relay";
 import { hydrate, SqlParams } from "../common/sql";
 import { ArtifactRegistryEntity } from "../registry/artifact-registry.entity";
@@ -45,8 +45,7 @@ export class ArtifactService {
     const params = new SqlParams();
     const where = artifactConditions(args.filter, params, !seesDeletedArtifacts(args.viewer));
     const order = artifactOrder(args.orderBy);
-    const page = await guardCursor(args.paging, () =>
-      fetchPage({ ds: this.ds, select: "a.*", from: ARTIFACT_FROM, idExpr: ARTIFACT_ID, where, params, order, paging: args.paging }));
+    const page = await fetchPage({ ds: this.ds, select: "a.*", from: ARTIFACT_FROM, idExpr: ARTIFACT_ID, where, params, order, paging: args.paging });
     return {
       page: hydratePage(this.ds, ArtifactEntity, page),
       count: () => countRows({ ds: this.ds, from: ARTIFACT_FROM, where, params }),

@@ -167,6 +167,25 @@ function toPage(rows: Record<string, unknown>[], p: Plan, paging: Paging): Page 
     : { rows: kept, cursors, hasNextPage: more, hasPreviousPage: paging.cursor != null };
 }
 
+// invalid_text_representation, invalid_datetime_format, datetime_field_overflow, numeric_value_out_of_range
+const CAST_FAILURES = new Set(["22P02", "22007", "22008", "22003"]);
+
+/**
+ * decodeCursor checks a cursor's shape, not its values: a cursor taken under another orderBy
+ * fails when PostgreSQL casts its values back. That is the client's mistake, not an internal error.
+ */
+async function queryPage(ds: DataSource, sql: string, params: SqlParams, paging: Paging): Promise<Record<string, unknown>[]> {
+  try {
+    return await ds.query(sql, params.values);
+  } catch (error) {
+    const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (error as { code?: string }).code;
+    if (paging.kind === "cursor" && paging.cursor && code && CAST_FAILURES.has(code)) {
+      throw ERRORS.badInput("Invalid cursor: it does not belong to this list and ordering", { argumentName: paging.backward ? "before" : "after" });
+    }
+    throw error;
+  }
+}
+
 const whereSql = (where: string[]) => (where.length ? `WHERE ${where.map((w) => `(${w})`).join(" AND ")}` : "");
 
 /** Fetches one page (one SQL statement). */
@@ -174,8 +193,7 @@ export async function fetchPage(q: PageQuery): Promise<Page> {
   const p = plan(q);
   if (p.take === 0) return { rows: [], cursors: [], hasNextPage: false, hasPreviousPage: false };
   const sql = `SELECT ${q.select}, ${p.keySelect} FROM ${q.from} ${whereSql(p.where)} ORDER BY ${p.orderSql} LIMIT ${p.take + 1} OFFSET ${p.skip}`;
-  const rows = await q.ds.query(sql, p.sqlParams.values);
-  return toPage(rows, p, q.paging);
+  return toPage(await queryPage(q.ds, sql, p.sqlParams, q.paging), p, q.paging);
 }
 
 /**
@@ -197,7 +215,7 @@ export async function fetchPagesByParent(q: PageQuery & { parentExpr: string; pa
     ) windowed
     WHERE "__rn" > ${p.skip} AND "__rn" <= ${p.skip + p.take + 1}
     ORDER BY "__p", "__rn"`;
-  const rows: Record<string, unknown>[] = await q.ds.query(sql, p.sqlParams.values);
+  const rows = await queryPage(q.ds, sql, p.sqlParams, q.paging);
   const grouped = new Map<string, Record<string, unknown>[]>();
   for (const row of rows) {
     const key = String(row.__p);

@@ -3,7 +3,7 @@ import jwt from "jsonwebtoken";
 import { IsNull, type DataSource } from "typeorm";
 import type { Viewer } from "../auth/viewer";
 import type { ConnectionShape } from "../common/connection.type";
-import { connectionOf, guardCursor } from "../common/paging.util";
+import { connectionOf } from "../common/paging.util";
 import { ApiKeypairRole, Role } from "../common/enums";
 import { ERRORS } from "../common/errors";
 import type { Logger } from "../common/logger";
@@ -57,10 +57,10 @@ export class KeypairService {
     const paging = resolvePaging(args, this.options.limits);
     const params = new SqlParams();
     const from = "api_keypairs k";
-    const page = await guardCursor(paging, () => fetchPage({
+    const page = await fetchPage({
       ds: this.ds, select: "k.*", from, idExpr: "k.id", where: [], params, paging,
       order: [{ expr: "k.created_at", cast: "timestamptz", direction: "ASC" }],
-    }));
+    });
     return connectionOf(
       page,
       (row: Record<string, unknown>) => toApiKeypair(hydrate(this.ds, ApiKeypairEntity, row)),

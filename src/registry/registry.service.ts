@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from "typeorm";
 import type { ConnectionShape } from "../common/connection.type";
-import { connectionOf, guardCursor } from "../common/paging.util";
+import { connectionOf } from "../common/paging.util";
 import { isForeignKeyViolation, isUniqueViolation } from "../common/db-errors";
 import { ArtifactRegistryType, ArtifactType } from "../common/enums";
 import { ERRORS } from "../common/errors";
@@ -158,10 +158,10 @@ export class RegistryService {
   private async list<T>(args: PagingArgs, select: string, from: string, map: (row: Record<string, any>) => T): Promise<ConnectionShape<T>> {
     const paging = resolvePaging(args, this.limits);
     const params = new SqlParams();
-    const page = await guardCursor(paging, () => fetchPage({
+    const page = await fetchPage({
       ds: this.ds, select, from, idExpr: "r.id", where: [], params, paging,
       order: [{ expr: "r.name", cast: "text", direction: "ASC" }],
-    }));
+    });
     return connectionOf(page, map, () => countRows({ ds: this.ds, from, where: [], params }));
   }
 

@@ -2,7 +2,7 @@ import type { DataSource } from "typeorm";
 import type { Viewer } from "../auth/viewer";
 import { seesDeletedArtifacts } from "../artifact/artifact.service";
 import { countRows, countRowsByParent, fetchPage, fetchPagesByParent, type Paging } from "../common/paging";
-import { guardCursor, hydratePage, type EntityPage } from "../common/paging.util";
+import { hydratePage, type EntityPage } from "../common/paging.util";
 import { hydrate, SqlParams } from "../common/sql";
 import { ArtifactRevisionFileEntity } from "./revision-file.entity";
 import { ArtifactRevisionEntity } from "./revision.entity";
@@ -30,8 +30,7 @@ export class RevisionService {
     const params = new SqlParams();
     const where = revisionConditions(args.filter, params, !seesDeletedArtifacts(args.viewer));
     const order = revisionOrder(args.orderBy);
-    const page = await guardCursor(args.paging, () =>
-      fetchPage({ ds: this.ds, select: "r.*", from: REVISION_FROM, idExpr: REVISION_ID, where, params, order, paging: args.paging }));
+    const page = await fetchPage({ ds: this.ds, select: "r.*", from: REVISION_FROM, idExpr: REVISION_ID, where, params, order, paging: args.paging });
     return {
       page: hydratePage(this.ds, ArtifactRevisionEntity, page),
       count: () => countRows({ ds: this.ds, from: REVISION_FROM, where, params }),
@@ -52,10 +51,10 @@ export class RevisionService {
   async pagesByArtifact(artifactIds: readonly string[], q: RevisionQuery): Promise<Map<string, EntityPage<ArtifactRevisionEntity>>> {
     const params = new SqlParams();
     const where = revisionConditions(q.filter, params, false);
-    const pages = await guardCursor(q.paging, () => fetchPagesByParent({
+    const pages = await fetchPagesByParent({
       ds: this.ds, select: "r.*", from: REVISION_FROM, idExpr: REVISION_ID, where, params, order: revisionOrder(q.orderBy), paging: q.paging,
       parentExpr: REVISION_PARENT, parentIds: artifactIds,
-    }));
+    });
     return new Map([...pages].map(([id, page]) => [id, hydratePage(this.ds, ArtifactRevisionEntity, page)]));
   }
 
@@ -68,10 +67,10 @@ export class RevisionService {
 
   /** The same page of files (ordered by path) for each revision, in one statement. */
   async filePagesByRevision(revisionIds: readonly string[], paging: Paging): Promise<Map<string, EntityPage<ArtifactRevisionFileEntity>>> {
-    const pages = await guardCursor(paging, () => fetchPagesByParent({
+    const pages = await fetchPagesByParent({
       ds: this.ds, select: "f.*", from: FILE_FROM, idExpr: FILE_ID, where: [], params: new SqlParams(), order: FILE_ORDER, paging,
       parentExpr: FILE_PARENT, parentIds: revisionIds,
-    }));
+    });
     return new Map([...pages].map(([id, page]) => [id, hydratePage(this.ds, ArtifactRevisionFileEntity, page)]));
   }
 

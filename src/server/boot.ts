@@ -63,6 +63,8 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
     const signer = new LinkSigner(authSecret);
     const defaultNamespaceId = await ensureDefaultStorage(ds, config);
     const storage = new StorageManager(ds, { signer, publicUrl: config.publicUrl, defaultNamespaceId });
+    // Signed filesystem links are resolved synchronously by namespace: know them all up front.
+    await storage.preload();
 
     const events = createEventBus();
     const services = createServices({ ds, config, authSecret, events, logger, storage });

@@ -1,7 +1,7 @@
 import DataLoader from "dataloader";
 import { In, type DataSource } from "typeorm";
 import type { ConnectionShape } from "../common/connection.type";
-import { connectionOf, guardCursor } from "../common/paging.util";
+import { connectionOf } from "../common/paging.util";
 import { countRowsByParent, fetchPagesByParent, type Paging } from "../common/paging";
 import { isUuid } from "../common/relay";
 import { hydrate, SqlParams } from "../common/sql";
@@ -46,11 +46,11 @@ export function createStorageLoaders(ds: DataSource) {
       let loader = namespacePages.get(key);
       if (!loader) {
         loader = new DataLoader(async (storageIds) => {
-          const pages = await guardCursor(paging, () => fetchPagesByParent({
+          const pages = await fetchPagesByParent({
             ds, select: "n.id, n.object_storage_id, n.vfs_storage_id, n.namespace", from, idExpr: "n.id", where: [],
             params: new SqlParams(), paging, order: [{ expr: "n.namespace", cast: "text", direction: "ASC" }],
             parentExpr, parentIds: storageIds,
-          }));
+          });
           return storageIds.map((storageId) =>
             connectionOf(
               pages.get(storageId)!,

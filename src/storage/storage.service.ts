@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { DataSource, EntityManager, ObjectLiteral, EntityTarget } from "typeorm";
 import type { ConnectionShape } from "../common/connection.type";
-import { connectionOf, guardCursor } from "../common/paging.util";
+import { connectionOf } from "../common/paging.util";
 import { isForeignKeyViolation, isUniqueViolation } from "../common/db-errors";
 import { ERRORS } from "../common/errors";
 import type { Logger } from "../common/logger";
@@ -223,10 +223,10 @@ export class StorageService {
     const paging = resolvePaging(args, this.options.limits);
     const params = new SqlParams();
     const from = `${table} s`;
-    const page = await guardCursor(paging, () => fetchPage({
+    const page = await fetchPage({
       ds: this.ds, select: "s.*", from, idExpr: "s.id", where: [], params, paging,
       order: [{ expr: "s.name", cast: "text", direction: "ASC" }],
-    }));
+    });
     return connectionOf(page, map, () => countRows({ ds: this.ds, from, where: [], params }));
   }
 

@@ -1,10 +1,9 @@
-import { startArtifactKit } from "../support/artifact-kit";
-import type { DomainKit } from "../support/schema-kit";
+import { startTestKit, type TestKit } from "../support/testkit";
 import { Seed } from "../support/seed";
 
-let kit: DomainKit;
+let kit: TestKit;
 beforeAll(async () => {
-  kit = await startArtifactKit();
+  kit = await startTestKit();
   const seed = new Seed(kit.ds);
   // This file's database holds exactly these 100 artifacts, so the query below needs no filter.
   const registries = await Promise.all([seed.registry(), seed.registry()]);

@@ -1,8 +1,7 @@
-import { startArtifactKit } from "../support/artifact-kit";
-import type { DomainKit } from "../support/schema-kit";
+import { startTestKit, type TestKit } from "../support/testkit";
 import { Seed, type SeededRegistry } from "../support/seed";
 
-let kit: DomainKit;
+let kit: TestKit;
 let seed: Seed;
 let registry: SeededRegistry;
 
@@ -17,7 +16,7 @@ const ARTIFACTS = [
 ];
 
 beforeAll(async () => {
-  kit = await startArtifactKit();
+  kit = await startTestKit();
   seed = new Seed(kit.ds);
   registry = await seed.registry();
   await seed.artifacts(registry.id, ARTIFACTS.map((a, i) => ({

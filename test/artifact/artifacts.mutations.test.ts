@@ -1,13 +1,12 @@
 import { toGlobalId } from "../../src/common/relay";
-import { startArtifactKit } from "../support/artifact-kit";
-import type { DomainKit } from "../support/schema-kit";
+import { startTestKit, type TestKit } from "../support/testkit";
 import { Seed, type SeededRegistry } from "../support/seed";
 
-let kit: DomainKit;
+let kit: TestKit;
 let seed: Seed;
 let registry: SeededRegistry;
 beforeAll(async () => {
-  kit = await startArtifactKit();
+  kit = await startTestKit();
   seed = new Seed(kit.ds);
   registry = await seed.registry();
 });

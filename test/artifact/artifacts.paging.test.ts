@@ -1,11 +1,10 @@
-import { startArtifactKit } from "../support/artifact-kit";
-import type { DomainKit } from "../support/schema-kit";
+import { startTestKit, type TestKit } from "../support/testkit";
 import { Seed, type SeededRegistry } from "../support/seed";
 
-let kit: DomainKit;
+let kit: TestKit;
 let seed: Seed;
 beforeAll(async () => {
-  kit = await startArtifactKit();
+  kit = await startTestKit();
   seed = new Seed(kit.ds);
 });
 afterAll(() => kit?.close());

@@ -1,8 +1,7 @@
-import { startArtifactKit } from "../support/artifact-kit";
-import type { DomainKit } from "../support/schema-kit";
+import { startTestKit, type TestKit } from "../support/testkit";
 import { Seed, type SeededArtifact, type SeededRegistry, type SeededRevision } from "../support/seed";
 
-let kit: DomainKit;
+let kit: TestKit;
 let registry: SeededRegistry;
 let alive: SeededArtifact;
 let deleted: SeededArtifact;
@@ -10,7 +9,7 @@ let aliveRevision: SeededRevision;
 let deletedRevision: SeededRevision;
 
 beforeAll(async () => {
-  kit = await startArtifactKit();
+  kit = await startTestKit();
   const seed = new Seed(kit.ds);
   registry = await seed.registry();
   alive = await seed.artifact(registry.id, { name: "alive-model" });

@@ -1,30 +1,8 @@
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { Kind, parse, print, visit, type DefinitionNode, type DocumentNode } from "graphql";
+import { ArtifactRevisionSelectPaginatedQueryDocument, ReservoirArtifactDetailPageQueryDocument, ReservoirPageQueryDocument } from "../generated/graphql";
 import { Seed } from "../support/seed";
 import { startTestKit, type TestKit } from "../support/testkit";
 
-// The web UI's own operations, as the contract ships them: this test needs the whole server.
-const OPERATIONS = parse(readFileSync(path.join(__dirname, "../../../shared/contract/webui-operations.graphql"), "utf8"));
-
-/** One operation of the file with the fragments it uses, transitively. */
-function operation(name: string): DocumentNode {
-  const fragments = new Map(OPERATIONS.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
-  const op = OPERATIONS.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION && d.name?.value === name);
-  if (!op) throw new Error(`no operation ${name} in webui-operations.graphql`);
-  const used = new Map<string, DefinitionNode>();
-  const collect = (node: DefinitionNode) => visit(node, {
-    FragmentSpread(spread) {
-      const fragment = fragments.get(spread.name.value);
-      if (fragment && !used.has(spread.name.value)) {
-        used.set(spread.name.value, fragment);
-        collect(fragment);
-      }
-    },
-  });
-  collect(op);
-  return { kind: Kind.DOCUMENT, definitions: [op, ...used.values()] };
-}
+// The web UI's own operations, typed by codegen from the contract's webui-operations.graphql.
 
 let kit: TestKit;
 beforeAll(async () => {
@@ -52,13 +30,13 @@ describe("the web UI's Reservoir pages", () => {
       filter: { registry: { equals: "webui-hub" } },
     };
     // `total` asks for DELETED ones too: an admin gets them, a user never does.
-    const asAdmin = await kit.as("admin").ok(print(operation("ReservoirPageQuery")), variables);
-    expect(asAdmin.total.count).toBe(3);
-    const data = await kit.as("user").ok(print(operation("ReservoirPageQuery")), variables);
-    expect(data.total.count).toBe(2);
+    const asAdmin = await kit.as("admin").ok(ReservoirPageQueryDocument, variables);
+    expect(asAdmin.total?.count).toBe(3);
+    const data = await kit.as("user").ok(ReservoirPageQueryDocument, variables);
+    expect(data.total?.count).toBe(2);
     expect(data.artifacts).toEqual(asAdmin.artifacts);
-    expect(data.artifacts.count).toBe(2);
-    const [first, second] = data.artifacts.edges.map((e: any) => e.node);
+    expect(data.artifacts?.count).toBe(2);
+    const [first, second] = data.artifacts!.edges.map((e: any) => e.node);
     expect(first).toMatchObject({
       id: llama.globalId, name: "org/llama", description: "A llama", availability: "ALIVE", type: "MODEL",
       registry: { name: "webui-hub", url: "https://hub.example.com" },
@@ -78,7 +56,7 @@ describe("the web UI's Reservoir pages", () => {
       { version: "b", status: "AVAILABLE", size: 2 },
       { version: "c", status: "PULLING", size: 3 },
     ]);
-    const data = await kit.as("user").ok(print(operation("ReservoirArtifactDetailPageQuery")), {
+    const data = await kit.as("user").ok(ReservoirArtifactDetailPageQueryDocument, {
       id: artifact.globalId, offset: 0, limit: 2, filter: { status: { in: ["AVAILABLE", "PULLING"] } },
     });
     expect(data.artifact).toMatchObject({
@@ -88,7 +66,20 @@ describe("the web UI's Reservoir pages", () => {
       latestVersion: { edges: [{ node: { version: "c", size: "3", status: "PULLING" } }] },
       revisions: { count: 3 },
     });
-    expect(data.artifact.pullingArtifactRevisions.edges.map((e: any) => [e.node.version, e.node.__typename])).toEqual([["c", "ArtifactRevision"], ["a", "ArtifactRevision"]]);
-    expect(data.artifact.revisions.edges.map((e: any) => e.node.version)).toEqual(["c", "b"]);
+    expect(data.artifact!.pullingArtifactRevisions!.edges.map((e: any) => [e.node.version, e.node.__typename])).toEqual([["c", "ArtifactRevision"], ["a", "ArtifactRevision"]]);
+    expect(data.artifact!.revisions!.edges.map((e: any) => e.node.version)).toEqual(["c", "b"]);
+  });
+
+  it("ArtifactRevisionSelectPaginatedQuery runs without errors and pages a filtered revision list by offset", async () => {
+    const seed = new Seed(kit.ds);
+    const registry = await seed.registry({ name: "webui-select" });
+    const artifact = await seed.artifact(registry.id, { name: "org/select" });
+    await seed.revisions(artifact.id, [{ version: "x1" }, { version: "x2" }, { version: "x3" }]);
+    const data = await kit.as("user").ok(ArtifactRevisionSelectPaginatedQueryDocument, {
+      offset: 1, limit: 1, filter: { artifactId: { equals: artifact.id }, version: { startsWith: "x" } },
+    });
+    expect(data.artifactRevisions?.count).toBe(3);
+    expect(data.artifactRevisions?.edges).toHaveLength(1);
+    expect(data.artifactRevisions?.edges[0].node.status).toBe("SCANNED");
   });
 });

@@ -90,6 +90,9 @@ describe("API key pairs", () => {
 
   it("are visible to and managed by a superadmin only", async () => {
     const { keypair } = await createKeypair();
+    const node = `query($id: ID!) { node(id: $id) { __typename id ... on ApiKeypair { accessKey } } }`;
+    expect((await kit.as("superadmin").ok(node, { id: keypair.id })).node).toEqual({ __typename: "ApiKeypair", id: keypair.id, accessKey: keypair.accessKey });
+    expect((await kit.as("admin").ok(node, { id: keypair.id })).node).toBeNull();
     for (const role of ["admin", "user"] as const) {
       await kit.as(role).fails(`{ apiKeypairs { count } }`, {}, "FORBIDDEN");
       await kit.as(role).fails(CREATE, { i: { role: "USER" } }, "FORBIDDEN");

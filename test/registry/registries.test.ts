@@ -88,6 +88,16 @@ describe("Hugging Face registries", () => {
   });
 });
 
+describe("Query.node", () => {
+  it("resolves both kinds of registry by global ID, secrets masked", async () => {
+    const hf = await createHf({ token: "hf_node_token_0123456789" });
+    const rsv = await createRsv();
+    const query = `query($id: ID!) { node(id: $id) { __typename id ... on HuggingFaceRegistry { token } ... on ReservoirRegistry { secretKey } } }`;
+    expect((await kit.as("user").ok(query, { id: hf.id })).node).toEqual({ __typename: "HuggingFaceRegistry", id: hf.id, token: "****6789" });
+    expect((await kit.as("user").ok(query, { id: rsv.id })).node).toEqual({ __typename: "ReservoirRegistry", id: rsv.id, secretKey: "****6789" });
+  });
+});
+
 describe("Reservoir registries", () => {
   it("are created, read, listed, updated and deleted; the access key is shown and the secret key masked", async () => {
     const created = await createRsv();

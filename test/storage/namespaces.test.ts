@@ -134,6 +134,21 @@ describe("registering a namespace of an object storage", () => {
   });
 });
 
+describe("Query.node", () => {
+  it("resolves storages and namespaces by global ID", async () => {
+    const vfs = await createVfs();
+    const { registerStorageNamespace } = await kit.as("superadmin").ok(REGISTER, { s: vfs.id, n: "models" });
+    const objectStorageId = await createObjectStorage();
+    const query = `query($id: ID!) { node(id: $id) { __typename id
+      ... on VFSStorage { basePath } ... on ObjectStorage { secretKey } ... on StorageNamespace { storageId namespace } } }`;
+    const node = async (id: string) => (await kit.as("user").ok(query, { id })).node;
+    expect(await node(toGlobalId("VFSStorage", vfs.id))).toMatchObject({ __typename: "VFSStorage", basePath: vfs.basePath });
+    expect(await node(toGlobalId("ObjectStorage", objectStorageId))).toMatchObject({ __typename: "ObjectStorage", secretKey: "****" });
+    expect(await node(toGlobalId("StorageNamespace", registerStorageNamespace.id)))
+      .toEqual({ __typename: "StorageNamespace", id: toGlobalId("StorageNamespace", registerStorageNamespace.id), storageId: vfs.id, namespace: "models" });
+  });
+});
+
 describe("unregistering a namespace", () => {
   it("removes the row and returns its id, leaving the directory and its files alone", async () => {
     const vfs = await createVfs();

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print, type DocumentNode } from "graphql";
 import type { DataSource } from "typeorm";
 import { signToken } from "../../src/auth/jwt";
@@ -20,6 +21,7 @@ export interface GraphQLResponse<T = any> {
 }
 
 type Operation = string | DocumentNode;
+type Vars = Record<string, unknown>;
 const text = (op: Operation) => (typeof op === "string" ? op : print(op));
 
 function describeExchange(op: Operation, variables: unknown, response: unknown): string {
@@ -29,7 +31,7 @@ function describeExchange(op: Operation, variables: unknown, response: unknown):
 export class GraphQLClient {
   constructor(readonly url: string, readonly token: string | null, private readonly extraHeaders: Record<string, string> = {}) {}
 
-  async execute<T = any>(op: Operation, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T> & { status: number }> {
+  async execute<T = any, V extends Vars = Vars>(op: Operation | TypedDocumentNode<T, V>, variables: V | Vars = {}): Promise<GraphQLResponse<T> & { status: number }> {
     const res = await fetch(`${this.url}/graphql`, {
       method: "POST",
       headers: {
@@ -44,7 +46,7 @@ export class GraphQLClient {
   }
 
   /** Runs the operation and returns its data; fails the test, printing both, on any error. */
-  async ok<T = any>(op: Operation, variables: Record<string, unknown> = {}): Promise<T> {
+  async ok<T = any, V extends Vars = Vars>(op: Operation | TypedDocumentNode<T, V>, variables: V | Vars = {}): Promise<T> {
     const response = await this.execute<T>(op, variables);
     if (response.errors?.length || !response.data) {
       throw new Error(`Expected no GraphQL errors.\n${describeExchange(op, variables, response)}`);
@@ -53,7 +55,7 @@ export class GraphQLClient {
   }
 
   /** Runs the operation and returns the first error with `code`; fails the test, printing both, otherwise. */
-  async fails(op: Operation, variables: Record<string, unknown>, code: string) {
+  async fails<T = any, V extends Vars = Vars>(op: Operation | TypedDocumentNode<T, V>, variables: V | Vars, code: string) {
     const response = await this.execute(op, variables);
     const error = response.errors?.find((e) => e.extensions?.code === code);
     if (!error) throw new Error(`Expected an error with extensions.code ${code}.\n${describeExchange(op, variables, response)}`);
