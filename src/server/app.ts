@@ -104,6 +104,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     schema,
     introspection: true,
     includeStacktraceInErrorResponses: false,
+    logger,
     validationRules: [depthRule(limits)],
     formatError: formatError(logger),
     plugins: [
