@@ -22,6 +22,15 @@ export function verifyToken(token: string, secret: string): Viewer {
   return { sub: claims.sub, role: claims.role };
 }
 
+/**
+ * Whether the token names an issuer, read without verifying anything: machine clients' tokens
+ * carry their access key as `iss`, user tokens carry none.
+ */
+export function hasIssuer(token: string): boolean {
+  const payload = jwt.decode(token);
+  return typeof payload === "object" && payload !== null && payload.iss !== undefined;
+}
+
 /** Reads `Bearer <token>` from a header value; null when absent. */
 export function bearerToken(header: unknown): string | null {
   if (header == null || header === "") return null;

@@ -24,6 +24,8 @@ const schema = z.object({
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
   MAX_QUERY_COST: z.coerce.number().int().min(100).default(50000),
   PRESIGNED_URL_MAX_EXPIRY: z.coerce.number().int().min(1).default(86400),
+  SCAN_DETAIL_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).default(30000),
 });
 
 export interface Config {
@@ -38,6 +40,7 @@ export interface Config {
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   limits: { maxDepth: number; maxCost: number; maxPageSize: number; defaultPageSize: number };
   presignedUrlMaxExpiry: number;
+  scan: { detailConcurrency: number; upstreamTimeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -72,5 +75,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     limits: { maxDepth: e.MAX_QUERY_DEPTH, maxCost: e.MAX_QUERY_COST, maxPageSize: 500, defaultPageSize: 100 },
     presignedUrlMaxExpiry: e.PRESIGNED_URL_MAX_EXPIRY,
+    scan: { detailConcurrency: e.SCAN_DETAIL_CONCURRENCY, upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS },
   };
 }

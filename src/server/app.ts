@@ -46,6 +46,20 @@ function isAnonymousAllowed(operation: OperationDefinitionNode | null | undefine
   return operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && (s.name.value === "_service" || s.name.value === "__typename"));
 }
 
+function partialErrorsPlugin(format: ReturnType<typeof formatError>): ApolloServerPlugin<RequestContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, response }) {
+          if (!contextValue.partialErrors?.length || response.body.kind !== "single") return;
+          const result = response.body.singleResult;
+          result.errors = [...(result.errors ?? []), ...contextValue.partialErrors.map((e) => format(e.toJSON(), e))];
+        },
+      };
+    },
+  };
+}
+
 function authPlugin(): ApolloServerPlugin<RequestContext> {
   return {
     async requestDidStart() {
@@ -74,14 +88,15 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     services,
     events: deps.events,
     loaders: createLoaders(ds),
+    partialErrors: [],
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
   const wsCleanup = useServer<Record<string, unknown>, { auth?: Authentication }>(
     {
       schema,
-      onConnect: (ctx) => {
-        const auth = authenticate(authorizationFromParams(ctx.connectionParams), deps.authSecret);
+      onConnect: async (ctx) => {
+        const auth = await authenticate(authorizationFromParams(ctx.connectionParams), { userSecret: deps.authSecret, keypairs: services.keypairs });
         if (!auth.viewer) return false;
         ctx.extra.auth = auth;
         return true;
@@ -111,6 +126,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
       authPlugin(),
+      partialErrorsPlugin(formatError(logger)),
       costLimitPlugin(limits),
     ],
   });
@@ -134,7 +150,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     "/graphql",
     express.json({ limit: "1mb" }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => makeContext(authenticate(req.headers.authorization, deps.authSecret)),
+      context: async ({ req }) => makeContext(await authenticate(req.headers.authorization, { userSecret: deps.authSecret, keypairs: services.keypairs })),
     }),
   );
 

@@ -6,7 +6,8 @@ import type { Config } from "../config/config";
 import { createDataSource } from "../db/data-source";
 import { QueryObserver } from "../db/query-observer";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../db/embedded-postgres";
-import { createEventBus, type EventBus } from "../events/event-bus";
+import type { EventBus } from "../events/event-bus";
+import { createPgEventBus, DEFAULT_EVENTS_CHANNEL } from "../events/pg-event-bus";
 import { ensureDefaultHuggingFaceRegistry } from "../registry/bootstrap";
 import { buildFederatedSchema } from "../schema/build-schema";
 import { ensureDefaultStorage } from "../storage/bootstrap";
@@ -66,7 +67,9 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
     // Signed filesystem links are resolved synchronously by namespace: know them all up front.
     await storage.preload();
 
-    const events = createEventBus();
+    // Over LISTEN/NOTIFY, so subscribers see what every process on this database publishes.
+    const events = await createPgEventBus({ connectionString: databaseUrl, channel: DEFAULT_EVENTS_CHANNEL, logger });
+    cleanups.push(() => events.close());
     const services = createServices({ ds, config, authSecret, events, logger, storage });
     const schema = await buildFederatedSchema(events as unknown as PubSub);
     const app = await startApp({

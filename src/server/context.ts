@@ -1,3 +1,4 @@
+import type { GraphQLError } from "graphql";
 import type { DataSource } from "typeorm";
 import type { Viewer } from "../auth/viewer";
 import type { Config } from "../config/config";
@@ -13,4 +14,9 @@ export interface AppContext {
   services: Services;
   events: EventBus;
   loaders: Loaders;
+  /**
+   * Errors of single items of a batch mutation whose other items succeeded: they are added to
+   * the response's errors without nulling the data (see partialErrorsPlugin).
+   */
+  partialErrors: GraphQLError[];
 }

@@ -42,7 +42,7 @@ export function costLimitPlugin(limits: RequestLimits): ApolloServerPlugin {
         async didResolveOperation({ request, document, schema, operationName }) {
           const cost = costOf(schema, document, request.variables ?? {}, limits, operationName ?? undefined);
           if (cost > limits.maxCost) {
-            throw ERRORS.badInput(`Query cost ${cost} exceeds the limit of ${limits.maxCost}; ask for fewer rows or fields`, { cost, maxCost: limits.maxCost });
+            throw ERRORS.badInput(`Query cost ${cost} exceeds the limit of ${limits.maxCost}; ask for fewer rows or fields`, { cost, maxCost: limits.maxCost, http: { status: 400 } });
           }
         },
       };

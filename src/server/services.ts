@@ -5,6 +5,12 @@ import { KeypairService } from "../keypair/keypair.service";
 import { RegistryService } from "../registry/registry.service";
 import { StorageService } from "../storage/storage.service";
 import type { Logger } from "../common/logger";
+import { DetailQueue } from "../scan/detail-queue";
+import { HuggingFaceScanner, type HubClientFactory } from "../scan/huggingface.scanner";
+import { ReservoirScanner } from "../scan/reservoir.scanner";
+import { ScanService } from "../scan/scan.service";
+import { reservoirClientFactory } from "../upstream/reservoir/reservoir.client";
+import { createHubClient } from "../upstream/huggingface/hub.client";
 import type { Config } from "../config/config";
 import type { EventBus } from "../events/event-bus";
 import type { StorageManager } from "../storage/storage-manager";
@@ -21,10 +27,23 @@ export interface ServiceDeps {
 
 /** Long-lived domain services, built once at start-up and shared by all requests. */
 export function createServices(deps: ServiceDeps) {
+  const registries = new RegistryService(deps.ds, deps.config.limits);
+  const detailQueue = new DetailQueue(deps.config.scan.detailConcurrency, deps.logger);
+  const hubClients: HubClientFactory = (registry) =>
+    createHubClient({ endpoint: registry.url, token: registry.token ?? undefined, timeoutMs: deps.config.scan.upstreamTimeoutMs });
+  const huggingface = new HuggingFaceScanner(deps.ds, hubClients, detailQueue, deps.logger);
+  const reservoir = new ReservoirScanner({
+    ds: deps.ds,
+    clients: reservoirClientFactory({ timeoutMs: deps.config.scan.upstreamTimeoutMs }),
+    registries,
+    logger: deps.logger,
+    detailConcurrency: deps.config.scan.detailConcurrency,
+  });
   return {
     artifacts: new ArtifactService(deps.ds),
     revisions: new RevisionService(deps.ds),
-    registries: new RegistryService(deps.ds, deps.config.limits),
+    registries,
+    scans: new ScanService(registries, huggingface, detailQueue, reservoir),
     storages: new StorageService(deps.ds, deps.storage, { limits: deps.config.limits, logger: deps.logger }),
     keypairs: new KeypairService(deps.ds, { authSecret: deps.authSecret, limits: deps.config.limits, logger: deps.logger }),
   };

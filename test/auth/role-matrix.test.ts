@@ -2,13 +2,14 @@ import { randomUUID } from "node:crypto";
 import { toGlobalId } from "../../src/common/relay";
 import { signToken } from "../../src/auth/jwt";
 import { Role } from "../../src/common/enums";
+import { startFakeHub, type FakeHub } from "../support/fake-hub";
 import { GraphQLClient, startTestKit, type RoleName, type TestKit } from "../support/testkit";
 
 /**
  * Every query and mutation under every role. An expectation is "ok" (data, no errors) or the
  * extensions.code of the error the role must get.
  */
-type Outcome = "ok" | "FORBIDDEN" | "NOT_IMPLEMENTED";
+type Outcome = "ok" | "FORBIDDEN" | "NOT_IMPLEMENTED" | "BAD_USER_INPUT";
 interface Fixture { artifactId: string; revisionId: string; hfId: string; storageId: string; vfsId: string; keypairId: string }
 interface Row {
   name: string;
@@ -109,9 +110,11 @@ const rows: Row[] = [
   { name: "revokeApiKeypair", op: `mutation($id: ID!) { revokeApiKeypair(input: { id: $id }) { keypair { id revoked } } }`, vars: (f) => ({ id: f.keypairId }), expect: superadminOnly },
 
   // Mutations whose behaviour lands with later issues: the roles are already enforced.
-  { name: "scanArtifacts", op: `mutation { scanArtifacts(input: { limit: 1 }) { artifacts { id } } }`, vars: () => ({}), expect: pendingSuperadmin },
-  { name: "scanArtifactModels", op: `mutation { scanArtifactModels(input: { models: [{ modelId: "org/m" }] }) { artifactRevision { count } } }`, vars: () => ({}), expect: pendingSuperadmin },
-  { name: "delegateScanArtifacts", op: `mutation { delegateScanArtifacts(input: { limit: 1 }) { artifacts { id } } }`, vars: () => ({}), expect: pendingSuperadmin },
+  { name: "scanArtifacts", op: `mutation { scanArtifacts(input: { limit: 1 }) { artifacts { id } } }`, vars: () => ({}), expect: superadminOnly },
+  { name: "scanArtifactModels", op: `mutation { scanArtifactModels(input: { models: [{ modelId: "org/m" }] }) { artifactRevision { count } } }`, vars: () => ({}), expect: superadminOnly },
+  // Without a delegatee the request is invalid: the role check comes first, then validation.
+  { name: "delegateScanArtifacts", op: `mutation { delegateScanArtifacts(input: { limit: 1 }) { artifacts { id } } }`, vars: () => ({}),
+    expect: { superadmin: "BAD_USER_INPUT", admin: "FORBIDDEN", user: "FORBIDDEN" } },
   { name: "delegateImportArtifacts", op: `mutation($id: ID!) { delegateImportArtifacts(input: { artifactRevisionIds: [$id] }) { tasks { taskId } } }`, vars: (f) => ({ id: f.revisionId }), expect: pendingSuperadmin },
   { name: "importArtifacts", op: `mutation($id: ID!) { importArtifacts(input: { artifactRevisionIds: [$id] }) { tasks { taskId } } }`, vars: (f) => ({ id: f.revisionId }), expect: pendingAdmin },
   { name: "cleanupArtifactRevisions", op: `mutation($id: ID!) { cleanupArtifactRevisions(input: { artifactRevisionIds: [$id] }) { artifactRevisions { count } } }`, vars: (f) => ({ id: f.revisionId }), expect: pendingAdmin },
@@ -123,10 +126,15 @@ const rows: Row[] = [
     expect: { superadmin: "NOT_IMPLEMENTED", admin: "NOT_IMPLEMENTED", user: "NOT_IMPLEMENTED" } },
 ];
 
+let hub: FakeHub;
 beforeAll(async () => {
-  kit = await startTestKit();
+  hub = await startFakeHub([{ id: "org/m", files: [{ path: "a.txt", content: "a" }] }]);
+  kit = await startTestKit({ HF_ENDPOINT: hub.url });
 });
-afterAll(() => kit?.close());
+afterAll(async () => {
+  await kit?.close();
+  await hub?.stop();
+});
 
 const cases = rows.flatMap((row) => (["superadmin", "admin", "user"] as const).map((role) => [row.name, role, row.expect[role], row] as const));
 

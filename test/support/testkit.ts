@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
@@ -12,6 +11,9 @@ import { createLogger } from "../../src/common/logger";
 import { loadConfig, type Config } from "../../src/config/config";
 import { boot, type Booted } from "../../src/server/boot";
 import { createTestDatabase, type TestDatabase } from "./database";
+import { freePort } from "../../src/common/net";
+
+export { freePort };
 
 export type RoleName = "superadmin" | "admin" | "user";
 
@@ -77,20 +79,16 @@ export interface TestKit {
   close(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+
+export interface TestKitOptions {
+  /** Boot on this database instead of a fresh one (a second server process); it is not dropped on close. */
+  database?: TestDatabase;
 }
 
 /** A whole server, as production boots it, on a fresh database and a temporary data directory. */
-export async function startTestKit(env: Record<string, string> = {}): Promise<TestKit> {
-  const db = await createTestDatabase();
+export async function startTestKit(env: Record<string, string> = {}, options: TestKitOptions = {}): Promise<TestKit> {
+  const ownsDatabase = !options.database;
+  const db = options.database ?? (await createTestDatabase());
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "ar-test-"));
   const port = await freePort();
   const config = loadConfig({
@@ -111,7 +109,7 @@ export async function startTestKit(env: Record<string, string> = {}): Promise<Te
       onQuery: (sql) => recording?.push(sql),
     });
   } catch (error) {
-    await db.drop();
+    if (ownsDatabase) await db.drop();
     throw error;
   }
   const ds = booted.ds;
@@ -136,7 +134,7 @@ export async function startTestKit(env: Record<string, string> = {}): Promise<Te
     },
     close: async () => {
       await booted.close();
-      await db.drop();
+      if (ownsDatabase) await db.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

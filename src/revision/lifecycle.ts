@@ -1,0 +1,201 @@
+import type { DataSource, EntityManager } from "typeorm";
+import { ArtifactStatus } from "../common/enums";
+import { ERRORS } from "../common/errors";
+import { isUuid, toGlobalId } from "../common/relay";
+import type { EventBus, RevisionStatusChangedEvent } from "../events/event-bus";
+import type { ImportProgressData, VerificationResultData } from "./revision.entity";
+
+/*
+ * The lifecycle of a revision's status: the one transition table, and the only code that
+ * writes artifact_revisions.status. Every change locks the row, checks the table, writes the
+ * history row in the same transaction, and is published after commit.
+ */
+
+const { SCANNED, PULLING, PULLED, VERIFYING, NEEDS_APPROVAL, AVAILABLE, FAILED, REJECTED } = ArtifactStatus;
+
+export interface TransitionRule {
+  readonly from: readonly ArtifactStatus[];
+  /** Further from-states, allowed only when the caller passes `force`. */
+  readonly forceFrom?: readonly ArtifactStatus[];
+  readonly to: ArtifactStatus;
+  /** Further targets the caller may pick with `to`, instead of the default one. */
+  readonly altTo?: readonly ArtifactStatus[];
+  readonly description: string;
+}
+
+export const TRANSITIONS = {
+  startImport: {
+    from: [SCANNED, FAILED], forceFrom: [AVAILABLE], to: PULLING,
+    description: "An import starts; re-importing an AVAILABLE revision needs force.",
+  },
+  pulled: { from: [PULLING], to: PULLED, description: "Every file is in staging and verified." },
+  verify: { from: [PULLED], to: VERIFYING, description: "Files are in place; verifier plugins run." },
+  awaitApproval: { from: [VERIFYING], to: NEEDS_APPROVAL, description: "Verified, and approval is enabled." },
+  makeAvailable: { from: [VERIFYING], to: AVAILABLE, description: "Verified, and approval is disabled." },
+  approve: { from: [NEEDS_APPROVAL], to: AVAILABLE, description: "An administrator approved it." },
+  reject: { from: [NEEDS_APPROVAL], to: REJECTED, description: "An administrator rejected it." },
+  fail: { from: [PULLING, PULLED, VERIFYING], to: FAILED, description: "A permanent error, or retries ran out." },
+  cancel: {
+    from: [PULLING, PULLED, VERIFYING], to: SCANNED, altTo: [AVAILABLE],
+    description: "The import was cancelled; a forced re-import of an AVAILABLE revision goes back to AVAILABLE (to: AVAILABLE).",
+  },
+  cleanup: {
+    from: [AVAILABLE, FAILED, REJECTED, NEEDS_APPROVAL], to: SCANNED,
+    description: "The stored files were deleted; the metadata stays.",
+  },
+} as const satisfies Record<string, TransitionRule>;
+
+export type LifecycleAction = keyof typeof TRANSITIONS;
+export const LIFECYCLE_ACTIONS = Object.keys(TRANSITIONS) as LifecycleAction[];
+
+export interface TransitionChoice {
+  /** Allows the rule's forceFrom states (startImport of an AVAILABLE revision). */
+  force?: boolean;
+  /** One of the rule's altTo states instead of its default target (cancel of a forced re-import). */
+  to?: ArtifactStatus;
+}
+
+/** Every allowed (action, from, to) triple, flattened for docs and tests. */
+export function listTransitions(): Array<{ action: LifecycleAction; from: ArtifactStatus; to: ArtifactStatus; requires?: "force" }> {
+  return LIFECYCLE_ACTIONS.flatMap((action) => {
+    const rule: TransitionRule = TRANSITIONS[action];
+    const targets = [rule.to, ...(rule.altTo ?? [])];
+    return [
+      ...rule.from.flatMap((from) => targets.map((to) => ({ action, from, to }))),
+      ...(rule.forceFrom ?? []).flatMap((from) => targets.map((to) => ({ action, from, to, requires: "force" as const }))),
+    ];
+  });
+}
+
+/** The status `action` leads to from `from`, or null when the table does not allow it. */
+export function targetOf(action: LifecycleAction, from: ArtifactStatus, choice: TransitionChoice = {}): ArtifactStatus | null {
+  const rule: TransitionRule | undefined = TRANSITIONS[action];
+  if (!rule) return null;
+  const allowedFrom = rule.from.includes(from) || (choice.force === true && (rule.forceFrom ?? []).includes(from));
+  if (!allowedFrom) return null;
+  if (choice.to === undefined || choice.to === rule.to) return rule.to;
+  return (rule.altTo ?? []).includes(choice.to) ? choice.to : null;
+}
+
+export function canApply(action: LifecycleAction, from: ArtifactStatus, choice: TransitionChoice = {}): boolean {
+  return targetOf(action, from, choice) !== null;
+}
+
+/** Columns a transition may set together with the status; undefined leaves one alone, null clears it. */
+export interface RevisionPatch {
+  digest?: string | null;
+  lastError?: string | null;
+  importProgress?: ImportProgressData | null;
+  verificationResult?: VerificationResultData | null;
+}
+
+const PATCH_COLUMNS: Record<keyof RevisionPatch, { column: string; json: boolean }> = {
+  digest: { column: "digest", json: false },
+  lastError: { column: "last_error", json: false },
+  importProgress: { column: "import_progress", json: true },
+  verificationResult: { column: "verification_result", json: true },
+};
+
+export interface TransitionOptions extends TransitionChoice {
+  /** Who asked: a user's subject, or the system part that decided (e.g. "import-worker"). */
+  actor: string;
+  reason?: string;
+  patch?: RevisionPatch;
+}
+
+type Publisher = Pick<EventBus, "publish">;
+
+/**
+ * Changes a revision's status in its own transaction and publishes the event after commit.
+ * An illegal change is a CONFLICT and changes nothing; an unknown revision is NOT_FOUND.
+ */
+export async function applyTransition(
+  ds: DataSource,
+  revisionId: string,
+  action: LifecycleAction,
+  options: TransitionOptions,
+  events: Publisher,
+): Promise<RevisionStatusChangedEvent> {
+  const event = await ds.transaction((manager) => applyTransitionIn(manager, revisionId, action, options));
+  events.publish("revision.status", event);
+  return event;
+}
+
+/**
+ * The same inside the caller's transaction, for changes that must commit together with other
+ * rows. Returns the event: publish it after your commit, and not at all if you roll back.
+ */
+export async function applyTransitionIn(
+  manager: EntityManager,
+  revisionId: string,
+  action: LifecycleAction,
+  options: TransitionOptions,
+): Promise<RevisionStatusChangedEvent> {
+  if (!manager.queryRunner?.isTransactionActive) throw new Error("applyTransitionIn needs a transaction: its row lock would be released at once");
+  const rule: TransitionRule | undefined = TRANSITIONS[action];
+  if (!rule) throw new Error(`Unknown lifecycle action ${JSON.stringify(action)}`);
+  if (options.to !== undefined && options.to !== rule.to && !(rule.altTo ?? []).includes(options.to)) {
+    // A caller asking for a target the action never has is a bug, not a race with another request.
+    throw new Error(`Lifecycle action ${action} cannot lead to ${options.to}`);
+  }
+
+  if (!isUuid(revisionId)) throw ERRORS.notFound("ArtifactRevision", revisionId);
+  const globalId = toGlobalId("ArtifactRevision", revisionId);
+  // now() is the transaction's timestamp: the same instant updated_at and the history row get.
+  const [row]: Array<{ artifact_id: string; status: ArtifactStatus; now: Date }> = await manager.query(
+    `SELECT artifact_id, status, now() FROM artifact_revisions WHERE id = $1 FOR UPDATE`,
+    [revisionId],
+  );
+  if (!row) throw ERRORS.notFound("ArtifactRevision", globalId);
+
+  const from = row.status;
+  const to = targetOf(action, from, options);
+  if (!to) {
+    const hint = action === "startImport" && from === AVAILABLE ? " without force" : "";
+    throw ERRORS.conflict(`ArtifactRevision ${globalId} is ${from}: ${action}${hint} is not allowed from ${from}`, { currentStatus: from, action });
+  }
+
+  const sets = ["status = $2", "updated_at = now()"];
+  const values: unknown[] = [revisionId, to];
+  for (const [key, spec] of Object.entries(PATCH_COLUMNS) as Array<[keyof RevisionPatch, (typeof PATCH_COLUMNS)[keyof RevisionPatch]]>) {
+    const value = options.patch?.[key];
+    if (value === undefined) continue;
+    values.push(spec.json && value !== null ? JSON.stringify(value) : value);
+    sets.push(`${spec.column} = $${values.length}${spec.json ? "::jsonb" : ""}`);
+  }
+  await manager.query(`UPDATE artifact_revisions SET ${sets.join(", ")} WHERE id = $1`, values);
+  await manager.query(
+    `INSERT INTO artifact_revision_status_history (revision_id, from_status, to_status, actor, reason) VALUES ($1, $2, $3, $4, $5)`,
+    [revisionId, from, to, options.actor, options.reason ?? null],
+  );
+  return { revisionId, artifactId: row.artifact_id, from, to, at: new Date(row.now).toISOString(), actor: options.actor };
+}
+
+/** Statuses in which some job must be driving the revision; after a crash, nothing is. */
+export const RECOVERABLE_STATUSES: readonly ArtifactStatus[] = [PULLING, PULLED, VERIFYING];
+
+export interface MidImportRevision {
+  id: string;
+  artifactId: string;
+  status: ArtifactStatus;
+  updatedAt: Date;
+  /** The status the current import started from; AVAILABLE means a forced re-import, which cancel restores. */
+  startedFrom: ArtifactStatus | null;
+}
+
+/** Revisions mid-import, oldest change first: the worker matches them against its live jobs at start-up. */
+export async function listMidImportRevisions(db: DataSource | EntityManager): Promise<MidImportRevision[]> {
+  const rows: Array<{ id: string; artifact_id: string; status: ArtifactStatus; updated_at: Date; started_from: ArtifactStatus | null }> = await db.query(
+    `SELECT r.id, r.artifact_id, r.status, r.updated_at, h.from_status AS started_from
+       FROM artifact_revisions r
+       LEFT JOIN LATERAL (
+         SELECT from_status FROM artifact_revision_status_history
+          WHERE revision_id = r.id AND to_status = $2
+          ORDER BY id DESC LIMIT 1
+       ) h ON true
+      WHERE r.status = ANY($1)
+      ORDER BY r.updated_at, r.id`,
+    [RECOVERABLE_STATUSES, PULLING],
+  );
+  return rows.map((r) => ({ id: r.id, artifactId: r.artifact_id, status: r.status, updatedAt: r.updated_at, startedFrom: r.started_from }));
+}

@@ -1,0 +1,139 @@
+import type { EntityManager } from "typeorm";
+import { ArtifactEntity } from "../artifact/artifact.entity";
+import { ArtifactRemoteStatus, ArtifactStatus, ArtifactType } from "../common/enums";
+import { hydrate } from "../common/sql";
+import { ArtifactRevisionEntity } from "../revision/revision.entity";
+
+/**
+ * The writes a scan makes, shared by every upstream (Hugging Face, Reservoir). All are upserts
+ * keyed by natural keys, so rescans never duplicate and concurrent scans converge.
+ */
+
+export interface ArtifactUpsert {
+  registryId: string;
+  type: ArtifactType;
+  name: string;
+  description?: string | null;
+  sourceName: string | null;
+  sourceUrl: string | null;
+  extra: Record<string, unknown> | null;
+}
+
+/** Inserts or refreshes an artifact's metadata. Availability is left alone: a rescan does not undelete. */
+export async function upsertArtifact(em: EntityManager, a: ArtifactUpsert): Promise<ArtifactEntity> {
+  const [row] = await em.query(
+    `INSERT INTO artifacts (registry_id, type, name, description, source_name, source_url, extra, scanned_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+     ON CONFLICT (registry_id, type, name) DO UPDATE SET
+       description = COALESCE(EXCLUDED.description, artifacts.description),
+       source_name = EXCLUDED.source_name,
+       source_url = EXCLUDED.source_url,
+       extra = EXCLUDED.extra,
+       scanned_at = now(),
+       updated_at = now()
+     RETURNING *`,
+    [a.registryId, a.type, a.name, a.description ?? null, a.sourceName, a.sourceUrl, a.extra === null ? null : JSON.stringify(a.extra)],
+  );
+  return hydrate(em.connection, ArtifactEntity, row);
+}
+
+export interface RevisionUpsert {
+  artifactId: string;
+  version: string;
+  /** The upstream commit this scan saw for the version. */
+  latestUpstreamDigest: string | null;
+  remoteStatus?: ArtifactRemoteStatus | null;
+}
+
+/**
+ * Inserts a SCANNED revision or records the commit a rescan saw. Status, digest and files are
+ * never touched here: an imported revision keeps its files, and a moved upstream commit shows
+ * only in latestUpstreamDigest, so a client can tell the revision is outdated.
+ */
+export async function upsertRevision(
+  em: EntityManager,
+  r: RevisionUpsert,
+  discovery: { actor: string; registryName: string },
+): Promise<{ revision: ArtifactRevisionEntity; created: boolean }> {
+  const [row] = await em.query(
+    `INSERT INTO artifact_revisions (artifact_id, version, status, latest_upstream_digest, remote_status)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (artifact_id, version) DO UPDATE SET
+       latest_upstream_digest = EXCLUDED.latest_upstream_digest,
+       remote_status = COALESCE(EXCLUDED.remote_status, artifact_revisions.remote_status),
+       updated_at = CASE
+         WHEN artifact_revisions.latest_upstream_digest IS DISTINCT FROM EXCLUDED.latest_upstream_digest
+           OR artifact_revisions.remote_status IS DISTINCT FROM COALESCE(EXCLUDED.remote_status, artifact_revisions.remote_status)
+         THEN now() ELSE artifact_revisions.updated_at END
+     RETURNING *, (xmax = 0) AS created`,
+    [r.artifactId, r.version, ArtifactStatus.SCANNED, r.latestUpstreamDigest, r.remoteStatus ?? null],
+  );
+  const created = row.created === true;
+  if (created) {
+    // A revision's history starts at its discovery.
+    await em.query(
+      `INSERT INTO artifact_revision_status_history (revision_id, from_status, to_status, actor, reason) VALUES ($1, NULL, $2, $3, $4)`,
+      [row.id, ArtifactStatus.SCANNED, discovery.actor, `discovered by a scan of ${discovery.registryName}`],
+    );
+  }
+  return { revision: hydrate(em.connection, ArtifactRevisionEntity, row), created };
+}
+
+export interface ManifestFile {
+  path: string;
+  size: string;
+  sha256: string | null;
+  upstreamOid: string | null;
+}
+
+export interface RevisionDetails {
+  /** The upstream commit the details describe; they are dropped if the revision has moved on since. */
+  commit: string | null;
+  readme: string | null;
+  files: ManifestFile[] | null;
+  lastError: string | null;
+}
+
+/** Statuses whose revision holds no imported files: only these take a new manifest from a scan. */
+const MANIFEST_WRITABLE = [ArtifactStatus.SCANNED, ArtifactStatus.FAILED];
+
+/**
+ * Replaces a revision's README, file manifest and size in one transaction, under a row lock,
+ * unless the revision holds imported files or a newer scan has seen another commit.
+ * Returns whether anything was written.
+ */
+export async function recordRevisionDetails(em: EntityManager, revisionId: string, d: RevisionDetails): Promise<boolean> {
+  return em.transaction(async (tx) => {
+    const [current] = await tx.query(`SELECT status, latest_upstream_digest FROM artifact_revisions WHERE id = $1 FOR UPDATE`, [revisionId]);
+    if (!current) return false;
+    if (d.commit !== null && current.latest_upstream_digest !== d.commit) return false;
+    if (!MANIFEST_WRITABLE.includes(current.status)) {
+      if (d.lastError !== null) return false;
+      await tx.query(`UPDATE artifact_revisions SET readme = COALESCE($2, readme), updated_at = now() WHERE id = $1`, [revisionId, d.readme]);
+      return true;
+    }
+    if (d.files !== null) {
+      await tx.query(`DELETE FROM artifact_revision_files WHERE revision_id = $1`, [revisionId]);
+      const batch = 1000;
+      for (let i = 0; i < d.files.length; i += batch) {
+        const slice = d.files.slice(i, i + batch);
+        await tx.query(
+          `INSERT INTO artifact_revision_files (revision_id, path, size, sha256, upstream_oid)
+           SELECT $1, f.path, f.size, f.sha256, f.oid FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[]) AS f(path, size, sha256, oid)`,
+          [revisionId, slice.map((f) => f.path), slice.map((f) => f.size), slice.map((f) => f.sha256), slice.map((f) => f.upstreamOid)],
+        );
+      }
+    }
+    const size = d.files === null ? null : d.files.reduce((sum, f) => sum + BigInt(f.size), 0n).toString();
+    await tx.query(
+      `UPDATE artifact_revisions SET
+         readme = CASE WHEN $2::boolean THEN $3 ELSE readme END,
+         size = CASE WHEN $4::boolean THEN $5::bigint ELSE size END,
+         last_error = $6,
+         updated_at = now()
+       WHERE id = $1`,
+      [revisionId, d.readme !== null || d.files !== null, d.readme, d.files !== null, size, d.lastError],
+    );
+    return true;
+  });
+}

@@ -1,0 +1,30 @@
+import pLimit from "p-limit";
+import type { Logger } from "../common/logger";
+
+/**
+ * Background work of scans (READMEs and manifests) with bounded concurrency, in this process.
+ * Losing queued work in a crash is harmless: the next scan fetches the details again.
+ */
+export class DetailQueue {
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(concurrency: number, private readonly logger: Logger) {
+    this.limit = pLimit(concurrency);
+  }
+
+  enqueue(label: string, job: () => Promise<void>): void {
+    const run = this.limit(job).catch((error) => this.logger.warn(`scan detail job failed: ${label}`, error));
+    this.pending.add(run);
+    void run.finally(() => this.pending.delete(run));
+  }
+
+  /** Resolves once every job queued so far (and any they queued) has finished. */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+}

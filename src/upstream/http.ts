@@ -1,0 +1,489 @@
+import { Readable } from "node:stream";
+
+/**
+ * Shared HTTP plumbing for upstream clients (Hugging Face Hub, Reservoir): deadlines, retries
+ * with backoff that honours Retry-After, and redirects followed by hand so credentials stay on
+ * their own origin. Domain clients turn the outcomes into their own error types.
+ */
+
+export interface RetryPolicy {
+  /** Total tries, the first included. */
+  attempts: number;
+  baseDelayMs: number;
+  /** Longest wait between two tries, whatever the server asks for. */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 250, maxDelayMs: 10_000 };
+
+/**
+ * A server that asks for a wait this many times longer than maxDelayMs is not going to accept
+ * us after a capped wait either: give up at once instead of burning the remaining attempts.
+ */
+const GIVE_UP_FACTOR = 3;
+
+export class UpstreamTimeoutError extends Error {
+  constructor(
+    readonly url: string,
+    readonly timeoutMs: number,
+    readonly phase: "response" | "body",
+  ) {
+    super(phase === "response" ? `no response within ${timeoutMs} ms` : `no data for ${timeoutMs} ms while reading the body`);
+    this.name = "UpstreamTimeoutError";
+  }
+}
+
+/** The request could not be completed: network failures or timeouts on every attempt, or a bad redirect. */
+export class UpstreamRequestError extends Error {
+  constructor(
+    message: string,
+    readonly url: string,
+    readonly kind: "network" | "timeout" | "redirect",
+    readonly attempts: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "UpstreamRequestError";
+  }
+
+  get retryable(): boolean {
+    return this.kind !== "redirect";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header parsing
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP-date. Null when absent or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | null {
+  if (value == null) return null;
+  const text = value.trim();
+  if (text === "") return null;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return null;
+  return Math.max(0, date - now);
+}
+
+/**
+ * The reset of a `RateLimit` header as milliseconds. Understands the IETF draft's structured
+ * form the Hub sends (`"api";r=0;t=55`) and the older `limit=100, remaining=0, reset=55`.
+ */
+export function parseRateLimitReset(value: string | null | undefined): number | null {
+  if (value == null) return null;
+  const match = /(?:^|[;,\s])(?:t|reset)\s*=\s*(\d+)/i.exec(value);
+  return match ? Number(match[1]) * 1000 : null;
+}
+
+/** What the server asked us to wait, from Retry-After and RateLimit, whichever is longer. */
+export function serverRetryDelay(headers: Headers, now = Date.now()): number | null {
+  const retryAfter = parseRetryAfter(headers.get("retry-after"), now);
+  const reset = parseRateLimitReset(headers.get("ratelimit"));
+  if (retryAfter == null) return reset;
+  if (reset == null) return retryAfter;
+  return Math.max(retryAfter, reset);
+}
+
+/** `Link` header relations (`<url>; rel="next"`), each URL resolved against `base`. */
+export function parseLinkHeader(value: string | null | undefined, base?: string | URL): Record<string, string> {
+  const links: Record<string, string> = {};
+  if (!value) return links;
+  const pattern = /<([^>]*)>((?:\s*;\s*[^;,]*)*)/g;
+  for (let match = pattern.exec(value); match; match = pattern.exec(value)) {
+    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))/i.exec(match[2]);
+    if (!rel) continue;
+    let target: string;
+    try {
+      target = new URL(match[1], base).toString();
+    } catch {
+      continue;
+    }
+    for (const name of (rel[1] ?? rel[2]).split(/\s+/)) if (name && !(name in links)) links[name.toLowerCase()] = target;
+  }
+  return links;
+}
+
+/** Strips `W/` and the quotes from an entity tag. */
+export function normalizeEtag(value: string | null | undefined): string | null {
+  if (!value) return null;
+  const tag = value.trim().replace(/^W\//i, "").replace(/^"(.*)"$/, "$1");
+  return tag === "" ? null : tag;
+}
+
+export function parseContentRange(value: string | null | undefined): { start: number; end: number; total: number | null } | null {
+  if (!value) return null;
+  const match = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(value);
+  if (!match) return null;
+  return { start: Number(match[1]), end: Number(match[2]), total: match[3] === "*" ? null : Number(match[3]) };
+}
+
+export function parseLength(value: string | null | undefined): number | null {
+  if (value == null || !/^\s*\d+\s*$/.test(value)) return null;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backoff
+
+/** Exponential backoff with equal jitter: half the step is fixed, half random, so retries spread out. */
+export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(step / 2 + random() * (step / 2));
+}
+
+export type RetryDecision = { retry: true; delayMs: number } | { retry: false; suggestedMs: number };
+
+/** How long to wait before the next try after a retryable response, or whether to give up now. */
+export function retryDelay(attempt: number, policy: RetryPolicy, headers?: Headers, now = Date.now()): RetryDecision {
+  const suggested = headers ? serverRetryDelay(headers, now) : null;
+  if (suggested == null) return { retry: true, delayMs: backoffDelay(attempt, policy) };
+  if (suggested > policy.maxDelayMs * GIVE_UP_FACTOR) return { retry: false, suggestedMs: suggested };
+  return { retry: true, delayMs: Math.min(suggested, policy.maxDelayMs) };
+}
+
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
+}
+
+const TRANSIENT_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+  "ENETUNREACH",
+  "ENETRESET",
+  "EHOSTUNREACH",
+]);
+
+interface ErrorLike {
+  name?: unknown;
+  message: string;
+  code?: unknown;
+  cause?: unknown;
+}
+
+/**
+ * The error and its causes. Checked by shape, not `instanceof`: undici's errors come from
+ * Node's own realm, which differs from the caller's under Jest and other VM sandboxes.
+ */
+function* errorChain(error: unknown): Generator<ErrorLike> {
+  for (let e: unknown = error, depth = 0; depth < 5 && typeof e === "object" && e !== null && typeof (e as ErrorLike).message === "string"; depth++) {
+    yield e as ErrorLike;
+    e = (e as ErrorLike).cause;
+  }
+}
+
+/** Connection failures worth another try: resets, refused connections, undici socket errors. */
+export function isTransientNetworkError(error: unknown): boolean {
+  for (const e of errorChain(error)) {
+    if (typeof e.code === "string" && (TRANSIENT_CODES.has(e.code) || e.code.startsWith("UND_ERR_"))) return true;
+    // undici reports every failure to connect or to read as a bare TypeError with these messages.
+    if (e.name === "TypeError" && (e.message === "fetch failed" || e.message === "terminated")) return true;
+    if (/socket hang up|other side closed/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// One attempt
+
+/**
+ * The abort controller of one attempt. It is armed while we wait on the network (for response
+ * headers, then for each body chunk) and disarmed while the consumer is busy, so a slow consumer
+ * is never mistaken for a stalled server.
+ */
+export class AttemptControl {
+  private readonly controller = new AbortController();
+  readonly signal: AbortSignal;
+  private timer: NodeJS.Timeout | undefined;
+  timeout: UpstreamTimeoutError | null = null;
+  url = "";
+
+  constructor(
+    readonly timeoutMs: number,
+    readonly outer?: AbortSignal,
+  ) {
+    this.signal = outer ? AbortSignal.any([this.controller.signal, outer]) : this.controller.signal;
+  }
+
+  arm(phase: "response" | "body"): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timeout = new UpstreamTimeoutError(this.url, this.timeoutMs, phase);
+      this.controller.abort(this.timeout);
+    }, this.timeoutMs);
+  }
+
+  disarm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  abort(reason?: unknown): void {
+    this.disarm();
+    this.controller.abort(reason);
+  }
+
+  /** Why a call under this control failed. Errors of the caller's own making (a 404 it turned into an error) are "other". */
+  classify(error: unknown): "aborted" | "timeout" | "network" | "other" {
+    if (this.outer?.aborted) return "aborted";
+    if (error instanceof UpstreamTimeoutError) return "timeout";
+    if (isTransientNetworkError(error)) return "network";
+    if (this.timeout && (error as { name?: unknown } | null)?.name === "AbortError") return "timeout";
+    return "other";
+  }
+}
+
+export interface RedirectHop {
+  url: URL;
+  status: number;
+  headers: Headers;
+}
+
+export interface UpstreamResponse {
+  response: Response;
+  /** The URL that answered, after redirects. */
+  url: URL;
+  /** The redirect responses on the way, first first. */
+  hops: RedirectHop[];
+  attempt: number;
+  control: AttemptControl;
+}
+
+export interface RequestSpec {
+  url: string | URL;
+  method?: "GET" | "HEAD";
+  headers?: Record<string, string>;
+  /** Headers (Authorization) sent only to this origin; once a redirect leaves it they are never sent again. */
+  credentials?: { origin: string; headers: Record<string, string> };
+  maxRedirects?: number;
+}
+
+export interface RequestPolicy {
+  /** Deadline for response headers, and for each wait on body data. */
+  timeoutMs: number;
+  retry: RetryPolicy;
+  signal?: AbortSignal;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+async function discard(response: Response): Promise<void> {
+  await response.body?.cancel().catch(() => undefined);
+}
+
+async function fetchFollowingRedirects(spec: RequestSpec, control: AttemptControl, attempt: number): Promise<UpstreamResponse> {
+  const maxRedirects = spec.maxRedirects ?? 5;
+  let url = new URL(spec.url);
+  let method = spec.method ?? "GET";
+  let withCredentials = true;
+  const hops: RedirectHop[] = [];
+  for (;;) {
+    const headers = new Headers(spec.headers);
+    withCredentials &&= spec.credentials != null && url.origin === spec.credentials.origin;
+    if (withCredentials && spec.credentials) for (const [name, value] of Object.entries(spec.credentials.headers)) headers.set(name, value);
+    control.url = url.toString();
+    control.arm("response");
+    const response = await fetch(url, { method, headers, redirect: "manual", signal: control.signal });
+    control.disarm();
+    if (!REDIRECT_STATUSES.has(response.status)) return { response, url, hops, attempt, control };
+
+    const location = response.headers.get("location");
+    await discard(response);
+    hops.push({ url, status: response.status, headers: response.headers });
+    if (!location) throw new UpstreamRequestError(`redirect ${response.status} without Location`, url.toString(), "redirect", attempt);
+    if (hops.length > maxRedirects) throw new UpstreamRequestError(`more than ${maxRedirects} redirects`, url.toString(), "redirect", attempt);
+    let next: URL;
+    try {
+      next = new URL(location, url);
+    } catch {
+      throw new UpstreamRequestError(`redirect to an invalid URL`, url.toString(), "redirect", attempt);
+    }
+    if (next.protocol !== "http:" && next.protocol !== "https:") {
+      throw new UpstreamRequestError(`redirect to a ${next.protocol} URL`, url.toString(), "redirect", attempt);
+    }
+    if (response.status === 303 && method !== "HEAD") method = "GET";
+    url = next;
+  }
+}
+
+/**
+ * Sends a request, retrying timeouts, connection errors and retryable statuses (429, 5xx) with
+ * backoff within `policy.retry.attempts`. `consume` runs inside the attempt: a connection error
+ * or timeout while it reads the body retries the whole attempt, anything else it throws
+ * propagates. A retryable status left after the last attempt (or one whose Retry-After is far
+ * beyond the cap) is handed to `consume` like any other response, to report in its own terms.
+ * `consume` owns the body: it must read it, cancel it, or hand it on (see `streamBody`).
+ */
+export async function requestWithRetry<T>(
+  spec: RequestSpec,
+  policy: RequestPolicy,
+  consume: (upstream: UpstreamResponse) => Promise<T>,
+): Promise<T> {
+  const { attempts } = policy.retry;
+  for (let attempt = 1; ; attempt++) {
+    if (policy.signal?.aborted) throw policy.signal.reason;
+    const control = new AttemptControl(policy.timeoutMs, policy.signal);
+    let upstream: UpstreamResponse;
+    try {
+      upstream = await fetchFollowingRedirects(spec, control, attempt);
+    } catch (error) {
+      control.disarm();
+      await failedAttempt(error, control, attempt, policy);
+      continue;
+    }
+
+    const { response } = upstream;
+    if (isRetryableStatus(response.status) && attempt < attempts) {
+      const decision = retryDelay(attempt, policy.retry, response.headers);
+      if (decision.retry) {
+        await discard(response);
+        await sleep(decision.delayMs, policy.signal);
+        continue;
+      }
+    }
+
+    try {
+      return await consume(upstream);
+    } catch (error) {
+      control.disarm();
+      if (!(error instanceof UpstreamRequestError)) {
+        await failedAttempt(error, control, attempt, policy);
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+/** Returns when the failure deserves another attempt (after the backoff), else throws. */
+async function failedAttempt(error: unknown, control: AttemptControl, attempt: number, policy: RequestPolicy): Promise<void> {
+  const kind = control.classify(error);
+  if (kind === "aborted") throw policy.signal?.reason ?? error;
+  if (kind === "other") throw error;
+  if (attempt >= policy.retry.attempts) {
+    const what = kind === "timeout" ? (control.timeout?.message ?? "timed out") : describeNetworkError(error);
+    throw new UpstreamRequestError(`${what} (after ${attempt} attempts)`, control.url, kind, attempt, { cause: error });
+  }
+  await sleep(backoffDelay(attempt, policy.retry), policy.signal);
+}
+
+export function describeNetworkError(error: unknown): string {
+  const parts: string[] = [];
+  for (const e of errorChain(error)) parts.push(typeof e.code === "string" && !e.message.includes(e.code) ? `${e.message} (${e.code})` : e.message);
+  return parts.join(": ") || String(error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bodies
+
+/**
+ * Reads the body up to `maxBytes` under the attempt's idle deadline, then cancels the rest.
+ * A timeout surfaces as the attempt's UpstreamTimeoutError.
+ */
+export async function readBody(upstream: UpstreamResponse, maxBytes = Number.POSITIVE_INFINITY): Promise<{ bytes: Buffer; truncated: boolean }> {
+  const { control } = upstream;
+  const body = upstream.response.body;
+  if (!body) return { bytes: Buffer.alloc(0), truncated: false };
+  const reader = body.getReader();
+  const chunks: Buffer[] = [];
+  let length = 0;
+  try {
+    for (;;) {
+      control.arm("body");
+      const { done, value } = await reader.read();
+      control.disarm();
+      if (done) return { bytes: Buffer.concat(chunks, length), truncated: false };
+      const chunk = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+      if (length + chunk.length >= maxBytes) {
+        const room = maxBytes - length;
+        chunks.push(chunk.subarray(0, room));
+        length += room;
+        // A body exactly maxBytes long is complete only if the server has nothing more to send.
+        const rest = room === chunk.length ? await peekDone(reader, control) : false;
+        if (!rest) await reader.cancel().catch(() => undefined);
+        return { bytes: Buffer.concat(chunks, length), truncated: !rest };
+      }
+      chunks.push(chunk);
+      length += chunk.length;
+    }
+  } catch (error) {
+    control.disarm();
+    throw control.timeout ?? error;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+async function peekDone(reader: ReadableStreamDefaultReader<Uint8Array>, control: AttemptControl): Promise<boolean> {
+  for (;;) {
+    control.arm("body");
+    const { done, value } = await reader.read();
+    control.disarm();
+    if (done) return true;
+    if (value.byteLength > 0) return false;
+  }
+}
+
+/**
+ * The body as a Node stream under the attempt's idle deadline: it fails when the server sends
+ * nothing for `timeoutMs`, and destroying it aborts the download. `mapError` turns failures into
+ * the caller's error type.
+ */
+export function streamBody(
+  upstream: UpstreamResponse,
+  mapError: (error: unknown, kind: "aborted" | "timeout" | "network" | "other") => Error = (e) => e as Error,
+): Readable {
+  const { control } = upstream;
+  const body = upstream.response.body;
+  if (!body) return Readable.from([], { objectMode: false });
+  const reader = body.getReader();
+  let finished = false;
+  return new Readable({
+    async read() {
+      try {
+        control.arm("body");
+        const { done, value } = await reader.read();
+        control.disarm();
+        if (done) {
+          finished = true;
+          this.push(null);
+        } else {
+          this.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+        }
+      } catch (error) {
+        control.disarm();
+        finished = true;
+        const cause = control.timeout ?? error;
+        this.destroy(mapError(cause, control.classify(cause)));
+      }
+    },
+    destroy(error, callback) {
+      control.disarm();
+      if (!finished) {
+        finished = true;
+        reader.cancel().catch(() => undefined);
+        control.abort();
+      }
+      callback(error);
+    },
+  });
+}
