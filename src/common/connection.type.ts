@@ -53,3 +53,13 @@ export function toConnection<R, T>(page: Page, map: (row: R) => T, count: number
     },
   };
 }
+
+/** A connection over a complete, unpaged list (mutation payloads): cursors are the nodes' ids. */
+export function listConnection<T extends { id: string }>(nodes: T[]): ConnectionShape<T> {
+  const edges = nodes.map((node) => ({ cursor: node.id, node }));
+  return {
+    edges,
+    count: edges.length,
+    pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+  };
+}

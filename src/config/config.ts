@@ -2,6 +2,11 @@ import path from "node:path";
 import { z } from "zod";
 
 const optionalString = z.string().trim().min(1).optional();
+const flag = (fallback: boolean) =>
+  z.string().trim().toLowerCase()
+    .refine((v) => ["true", "false", "1", "0", "yes", "no"].includes(v), "must be true or false")
+    .transform((v) => v === "true" || v === "1" || v === "yes")
+    .default(fallback);
 const url = (label: string) => z.string().trim().refine((v) => {
   try { const u = new URL(v); return u.protocol === "http:" || u.protocol === "https:"; } catch { return false; }
 }, `${label} must be an http(s) URL`);
@@ -26,6 +31,15 @@ const schema = z.object({
   PRESIGNED_URL_MAX_EXPIRY: z.coerce.number().int().min(1).default(86400),
   SCAN_DETAIL_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).default(30000),
+  IMPORT_WORKER: flag(true),
+  IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  IMPORT_FILE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  IMPORT_REQUIRE_APPROVAL: flag(false),
+  IMPORT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  IMPORT_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  IMPORT_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).max(60).default(2),
+  IMPORT_RECOVERY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  IMPORT_PICKLE_POLICY: z.enum(["off", "warn", "reject"]).default("warn"),
 });
 
 export interface Config {
@@ -41,6 +55,27 @@ export interface Config {
   limits: { maxDepth: number; maxCost: number; maxPageSize: number; defaultPageSize: number };
   presignedUrlMaxExpiry: number;
   scan: { detailConcurrency: number; upstreamTimeoutMs: number };
+  import: ImportConfig;
+}
+
+export interface ImportConfig {
+  /** Whether this process runs import jobs (API-only replicas set IMPORT_WORKER=false). */
+  worker: boolean;
+  /** Revisions imported at once by this process. */
+  concurrency: number;
+  /** Files transferred at once per revision. */
+  fileConcurrency: number;
+  requireApproval: boolean;
+  /** Attempts of one import (the first included) before a transient failure becomes FAILED. */
+  maxAttempts: number;
+  /** Base of the exponential backoff between attempts. */
+  retryDelaySeconds: number;
+  /** How often an idle worker looks for new jobs (jobs enqueued in this process wake it at once). */
+  pollIntervalSeconds: number;
+  /** How often revisions mid-import are checked for a live job. */
+  recoveryIntervalSeconds: number;
+  /** Pickle files next to a safetensors twin: ignored, reported, or refused. */
+  picklePolicy: "off" | "warn" | "reject";
 }
 
 export class ConfigError extends Error {
@@ -76,5 +111,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: { maxDepth: e.MAX_QUERY_DEPTH, maxCost: e.MAX_QUERY_COST, maxPageSize: 500, defaultPageSize: 100 },
     presignedUrlMaxExpiry: e.PRESIGNED_URL_MAX_EXPIRY,
     scan: { detailConcurrency: e.SCAN_DETAIL_CONCURRENCY, upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS },
+    import: {
+      worker: e.IMPORT_WORKER,
+      concurrency: e.IMPORT_CONCURRENCY,
+      fileConcurrency: e.IMPORT_FILE_CONCURRENCY,
+      requireApproval: e.IMPORT_REQUIRE_APPROVAL,
+      maxAttempts: e.IMPORT_MAX_ATTEMPTS,
+      retryDelaySeconds: e.IMPORT_RETRY_DELAY_SECONDS,
+      pollIntervalSeconds: e.IMPORT_POLL_INTERVAL_SECONDS,
+      recoveryIntervalSeconds: e.IMPORT_RECOVERY_INTERVAL_SECONDS,
+      picklePolicy: e.IMPORT_PICKLE_POLICY,
+    },
   };
 }

@@ -1,6 +1,10 @@
-import { Arg, Authorized, Mutation, Resolver } from "type-graphql";
+import { GraphQLError, type GraphQLResolveInfo } from "graphql";
+import { Arg, Authorized, Ctx, Info, Mutation, Resolver } from "type-graphql";
+import { listConnection } from "../common/connection.type";
 import { Role } from "../common/enums";
 import { ERRORS } from "../common/errors";
+import { toRevision } from "../revision/revision.type";
+import type { AppContext } from "../server/context";
 import {
   ApproveArtifactInput, ApproveArtifactPayload, CancelArtifactInput, CancelImportArtifactPayload,
   CleanupArtifactRevisionsInput, CleanupArtifactRevisionsPayload, DelegateImportArtifactsInput,
@@ -9,16 +13,18 @@ import {
   RejectArtifactInput, RejectArtifactPayload,
 } from "./import.type";
 
-/**
- * The import lifecycle and file serving. The roles are final; the behaviour lands with the
- * import issue, and until then each answers NOT_IMPLEMENTED rather than pretending.
- */
+/** The import lifecycle and file serving: thin resolvers over ImportService. */
 @Resolver()
 export class ImportResolver {
   @Authorized(Role.ADMIN)
   @Mutation(() => ImportArtifactsPayload, { nullable: true })
-  importArtifacts(@Arg("input", () => ImportArtifactsInput) _input: ImportArtifactsInput): ImportArtifactsPayload {
-    throw ERRORS.notImplemented("importArtifacts");
+  async importArtifacts(@Arg("input", () => ImportArtifactsInput) input: ImportArtifactsInput, @Ctx() ctx: AppContext): Promise<ImportArtifactsPayload> {
+    const tasks = await ctx.services.imports.importArtifacts(input.artifactRevisionIds, { force: input.options?.force ?? false, namespaceId: input.vfolderId }, ctx.viewer!);
+    const revisions = tasks.map((t) => toRevision(t.revision));
+    return {
+      artifactRevisions: listConnection(revisions),
+      tasks: tasks.map((t, i) => ({ taskId: t.taskId, artifactRevision: revisions[i] })),
+    };
   }
 
   @Authorized(Role.SUPERADMIN)
@@ -27,39 +33,51 @@ export class ImportResolver {
     throw ERRORS.notImplemented("delegateImportArtifacts");
   }
 
+  /** Revisions that cannot be cleaned up are errors for their item; the others are cleaned. */
   @Authorized(Role.ADMIN)
   @Mutation(() => CleanupArtifactRevisionsPayload, { nullable: true })
-  cleanupArtifactRevisions(@Arg("input", () => CleanupArtifactRevisionsInput) _input: CleanupArtifactRevisionsInput): CleanupArtifactRevisionsPayload {
-    throw ERRORS.notImplemented("cleanupArtifactRevisions");
+  async cleanupArtifactRevisions(
+    @Arg("input", () => CleanupArtifactRevisionsInput) input: CleanupArtifactRevisionsInput,
+    @Ctx() ctx: AppContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<CleanupArtifactRevisionsPayload> {
+    const cleaned = await ctx.services.imports.cleanup(input.artifactRevisionIds, ctx.viewer!, (index, error) => {
+      ctx.partialErrors.push(new GraphQLError(error.message, {
+        path: [info.path.key],
+        extensions: { ...error.extensions, inputPath: ["input", "artifactRevisionIds", index], artifactRevisionId: input.artifactRevisionIds[index] },
+      }));
+    });
+    return { artifactRevisions: listConnection(cleaned.map(toRevision)) };
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => CancelImportArtifactPayload, { nullable: true })
-  cancelImportArtifact(@Arg("input", () => CancelArtifactInput) _input: CancelArtifactInput): CancelImportArtifactPayload {
-    throw ERRORS.notImplemented("cancelImportArtifact");
+  async cancelImportArtifact(@Arg("input", () => CancelArtifactInput) input: CancelArtifactInput, @Ctx() ctx: AppContext): Promise<CancelImportArtifactPayload> {
+    return { artifactRevision: toRevision(await ctx.services.imports.cancel(input.artifactRevisionId, ctx.viewer!)) };
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => ApproveArtifactPayload, { nullable: true })
-  approveArtifactRevision(@Arg("input", () => ApproveArtifactInput) _input: ApproveArtifactInput): ApproveArtifactPayload {
-    throw ERRORS.notImplemented("approveArtifactRevision");
+  async approveArtifactRevision(@Arg("input", () => ApproveArtifactInput) input: ApproveArtifactInput, @Ctx() ctx: AppContext): Promise<ApproveArtifactPayload> {
+    return { artifactRevision: toRevision(await ctx.services.imports.approve(input.artifactRevisionId, ctx.viewer!)) };
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => RejectArtifactPayload, { nullable: true })
-  rejectArtifactRevision(@Arg("input", () => RejectArtifactInput) _input: RejectArtifactInput): RejectArtifactPayload {
-    throw ERRORS.notImplemented("rejectArtifactRevision");
+  async rejectArtifactRevision(@Arg("input", () => RejectArtifactInput) input: RejectArtifactInput, @Ctx() ctx: AppContext): Promise<RejectArtifactPayload> {
+    return { artifactRevision: toRevision(await ctx.services.imports.reject(input.artifactRevisionId, ctx.viewer!)) };
   }
 
   @Authorized()
   @Mutation(() => GetPresignedDownloadUrlPayload, { nullable: true })
-  getPresignedDownloadUrl(@Arg("input", () => GetPresignedDownloadUrlInput) _input: GetPresignedDownloadUrlInput): GetPresignedDownloadUrlPayload {
-    throw ERRORS.notImplemented("getPresignedDownloadUrl");
+  async getPresignedDownloadUrl(@Arg("input", () => GetPresignedDownloadUrlInput) input: GetPresignedDownloadUrlInput, @Ctx() ctx: AppContext): Promise<GetPresignedDownloadUrlPayload> {
+    return { presignedUrl: await ctx.services.imports.presignedDownloadUrl(input.artifactRevisionId, input.key, input.expiration, ctx.viewer!) };
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => GetPresignedUploadUrlPayload, { nullable: true })
-  getPresignedUploadUrl(@Arg("input", () => GetPresignedUploadUrlInput) _input: GetPresignedUploadUrlInput): GetPresignedUploadUrlPayload {
-    throw ERRORS.notImplemented("getPresignedUploadUrl");
+  async getPresignedUploadUrl(@Arg("input", () => GetPresignedUploadUrlInput) input: GetPresignedUploadUrlInput, @Ctx() ctx: AppContext): Promise<GetPresignedUploadUrlPayload> {
+    const { url, fields } = await ctx.services.imports.presignedUploadUrl(input.artifactRevisionId, input.key, ctx.viewer!);
+    return { presignedUrl: url, fields: JSON.stringify(fields) };
   }
 }

@@ -87,6 +87,9 @@ export interface RevisionPatch {
   lastError?: string | null;
   importProgress?: ImportProgressData | null;
   verificationResult?: VerificationResultData | null;
+  importTaskId?: string | null;
+  importCommit?: string | null;
+  importNamespaceId?: string | null;
 }
 
 const PATCH_COLUMNS: Record<keyof RevisionPatch, { column: string; json: boolean }> = {
@@ -94,6 +97,9 @@ const PATCH_COLUMNS: Record<keyof RevisionPatch, { column: string; json: boolean
   lastError: { column: "last_error", json: false },
   importProgress: { column: "import_progress", json: true },
   verificationResult: { column: "verification_result", json: true },
+  importTaskId: { column: "import_task_id", json: false },
+  importCommit: { column: "import_commit", json: false },
+  importNamespaceId: { column: "import_namespace_id", json: false },
 };
 
 export interface TransitionOptions extends TransitionChoice {

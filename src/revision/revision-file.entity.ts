@@ -33,4 +33,8 @@ export class ArtifactRevisionFileEntity {
   /** Where the bytes live in the revision's storage namespace, once imported. */
   @Column({ name: "storage_key", type: "text", nullable: true })
   storageKey: string | null;
+
+  /** Set once the file's bytes are in staging and verified: a resumed import skips it. */
+  @Column({ name: "staged_sha256", type: "char", length: 64, nullable: true })
+  stagedSha256: string | null;
 }

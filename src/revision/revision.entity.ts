@@ -73,6 +73,18 @@ export class ArtifactRevisionEntity {
   @Column({ name: "import_progress", type: "jsonb", nullable: true })
   importProgress: ImportProgressData | null;
 
+  /** The job importing this revision, while one runs. */
+  @Column({ name: "import_task_id", type: "uuid", nullable: true })
+  importTaskId: string | null;
+
+  /** The upstream commit the running import fetches: pinned when it starts, never the moving branch. */
+  @Column({ name: "import_commit", type: "varchar", length: 128, nullable: true })
+  importCommit: string | null;
+
+  /** The storage namespace the running import writes to. */
+  @Column({ name: "import_namespace_id", type: "uuid", nullable: true })
+  importNamespaceId: string | null;
+
   @CreateDateColumn({ name: "created_at", type: "timestamptz" })
   createdAt: Date;
 

@@ -53,9 +53,13 @@ export class RevisionResolver {
 
 @Resolver(() => ArtifactFile)
 export class ArtifactFileResolver {
-  /** Presigned download URLs arrive with the storage issue; until then there is none to give. */
+  /** A presigned URL of the file, for AVAILABLE revisions only. */
   @FieldResolver(() => String, { nullable: true })
-  downloadUrl(@Arg("expiration", () => Int, { nullable: true }) _expiration: number | null): string | null {
-    return null;
+  downloadUrl(
+    @Root() file: ArtifactFile,
+    @Arg("expiration", () => Int, { nullable: true }) expiration: number | null,
+    @Ctx() ctx: AppContext,
+  ): Promise<string | null> {
+    return ctx.services.imports.fileDownloadUrl(file.revisionId, file.storageKey, expiration);
   }
 }

@@ -2,6 +2,7 @@ import { GraphQLError } from "graphql";
 import { Arg, Authorized, Ctx, Info, Mutation, Resolver } from "type-graphql";
 import type { GraphQLResolveInfo } from "graphql";
 import { toArtifact } from "../artifact/artifact.type";
+import { listConnection } from "../common/connection.type";
 import { Role } from "../common/enums";
 import { toRevision } from "../revision/revision.type";
 import type { AppContext } from "../server/context";
@@ -39,17 +40,7 @@ export class ScanResolver {
         extensions: { ...error.extensions, inputPath: ["input", "models", index], modelId: target.modelId, revision: target.revision ?? null },
       }));
     });
-    const edges = scanned.map(({ revision }) => {
-      const node = toRevision(revision);
-      return { cursor: node.id, node };
-    });
-    return {
-      artifactRevision: {
-        count: edges.length,
-        edges,
-        pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
-      },
-    };
+    return { artifactRevision: listConnection(scanned.map(({ revision }) => toRevision(revision))) };
   }
 
   @Authorized(Role.SUPERADMIN)

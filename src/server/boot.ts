@@ -8,6 +8,8 @@ import { QueryObserver } from "../db/query-observer";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../db/embedded-postgres";
 import type { EventBus } from "../events/event-bus";
 import { createPgEventBus, DEFAULT_EVENTS_CHANNEL } from "../events/pg-event-bus";
+import { PgBossImportQueue } from "../import/queue";
+import { createImportWorker, type ImportWorker } from "../import/worker";
 import { ensureDefaultHuggingFaceRegistry } from "../registry/bootstrap";
 import { buildFederatedSchema } from "../schema/build-schema";
 import { ensureDefaultStorage } from "../storage/bootstrap";
@@ -21,8 +23,11 @@ export interface Booted {
   app: RunningApp;
   ds: DataSource;
   events: EventBus;
+  storage: StorageManager;
   config: Config;
   services: Services;
+  /** The durable import queue, and this process's import worker (null with IMPORT_WORKER=false). */
+  imports: { queue: PgBossImportQueue; worker: ImportWorker | null };
   authSecret: string;
   generatedSecret: boolean;
   logger: Logger;
@@ -70,7 +75,18 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
     // Over LISTEN/NOTIFY, so subscribers see what every process on this database publishes.
     const events = await createPgEventBus({ connectionString: databaseUrl, channel: DEFAULT_EVENTS_CHANNEL, logger });
     cleanups.push(() => events.close());
-    const services = createServices({ ds, config, authSecret, events, logger, storage });
+    // Jobs survive restarts in PostgreSQL; stopped after the worker, before the DataSource closes.
+    const importQueue = new PgBossImportQueue({ connectionString: databaseUrl, config: config.import, logger });
+    await importQueue.start();
+    cleanups.push(() => importQueue.stop());
+    const services = createServices({ ds, config, authSecret, events, logger, storage, importQueue });
+    let importWorker: ImportWorker | null = null;
+    if (config.import.worker) {
+      const worker = createImportWorker({ ds, config, storage, events, logger, queue: importQueue, connectionString: databaseUrl, registries: services.registries });
+      await worker.start();
+      cleanups.push(() => worker.stop());
+      importWorker = worker;
+    }
     const schema = await buildFederatedSchema(events as unknown as PubSub);
     const app = await startApp({
       config, ds, schema, services, events, authSecret, logger,
@@ -78,7 +94,7 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
       ready: () => storage.ping(),
     });
     cleanups.push(() => app.close());
-    return { app, ds, events, config, services, authSecret, generatedSecret: generated, logger, close };
+    return { app, ds, events, storage, config, services, imports: { queue: importQueue, worker: importWorker }, authSecret, generatedSecret: generated, logger, close };
   } catch (error) {
     await close();
     throw error;

@@ -5,6 +5,8 @@ import { KeypairService } from "../keypair/keypair.service";
 import { RegistryService } from "../registry/registry.service";
 import { StorageService } from "../storage/storage.service";
 import type { Logger } from "../common/logger";
+import type { ImportQueue } from "../import/import.ports";
+import { ImportService } from "../import/import.service";
 import { DetailQueue } from "../scan/detail-queue";
 import { HuggingFaceScanner, type HubClientFactory } from "../scan/huggingface.scanner";
 import { ReservoirScanner } from "../scan/reservoir.scanner";
@@ -23,6 +25,8 @@ export interface ServiceDeps {
   events: EventBus;
   logger: Logger;
   storage: StorageManager;
+  /** The durable import queue (pg-boss), started by boot before the services. */
+  importQueue: ImportQueue;
 }
 
 /** Long-lived domain services, built once at start-up and shared by all requests. */
@@ -43,6 +47,7 @@ export function createServices(deps: ServiceDeps) {
     artifacts: new ArtifactService(deps.ds),
     revisions: new RevisionService(deps.ds),
     registries,
+    imports: new ImportService(deps.ds, deps.config, deps.storage, deps.importQueue, deps.events, deps.logger),
     scans: new ScanService(registries, huggingface, detailQueue, reservoir),
     storages: new StorageService(deps.ds, deps.storage, { limits: deps.config.limits, logger: deps.logger }),
     keypairs: new KeypairService(deps.ds, { authSecret: deps.authSecret, limits: deps.config.limits, logger: deps.logger }),

@@ -9,7 +9,7 @@ import { GraphQLClient, startTestKit, type RoleName, type TestKit } from "../sup
  * Every query and mutation under every role. An expectation is "ok" (data, no errors) or the
  * extensions.code of the error the role must get.
  */
-type Outcome = "ok" | "FORBIDDEN" | "NOT_IMPLEMENTED" | "BAD_USER_INPUT";
+type Outcome = "ok" | "FORBIDDEN" | "NOT_IMPLEMENTED" | "BAD_USER_INPUT" | "CONFLICT";
 interface Fixture { artifactId: string; revisionId: string; hfId: string; storageId: string; vfsId: string; keypairId: string }
 interface Row {
   name: string;
@@ -21,7 +21,9 @@ interface Row {
 const everyone: Record<RoleName, Outcome> = { superadmin: "ok", admin: "ok", user: "ok" };
 const superadminOnly: Record<RoleName, Outcome> = { superadmin: "ok", admin: "FORBIDDEN", user: "FORBIDDEN" };
 const pendingSuperadmin: Record<RoleName, Outcome> = { superadmin: "NOT_IMPLEMENTED", admin: "FORBIDDEN", user: "FORBIDDEN" };
-const pendingAdmin: Record<RoleName, Outcome> = { superadmin: "NOT_IMPLEMENTED", admin: "NOT_IMPLEMENTED", user: "FORBIDDEN" };
+const adminsOnly: Record<RoleName, Outcome> = { superadmin: "ok", admin: "ok", user: "FORBIDDEN" };
+/** The role may ask, and the revision's state (SCANNED, readonly) refuses: the role check comes first. */
+const adminsThenState: Record<RoleName, Outcome> = { superadmin: "CONFLICT", admin: "CONFLICT", user: "FORBIDDEN" };
 
 let kit: TestKit;
 let seq = 0;
@@ -36,7 +38,7 @@ async function seed(): Promise<Fixture> {
   const [artifact] = await kit.ds.query(
     `INSERT INTO artifacts (name, type, registry_id, source_name, source_url) VALUES ($1, 'MODEL', $2, 'hf', 'https://hub.example.com') RETURNING id`,
     [unique("org/model"), hfUuid]);
-  const [revision] = await kit.ds.query(`INSERT INTO artifact_revisions (artifact_id, version) VALUES ($1, 'main') RETURNING id`, [artifact.id]);
+  const [revision] = await kit.ds.query(`INSERT INTO artifact_revisions (artifact_id, version, latest_upstream_digest) VALUES ($1, 'main', $2) RETURNING id`, [artifact.id, "c".repeat(40)]);
   const storage = await su.ok(`mutation($i: CreateObjectStorageInput!) { createObjectStorage(input: $i) { objectStorage { id } } }`,
     { i: { name: unique("s3"), host: "minio", accessKey: "ak", secretKey: "sk-secret-value", endpoint: "http://127.0.0.1:9", region: "us-east-1" } });
   const vfs = await su.ok(`mutation($i: CreateVFSStorageInput!) { createVFSStorage(input: $i) { vfsStorage { id } } }`,
@@ -116,20 +118,20 @@ const rows: Row[] = [
   { name: "delegateScanArtifacts", op: `mutation { delegateScanArtifacts(input: { limit: 1 }) { artifacts { id } } }`, vars: () => ({}),
     expect: { superadmin: "BAD_USER_INPUT", admin: "FORBIDDEN", user: "FORBIDDEN" } },
   { name: "delegateImportArtifacts", op: `mutation($id: ID!) { delegateImportArtifacts(input: { artifactRevisionIds: [$id] }) { tasks { taskId } } }`, vars: (f) => ({ id: f.revisionId }), expect: pendingSuperadmin },
-  { name: "importArtifacts", op: `mutation($id: ID!) { importArtifacts(input: { artifactRevisionIds: [$id] }) { tasks { taskId } } }`, vars: (f) => ({ id: f.revisionId }), expect: pendingAdmin },
-  { name: "cleanupArtifactRevisions", op: `mutation($id: ID!) { cleanupArtifactRevisions(input: { artifactRevisionIds: [$id] }) { artifactRevisions { count } } }`, vars: (f) => ({ id: f.revisionId }), expect: pendingAdmin },
-  { name: "cancelImportArtifact", op: `mutation($id: ID!) { cancelImportArtifact(input: { artifactRevisionId: $id }) { artifactRevision { id } } }`, vars: (f) => ({ id: f.revisionId }), expect: pendingAdmin },
-  { name: "approveArtifactRevision", op: `mutation($id: ID!) { approveArtifactRevision(input: { artifactRevisionId: $id }) { artifactRevision { id } } }`, vars: (f) => ({ id: f.revisionId }), expect: pendingAdmin },
-  { name: "rejectArtifactRevision", op: `mutation($id: ID!) { rejectArtifactRevision(input: { artifactRevisionId: $id }) { artifactRevision { id } } }`, vars: (f) => ({ id: f.revisionId }), expect: pendingAdmin },
-  { name: "getPresignedUploadUrl", op: `mutation($id: ID!) { getPresignedUploadUrl(input: { artifactRevisionId: $id, key: "a.bin" }) { presignedUrl } }`, vars: (f) => ({ id: f.revisionId }), expect: pendingAdmin },
+  { name: "importArtifacts", op: `mutation($id: ID!) { importArtifacts(input: { artifactRevisionIds: [$id] }) { tasks { taskId } } }`, vars: (f) => ({ id: f.revisionId }), expect: adminsOnly },
+  { name: "cleanupArtifactRevisions", op: `mutation($id: ID!) { cleanupArtifactRevisions(input: { artifactRevisionIds: [$id] }) { artifactRevisions { count } } }`, vars: (f) => ({ id: f.revisionId }), expect: adminsThenState },
+  { name: "cancelImportArtifact", op: `mutation($id: ID!) { cancelImportArtifact(input: { artifactRevisionId: $id }) { artifactRevision { id } } }`, vars: (f) => ({ id: f.revisionId }), expect: adminsThenState },
+  { name: "approveArtifactRevision", op: `mutation($id: ID!) { approveArtifactRevision(input: { artifactRevisionId: $id }) { artifactRevision { id } } }`, vars: (f) => ({ id: f.revisionId }), expect: adminsThenState },
+  { name: "rejectArtifactRevision", op: `mutation($id: ID!) { rejectArtifactRevision(input: { artifactRevisionId: $id }) { artifactRevision { id } } }`, vars: (f) => ({ id: f.revisionId }), expect: adminsThenState },
+  { name: "getPresignedUploadUrl", op: `mutation($id: ID!) { getPresignedUploadUrl(input: { artifactRevisionId: $id, key: "a.bin" }) { presignedUrl } }`, vars: (f) => ({ id: f.revisionId }), expect: adminsThenState },
   { name: "getPresignedDownloadUrl", op: `mutation($id: ID!) { getPresignedDownloadUrl(input: { artifactRevisionId: $id, key: "a.bin" }) { presignedUrl } }`, vars: (f) => ({ id: f.revisionId }),
-    expect: { superadmin: "NOT_IMPLEMENTED", admin: "NOT_IMPLEMENTED", user: "NOT_IMPLEMENTED" } },
+    expect: { superadmin: "CONFLICT", admin: "CONFLICT", user: "CONFLICT" } },
 ];
 
 let hub: FakeHub;
 beforeAll(async () => {
   hub = await startFakeHub([{ id: "org/m", files: [{ path: "a.txt", content: "a" }] }]);
-  kit = await startTestKit({ HF_ENDPOINT: hub.url });
+  kit = await startTestKit({ HF_ENDPOINT: hub.url, IMPORT_WORKER: "false" });
 });
 afterAll(async () => {
   await kit?.close();

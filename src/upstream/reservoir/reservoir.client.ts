@@ -1,14 +1,18 @@
+import { createClient, type Client as WsClient } from "graphql-ws";
 import jwt from "jsonwebtoken";
+import WebSocket from "ws";
 import type { z } from "zod";
 import {
   AttemptControl, DEFAULT_RETRY, backoffDelay, describeNetworkError, isRetryableStatus, parseRetryAfter, readBody, retryDelay, sleep,
   type RetryPolicy,
 } from "../http";
 import {
-  ARTIFACTS_QUERY, ArtifactsData, REVISION_DETAILS_QUERY, REVISIONS_QUERY, RevisionDetailsData, RevisionsData, SCAN_ARTIFACTS_MUTATION,
-  ScanArtifactsData,
-  type RemoteArtifact, type RemoteArtifactFilter, type RemoteArtifactPage, type RemoteFile, type RemoteRevision,
-  type RemoteRevisionPage, type RemoteScanInput, type RemoteScannedArtifact,
+  ARTIFACTS_QUERY, ArtifactsData, FIND_REVISION_QUERY, FindRevisionData, IMPORT_ARTIFACTS_MUTATION, ImportArtifactsData,
+  PRESIGNED_DOWNLOAD_URL_MUTATION, PresignedDownloadUrlData, REVISION_DETAILS_QUERY, REVISION_STATE_QUERY, REVISIONS_QUERY,
+  RevisionDetailsData, RevisionStateData, RevisionsData, SCAN_ARTIFACTS_MUTATION, ScanArtifactsData, STATUS_CHANGED_SUBSCRIPTION,
+  StatusChangedData,
+  type RemoteArtifact, type RemoteArtifactFilter, type RemoteArtifactPage, type RemoteFile, type RemoteImportTask, type RemoteRevision,
+  type RemoteRevisionPage, type RemoteRevisionState, type RemoteScanInput, type RemoteScannedArtifact,
 } from "./reservoir.documents";
 import { ReservoirError } from "./reservoir.errors";
 
@@ -45,6 +49,20 @@ export interface ReservoirClientOptions {
 export interface RemoteArtifactWithRevisions {
   artifact: Omit<RemoteArtifact, "revisions">;
   revisions: RemoteRevision[];
+}
+
+/** Where the remote keeps its copy of one of our revisions. */
+export interface RemoteRevisionMatch {
+  artifactId: string;
+  /** Which of the remote's registries holds it. */
+  registryName: string | null;
+  revision: RemoteRevisionState;
+}
+
+/** Receives a subscription's events; `error` ends it (after graphql-ws gave up reconnecting). */
+export interface StatusWatcher {
+  next(state: RemoteRevisionState): void;
+  error(error: ReservoirError): void;
 }
 
 export interface RemoteRevisionDetails {
@@ -147,6 +165,109 @@ export class ReservoirClient {
     });
     if (!data.scanArtifacts) throw new ReservoirError("protocol", "the remote answered scanArtifacts with null");
     return data.scanArtifacts.artifacts;
+  }
+
+  /**
+   * The remote's revisions `version` of its ALIVE artifacts `name` of `type`, in the remote's
+   * name order: one per registry of the remote that holds that name (at most ten).
+   */
+  async findRevisions(ref: { artifactType: string; artifactName: string; version: string }): Promise<RemoteRevisionMatch[]> {
+    const filter = { name: { equals: ref.artifactName }, type: [ref.artifactType], availability: ["ALIVE"] };
+    const data = await this.query(FIND_REVISION_QUERY, { filter, version: ref.version }, FindRevisionData);
+    if (!data.artifacts) throw new ReservoirError("protocol", "the remote answered artifacts with null");
+    const matches: RemoteRevisionMatch[] = [];
+    for (const { node } of data.artifacts.edges) {
+      // A remote whose filter does not know `equals` would answer with near matches; never take one.
+      if (node.name !== ref.artifactName) continue;
+      const revision = node.revisions?.edges.find((e) => e.node.version === ref.version)?.node;
+      if (revision) matches.push({ artifactId: node.id, registryName: node.registry.name, revision });
+    }
+    return matches;
+  }
+
+  /** The remote revision's status now; null when the remote no longer has it. */
+  async revisionState(remoteRevisionId: string): Promise<RemoteRevisionState | null> {
+    const data = await this.query(REVISION_STATE_QUERY, { id: remoteRevisionId }, RevisionStateData);
+    return data.artifactRevision;
+  }
+
+  /**
+   * Asks the remote to import its revisions; returns its tasks. A revision it is importing
+   * already comes back with its running task, so an unforced request is safe to repeat after a
+   * timeout; a forced one is not (it would start another re-import).
+   */
+  async importArtifacts(remoteRevisionIds: readonly string[], opts: { force: boolean }): Promise<RemoteImportTask[]> {
+    const data = await this.call(IMPORT_ARTIFACTS_MUTATION, {
+      input: { artifactRevisionIds: remoteRevisionIds, options: { force: opts.force } },
+    }, ImportArtifactsData, { timeoutMs: this.options.timeoutMs, retryTimeouts: !opts.force });
+    if (!data.importArtifacts) throw new ReservoirError("protocol", "the remote answered importArtifacts with null");
+    return data.importArtifacts.tasks;
+  }
+
+  /**
+   * A presigned GET of one file (by path) of the remote's AVAILABLE revision. The URL carries its
+   * own authorization: it is fetched without our token. The remote clamps `expirationSeconds` to
+   * its own maximum.
+   */
+  async presignedDownloadUrl(remoteRevisionId: string, key: string, expirationSeconds: number): Promise<string> {
+    const data = await this.call(PRESIGNED_DOWNLOAD_URL_MUTATION, {
+      input: { artifactRevisionId: remoteRevisionId, key, expiration: expirationSeconds },
+    }, PresignedDownloadUrlData, { timeoutMs: this.options.timeoutMs, retryTimeouts: true });
+    if (!data.getPresignedDownloadUrl) throw new ReservoirError("protocol", "the remote answered getPresignedDownloadUrl with null");
+    return data.getPresignedDownloadUrl.presignedUrl;
+  }
+
+  /**
+   * Follows the remote's `artifactStatusChanged` for these revisions over graphql-ws. Every
+   * (re)connection authenticates with a fresh token, so a watch may outlive one token; a dropped
+   * connection is retried by graphql-ws, and events sent while it was down are lost: callers
+   * that must not miss a transition also poll `revisionState`. Returns the function that stops it.
+   */
+  watchStatuses(remoteRevisionIds: readonly string[], watcher: StatusWatcher): () => void {
+    const ws: WsClient = createClient({
+      url: websocketUrl(this.options.endpoint),
+      webSocketImpl: WebSocket,
+      connectionParams: () => ({ authorization: `Bearer ${this.token()}` }),
+      lazy: true,
+      keepAlive: 15_000,
+      retryAttempts: 8,
+    });
+    let stopped = false;
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
+      unsubscribe();
+      void ws.dispose();
+    };
+    const unsubscribe = ws.subscribe({ query: STATUS_CHANGED_SUBSCRIPTION, variables: { input: { artifactRevisionIds: remoteRevisionIds } } }, {
+      next: (value) => {
+        if (stopped) return;
+        const failure = graphQLFailure(value, null);
+        if (failure) {
+          stop();
+          watcher.error(failure);
+          return;
+        }
+        const parsed = StatusChangedData.safeParse(value.data);
+        if (!parsed.success) {
+          stop();
+          watcher.error(new ReservoirError("protocol", "the remote's artifactStatusChanged event is not what this client expects"));
+          return;
+        }
+        watcher.next(parsed.data.artifactStatusChanged.artifactRevision);
+      },
+      error: (error) => {
+        if (stopped) return;
+        stop();
+        watcher.error(subscriptionFailure(error));
+      },
+      complete: () => {
+        if (stopped) return;
+        stop();
+        watcher.error(new ReservoirError("protocol", "the remote ended the artifactStatusChanged subscription"));
+      },
+    });
+    return stop;
   }
 
   private query<S extends z.ZodType>(document: string, variables: Record<string, unknown>, schema: S): Promise<z.infer<S>> {
@@ -258,6 +379,26 @@ export function graphQLFailure(payload: unknown, status: number | null): Reservo
     return new ReservoirError("forbidden", `the remote's key pair may not do this: ${remoteMessage}`, { status, remoteCode, remoteMessage });
   }
   return new ReservoirError("remote", `the remote reported ${remoteCode ?? "an error"}: ${remoteMessage}${more}`, { status, remoteCode, remoteMessage });
+}
+
+/** The graphql-ws URL of a GraphQL endpoint: the same path, ws(s) for http(s). */
+export function websocketUrl(endpoint: string): string {
+  const url = new URL(endpoint);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url.toString();
+}
+
+/** What graphql-ws hands the error sink: GraphQL errors of the subscribe step, a close event, or an Error. */
+function subscriptionFailure(error: unknown): ReservoirError {
+  if (Array.isArray(error)) return graphQLFailure({ errors: error }, null) ?? new ReservoirError("remote", "the remote refused the subscription");
+  const close = error as { code?: unknown; reason?: unknown } | null;
+  if (close && typeof close.code === "number") {
+    const reason = typeof close.reason === "string" && close.reason ? `: ${close.reason.slice(0, 200)}` : "";
+    // 4401/4403: graphql-ws closes this way when onConnect refuses the connectionParams.
+    if (close.code === 4401 || close.code === 4403) return new ReservoirError("refused", `the remote refused the key pair on its WebSocket (close code ${close.code}${reason})`);
+    return new ReservoirError("network", `the remote's WebSocket closed (code ${close.code}${reason})`);
+  }
+  return new ReservoirError("network", `cannot reach the remote's WebSocket: ${describeNetworkError(error)}`, { cause: error });
 }
 
 /** The key pair and endpoint of one Reservoir registry. */

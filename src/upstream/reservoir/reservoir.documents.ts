@@ -114,3 +114,70 @@ export interface RemoteScanInput {
   artifactType?: ArtifactType | null;
   search?: string | null;
 }
+
+/*
+ * Imports from a remote: finding the copy of one of our revisions there, asking it to import,
+ * watching its status, and presigned URLs of its files.
+ */
+
+const REVISION_STATE_FIELDS = `id version status digest lastError`;
+
+export const RemoteRevisionState = z.object({
+  id: z.string(),
+  version: z.string(),
+  status: z.string(),
+  digest: z.string().nullable(),
+  lastError: z.string().nullable(),
+});
+export type RemoteRevisionState = z.infer<typeof RemoteRevisionState>;
+
+/**
+ * A few candidates, not one: the remote may have artifacts of the same name in several of its
+ * registries, and only some may have the version.
+ */
+export const FIND_REVISION_QUERY = `
+  query ReservoirFindRevision($filter: ArtifactFilter, $version: String!) {
+    artifacts(first: 10, filter: $filter, orderBy: [{ field: NAME, direction: ASC }]) {
+      edges { node {
+        id name type registry { name url }
+        revisions(first: 1, filter: { version: { equals: $version } }) { edges { node { ${REVISION_STATE_FIELDS} } } }
+      } }
+    }
+  }`;
+export const FindRevisionData = z.object({
+  artifacts: z.object({
+    edges: z.array(z.object({
+      node: z.object({
+        id: z.string(),
+        name: z.string(),
+        type: z.string(),
+        registry: SourceInfo,
+        revisions: z.object({ edges: z.array(z.object({ node: RemoteRevisionState })) }).nullable(),
+      }),
+    })),
+  }).nullable(),
+});
+
+export const REVISION_STATE_QUERY = `
+  query ReservoirRevisionState($id: ID!) { artifactRevision(id: $id) { ${REVISION_STATE_FIELDS} } }`;
+export const RevisionStateData = z.object({ artifactRevision: RemoteRevisionState.nullable() });
+
+export const IMPORT_ARTIFACTS_MUTATION = `
+  mutation ReservoirImportArtifacts($input: ImportArtifactsInput!) {
+    importArtifacts(input: $input) { tasks { taskId artifactRevision { ${REVISION_STATE_FIELDS} } } }
+  }`;
+export const RemoteImportTask = z.object({ taskId: z.string().nullable(), artifactRevision: RemoteRevisionState });
+export type RemoteImportTask = z.infer<typeof RemoteImportTask>;
+export const ImportArtifactsData = z.object({ importArtifacts: z.object({ tasks: z.array(RemoteImportTask) }).nullable() });
+
+export const PRESIGNED_DOWNLOAD_URL_MUTATION = `
+  mutation ReservoirPresignedDownloadUrl($input: GetPresignedDownloadURLInput!) {
+    getPresignedDownloadUrl(input: $input) { presignedUrl }
+  }`;
+export const PresignedDownloadUrlData = z.object({ getPresignedDownloadUrl: z.object({ presignedUrl: z.string() }).nullable() });
+
+export const STATUS_CHANGED_SUBSCRIPTION = `
+  subscription ReservoirStatusChanged($input: ArtifactStatusChangedInput!) {
+    artifactStatusChanged(input: $input) { artifactRevision { ${REVISION_STATE_FIELDS} } }
+  }`;
+export const StatusChangedData = z.object({ artifactStatusChanged: z.object({ artifactRevision: RemoteRevisionState }) });

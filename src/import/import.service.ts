@@ -1,0 +1,298 @@
+import type { DataSource } from "typeorm";
+import type { Viewer } from "../auth/viewer";
+import { ArtifactStatus } from "../common/enums";
+import { AppError, ERRORS } from "../common/errors";
+import type { Logger } from "../common/logger";
+import { parseId, toGlobalId } from "../common/relay";
+import { hydrate } from "../common/sql";
+import type { Config } from "../config/config";
+import type { EventBus, RevisionStatusChangedEvent } from "../events/event-bus";
+import { applyTransition, applyTransitionIn, listMidImportRevisions } from "../revision/lifecycle";
+import { ArtifactRevisionEntity } from "../revision/revision.entity";
+import { unsafePathReason } from "../scan/safe-path";
+import type { StorageManager } from "../storage/storage-manager";
+import type { ImportQueue } from "./import.ports";
+
+export const MAX_IMPORT_IDS = 100;
+const IMPORTING = [ArtifactStatus.PULLING, ArtifactStatus.PULLED, ArtifactStatus.VERIFYING];
+const CLEANABLE = [ArtifactStatus.AVAILABLE, ArtifactStatus.FAILED, ArtifactStatus.REJECTED, ArtifactStatus.NEEDS_APPROVAL];
+const DEFAULT_URL_EXPIRY_SECONDS = 3600;
+
+export interface ImportTask {
+  taskId: string | null;
+  revision: ArtifactRevisionEntity;
+}
+
+interface RevisionRow {
+  revision: ArtifactRevisionEntity;
+  artifactName: string;
+  artifactReadonly: boolean;
+  availability: string;
+}
+
+/** Where a revision's files live: `{artifact name}/{version}/{file path}` in its namespace (the Backend.AI layout). */
+export function finalKey(artifactName: string, version: string, path: string): string {
+  return `${artifactName}/${version}/${path}`;
+}
+
+export function stagingPrefix(revisionId: string): string {
+  return `.staging/${revisionId}/`;
+}
+
+/**
+ * The import lifecycle as clients drive it: start, cancel, clean up, approve, reject, and the
+ * presigned URLs of imported files. The transfers themselves run in the import worker.
+ */
+export class ImportService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly config: Config,
+    private readonly storage: StorageManager,
+    private readonly queue: ImportQueue,
+    private readonly events: EventBus,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Validates every revision first and starts all imports in ONE transaction, so a request with
+   * one illegal item changes nothing. An import already running returns its task; an AVAILABLE
+   * revision whose upstream commit has not moved is not downloaded again unless forced.
+   */
+  async importArtifacts(rawIds: readonly string[], opts: { force: boolean; namespaceId?: string | null }, viewer: Viewer): Promise<ImportTask[]> {
+    const ids = this.parseIds(rawIds, "artifactRevisionIds");
+    const namespaceId = opts.namespaceId ? parseId("StorageNamespace", opts.namespaceId, "vfolderId") : this.storage.defaultNamespaceId;
+    const [namespace] = await this.ds.query(`SELECT id FROM storage_namespaces WHERE id = $1`, [namespaceId]);
+    if (!namespace) throw ERRORS.notFound("StorageNamespace", opts.namespaceId ?? namespaceId);
+
+    const { tasks, started } = await this.ds.transaction(async (em) => {
+      const rows = await this.lockRevisions(em, ids);
+      const tasks = new Map<string, ImportTask>();
+      const started: RevisionStatusChangedEvent[] = [];
+      for (const id of ids) {
+        const { revision } = rows.get(id)!;
+        if (IMPORTING.includes(revision.status)) {
+          tasks.set(id, { taskId: revision.importTaskId, revision });
+        } else if (revision.status === ArtifactStatus.AVAILABLE && !opts.force && (revision.latestUpstreamDigest ?? revision.digest) === revision.digest) {
+          tasks.set(id, { taskId: null, revision });
+        } else {
+          if (!revision.latestUpstreamDigest) {
+            throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} has no known upstream commit: scan it first`, { currentStatus: revision.status });
+          }
+          started.push(await applyTransitionIn(em, id, "startImport", {
+            actor: viewer.sub,
+            reason: opts.force ? "forced import requested" : "import requested",
+            force: opts.force,
+            patch: { importCommit: revision.latestUpstreamDigest, importNamespaceId: namespaceId, lastError: null, importProgress: null, importTaskId: null },
+          }));
+          tasks.set(id, { taskId: null, revision });
+        }
+      }
+      return { tasks, started };
+    });
+    for (const event of started) this.events.publish("revision.status", event);
+    for (const event of started) {
+      const taskId = await this.queue.enqueue(event.revisionId);
+      await this.ds.query(`UPDATE artifact_revisions SET import_task_id = $2 WHERE id = $1`, [event.revisionId, taskId]);
+    }
+    const fresh = await this.findRevisions([...tasks.keys()]);
+    return Promise.all(ids.map(async (id) => {
+      const revision = fresh.get(id)!;
+      const running = IMPORTING.includes(revision.status);
+      return { taskId: revision.importTaskId ?? (running ? await this.queue.activeJobId(id) : null), revision };
+    }));
+  }
+
+  /**
+   * Stops an import: the transition first (so a worker in any process sees it at its next tick),
+   * then the job and its staging objects. A forced re-import of an AVAILABLE revision goes back to
+   * AVAILABLE: while PULLING its old files were never touched; after PULLED the new files are
+   * verified and in place, so the digest follows them.
+   */
+  async cancel(rawId: string, viewer: Viewer): Promise<ArtifactRevisionEntity> {
+    const id = parseId("ArtifactRevision", rawId, "artifactRevisionId");
+    await this.findVisible(id, viewer);
+    const [mid] = (await listMidImportRevisions(this.ds)).filter((r) => r.id === id);
+    const forced = mid?.startedFrom === ArtifactStatus.AVAILABLE;
+    const filesMoved = mid && mid.status !== ArtifactStatus.PULLING;
+    const [current] = await this.ds.query(`SELECT import_commit, import_namespace_id, digest FROM artifact_revisions WHERE id = $1`, [id]);
+    await applyTransition(this.ds, id, "cancel", {
+      actor: viewer.sub,
+      reason: "import cancelled",
+      to: forced ? ArtifactStatus.AVAILABLE : ArtifactStatus.SCANNED,
+      patch: {
+        importTaskId: null, importCommit: null, importNamespaceId: null,
+        digest: forced ? (filesMoved ? current?.import_commit : current?.digest) ?? null : null,
+      },
+    }, this.events);
+    await this.queue.cancel(id);
+    await this.deleteStaging(id, current?.import_namespace_id ?? null);
+    return (await this.findRevisions([id])).get(id)!;
+  }
+
+  /**
+   * Deletes the files of AVAILABLE, FAILED, REJECTED or NEEDS_APPROVAL revisions and returns them
+   * to SCANNED, keeping every row of metadata. Other revisions are errors for their item.
+   */
+  async cleanup(rawIds: readonly string[], viewer: Viewer, onItemError: (index: number, error: AppError) => void): Promise<ArtifactRevisionEntity[]> {
+    const ids = this.parseIds(rawIds, "artifactRevisionIds");
+    const done: string[] = [];
+    for (const [index, id] of ids.entries()) {
+      try {
+        await this.cleanupOne(id, viewer);
+        done.push(id);
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        onItemError(index, error);
+      }
+    }
+    const fresh = await this.findRevisions(done);
+    return done.map((id) => fresh.get(id)!);
+  }
+
+  private async cleanupOne(id: string, viewer: Viewer): Promise<void> {
+    const { revision, artifactName } = await this.findVisible(id, viewer);
+    if (!CLEANABLE.includes(revision.status)) {
+      throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} is ${revision.status}: only AVAILABLE, FAILED, REJECTED or NEEDS_APPROVAL revisions can be cleaned up`, { currentStatus: revision.status, action: "cleanup" });
+    }
+    const namespaces: { namespace_id: string }[] = await this.ds.query(`SELECT namespace_id FROM artifact_revision_namespaces WHERE revision_id = $1`, [id]);
+    const targets = new Set([...namespaces.map((n) => n.namespace_id), ...(revision.importNamespaceId ? [revision.importNamespaceId] : [])]);
+    // Files first: if deleting fails, the revision still says where its files are.
+    for (const namespaceId of targets) {
+      const adapter = await this.storage.adapterFor(namespaceId);
+      await adapter.deletePrefix(`${artifactName}/${revision.version}/`);
+      await adapter.deletePrefix(stagingPrefix(id));
+    }
+    const event = await this.ds.transaction(async (em) => {
+      const e = await applyTransitionIn(em, id, "cleanup", {
+        actor: viewer.sub,
+        reason: "files cleaned up",
+        patch: { digest: null, importTaskId: null, importCommit: null, importNamespaceId: null, importProgress: null, verificationResult: null },
+      });
+      await em.query(`UPDATE artifact_revision_files SET storage_key = NULL, staged_sha256 = NULL WHERE revision_id = $1`, [id]);
+      await em.query(`DELETE FROM artifact_revision_namespaces WHERE revision_id = $1`, [id]);
+      return e;
+    });
+    this.events.publish("revision.status", event);
+  }
+
+  async approve(rawId: string, viewer: Viewer): Promise<ArtifactRevisionEntity> {
+    return this.decide(rawId, viewer, "approve", "approved");
+  }
+
+  async reject(rawId: string, viewer: Viewer): Promise<ArtifactRevisionEntity> {
+    return this.decide(rawId, viewer, "reject", "rejected");
+  }
+
+  private async decide(rawId: string, viewer: Viewer, action: "approve" | "reject", reason: string): Promise<ArtifactRevisionEntity> {
+    const id = parseId("ArtifactRevision", rawId, "artifactRevisionId");
+    await this.findVisible(id, viewer);
+    await applyTransition(this.ds, id, action, {
+      actor: viewer.sub,
+      reason,
+      patch: { importTaskId: null },
+    }, this.events);
+    return (await this.findRevisions([id])).get(id)!;
+  }
+
+  /** A presigned GET of one file of an AVAILABLE revision; the expiry is clamped to the configured maximum. */
+  async presignedDownloadUrl(rawId: string, key: string, expiration: number | null | undefined, viewer: Viewer): Promise<string> {
+    const id = parseId("ArtifactRevision", rawId, "artifactRevisionId");
+    const { revision } = await this.findVisible(id, viewer);
+    if (expiration != null && (!Number.isInteger(expiration) || expiration < 1)) throw ERRORS.badInput("expiration must be a positive number of seconds", { argumentName: "expiration" });
+    if (revision.status !== ArtifactStatus.AVAILABLE) {
+      throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} is ${revision.status}: files are served once it is AVAILABLE`, { currentStatus: revision.status });
+    }
+    const [file] = await this.ds.query(`SELECT storage_key FROM artifact_revision_files WHERE revision_id = $1 AND path = $2`, [id, key]);
+    if (!file?.storage_key) throw ERRORS.notFound(`File of ArtifactRevision ${toGlobalId("ArtifactRevision", id)}:`, key);
+    return this.presign(id, file.storage_key, expiration);
+  }
+
+  /** For ArtifactFile.downloadUrl: null unless the revision is AVAILABLE and the file is stored. */
+  async fileDownloadUrl(revisionId: string, storageKey: string | null, expiration: number | null | undefined): Promise<string | null> {
+    if (!storageKey) return null;
+    const [row] = await this.ds.query(`SELECT status FROM artifact_revisions WHERE id = $1`, [revisionId]);
+    if (row?.status !== ArtifactStatus.AVAILABLE) return null;
+    return this.presign(revisionId, storageKey, expiration);
+  }
+
+  private async presign(revisionId: string, storageKey: string, expiration: number | null | undefined): Promise<string> {
+    const [association] = await this.ds.query(`SELECT namespace_id FROM artifact_revision_namespaces WHERE revision_id = $1 LIMIT 1`, [revisionId]);
+    if (!association) throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", revisionId)} has no storage namespace`);
+    const adapter = await this.storage.adapterFor(association.namespace_id);
+    const seconds = Math.min(Math.max(expiration ?? DEFAULT_URL_EXPIRY_SECONDS, 1), this.config.presignedUrlMaxExpiry);
+    return adapter.presignGet(storageKey, { expiresInSeconds: seconds });
+  }
+
+  /** A presigned PUT into a writable (not readonly) artifact's revision, at `{name}/{version}/{key}`. */
+  async presignedUploadUrl(rawId: string, key: string, viewer: Viewer): Promise<{ url: string; fields: Record<string, string> }> {
+    const id = parseId("ArtifactRevision", rawId, "artifactRevisionId");
+    const { revision, artifactName, artifactReadonly } = await this.findVisible(id, viewer);
+    const unsafe = unsafePathReason(key);
+    if (unsafe) throw ERRORS.badInput(`key is not a safe relative path: ${unsafe}`, { argumentName: "key" });
+    if (artifactReadonly) throw ERRORS.conflict(`The artifact ${artifactName} is readonly: files cannot be uploaded to it`);
+    const [association] = await this.ds.query(`SELECT namespace_id FROM artifact_revision_namespaces WHERE revision_id = $1 LIMIT 1`, [id]);
+    const adapter = await this.storage.adapterFor(association?.namespace_id ?? this.storage.defaultNamespaceId);
+    const url = await adapter.presignPut(finalKey(artifactName, revision.version, key), { expiresInSeconds: Math.min(DEFAULT_URL_EXPIRY_SECONDS, this.config.presignedUrlMaxExpiry) });
+    return { url, fields: {} };
+  }
+
+  private parseIds(rawIds: readonly string[], argName: string): string[] {
+    if (rawIds.length === 0) throw ERRORS.badInput(`${argName} must list at least one revision`, { argumentName: argName });
+    if (rawIds.length > MAX_IMPORT_IDS) throw ERRORS.badInput(`${argName} may list at most ${MAX_IMPORT_IDS} revisions`, { argumentName: argName });
+    return [...new Set(rawIds.map((raw) => parseId("ArtifactRevision", raw, argName)))];
+  }
+
+  /** Locks the revisions (in id order, so concurrent requests cannot deadlock); NOT_FOUND names every unknown one. */
+  private async lockRevisions(em: { query: DataSource["query"] }, ids: string[]): Promise<Map<string, RevisionRow>> {
+    const rows: Record<string, unknown>[] = await em.query(
+      `SELECT r.*, a.name AS artifact_name, a.readonly AS artifact_readonly, a.availability AS artifact_availability
+         FROM artifact_revisions r JOIN artifacts a ON a.id = r.artifact_id
+        WHERE r.id = ANY($1::uuid[]) ORDER BY r.id FOR UPDATE OF r`,
+      [ids],
+    );
+    const found = new Map(rows.map((row) => [String(row.id), {
+      revision: hydrate(this.ds, ArtifactRevisionEntity, row),
+      artifactName: String(row.artifact_name),
+      artifactReadonly: row.artifact_readonly === true,
+      availability: String(row.artifact_availability),
+    }]));
+    const missing = ids.filter((id) => !found.has(id));
+    if (missing.length) {
+      throw new AppError("NOT_FOUND", `ArtifactRevision not found: ${missing.map((id) => toGlobalId("ArtifactRevision", id)).join(", ")}`, { ids: missing.map((id) => toGlobalId("ArtifactRevision", id)) });
+    }
+    return found;
+  }
+
+  /** The revision as this viewer may see it: a `user` does not see revisions of DELETED artifacts. */
+  private async findVisible(id: string, viewer: Viewer): Promise<RevisionRow> {
+    const row = await this.loadRevision(id);
+    if (!row || (viewer.role === "user" && row.availability !== "ALIVE")) throw ERRORS.notFound("ArtifactRevision", toGlobalId("ArtifactRevision", id));
+    return row;
+  }
+
+  private async loadRevision(id: string): Promise<RevisionRow | undefined> {
+    const [row] = await this.ds.query(
+      `SELECT r.*, a.name AS artifact_name, a.readonly AS artifact_readonly, a.availability AS artifact_availability
+         FROM artifact_revisions r JOIN artifacts a ON a.id = r.artifact_id WHERE r.id = $1`,
+      [id],
+    );
+    if (!row) return undefined;
+    return { revision: hydrate(this.ds, ArtifactRevisionEntity, row), artifactName: row.artifact_name, artifactReadonly: row.artifact_readonly === true, availability: row.artifact_availability };
+  }
+
+  private async findRevisions(ids: string[]): Promise<Map<string, ArtifactRevisionEntity>> {
+    const rows: Record<string, unknown>[] = await this.ds.query(`SELECT * FROM artifact_revisions WHERE id = ANY($1::uuid[])`, [ids]);
+    return new Map(rows.map((row) => [String(row.id), hydrate(this.ds, ArtifactRevisionEntity, row)]));
+  }
+
+  private async deleteStaging(id: string, namespaceId: string | null): Promise<void> {
+    const namespaces = new Set([this.storage.defaultNamespaceId, ...(namespaceId ? [namespaceId] : [])]);
+    for (const namespaceId of namespaces) {
+      try {
+        await (await this.storage.adapterFor(namespaceId)).deletePrefix(stagingPrefix(id));
+      } catch (error) {
+        this.logger.warn(`could not delete staging of revision ${id}`, error);
+      }
+    }
+  }
+}

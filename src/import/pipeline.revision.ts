@@ -1,0 +1,45 @@
+import type { DataSource } from "typeorm";
+import type { ArtifactRegistryType, ArtifactStatus } from "../common/enums";
+import type { ImportProgressData } from "../revision/revision.entity";
+
+/** A revision as its import sees it: what to fetch (the pinned commit), and where to put it. */
+export interface ImportRevision {
+  id: string;
+  artifactId: string;
+  artifactName: string;
+  artifactType: string;
+  version: string;
+  registryId: string;
+  registryType: ArtifactRegistryType;
+  status: ArtifactStatus;
+  /** The upstream commit pinned when the import started. */
+  commit: string | null;
+  namespaceId: string | null;
+  importProgress: ImportProgressData | null;
+}
+
+export async function loadImportRevision(ds: DataSource, revisionId: string): Promise<ImportRevision | null> {
+  const [row] = await ds.query(
+    `SELECT r.id, r.artifact_id, r.version, r.status, r.import_commit, r.import_namespace_id, r.import_progress,
+            a.name AS artifact_name, a.type AS artifact_type, a.registry_id, g.type AS registry_type
+       FROM artifact_revisions r
+       JOIN artifacts a ON a.id = r.artifact_id
+       JOIN artifact_registries g ON g.id = a.registry_id
+      WHERE r.id = $1`,
+    [revisionId],
+  );
+  if (!row) return null;
+  return {
+    id: row.id,
+    artifactId: row.artifact_id,
+    artifactName: row.artifact_name,
+    artifactType: row.artifact_type,
+    version: row.version,
+    registryId: row.registry_id,
+    registryType: row.registry_type,
+    status: row.status,
+    commit: row.import_commit,
+    namespaceId: row.import_namespace_id,
+    importProgress: row.import_progress,
+  };
+}

@@ -1,0 +1,156 @@
+import { createHash } from "node:crypto";
+import { PassThrough } from "node:stream";
+import type { StorageAdapter } from "../storage/storage.port";
+import { backoffDelay, sleep, type RetryPolicy } from "../upstream/http";
+import { isTransientTransferError, PermanentImportError } from "./import.errors";
+import type { FileSource, ImportFile, OpenedFile } from "./import.ports";
+
+export interface TransferContext {
+  source: FileSource;
+  adapter: StorageAdapter;
+  signal: AbortSignal;
+  /** Told every byte received; negative when a file restarts and its bytes no longer count. */
+  onBytes(bytes: number): void;
+  /**
+   * Breaks in one file tolerated in a row without a byte of progress in between (a break after
+   * progress resumes with a fresh count), and the backoff between them.
+   */
+  retry: RetryPolicy;
+  /** How often a file may start over from byte 0 because its source changed under a resume. */
+  maxRestarts?: number;
+}
+
+export interface TransferResult {
+  sha256: string;
+  size: number;
+}
+
+/**
+ * Streams one file from the source into `key`, in one pass that counts bytes and hashes them
+ * (SHA-256 always, the git blob SHA-1 when that is all the manifest knows). A broken connection
+ * resumes with a Range request into the same hash and the same upload while the source's ETag is
+ * unchanged; otherwise the file starts over. Nothing is left at `key` unless every byte matched:
+ * on a mismatch or an abort the upload is aborted, so the storage discards it.
+ */
+export async function transferFile(ctx: TransferContext, file: ImportFile, key: string): Promise<TransferResult> {
+  const maxRestarts = ctx.maxRestarts ?? 3;
+  for (let restarts = 0; ; restarts++) {
+    const outcome = await streamOnce(ctx, file, key);
+    if (outcome !== "restart") return outcome;
+    if (restarts >= maxRestarts) {
+      throw Object.assign(new Error(`${file.path} changed upstream during the download ${restarts + 1} times`), { retryable: true });
+    }
+  }
+}
+
+async function streamOnce(ctx: TransferContext, file: ImportFile, key: string): Promise<TransferResult | "restart"> {
+  const expected = Number(file.size);
+  const upload = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const putControl = new AbortController();
+  const put = ctx.adapter.put(key, upload, { signal: AbortSignal.any([ctx.signal, putControl.signal]) });
+  let putFailure: { error: unknown } | null = null;
+  const putSettled = put.then(
+    () => undefined,
+    (error) => {
+      putFailure = { error };
+    },
+  );
+  const sha256 = createHash("sha256");
+  const gitSha1 = !file.sha256 && file.upstreamOid ? createHash("sha1").update(`blob ${expected}\0`) : null;
+  let received = 0;
+  let etag: string | null = null;
+  let breaks = 0;
+
+  const abandon = async (reason: unknown) => {
+    putControl.abort(reason);
+    upload.destroy();
+    await putSettled;
+    ctx.onBytes(-received);
+  };
+  const pause = async (error: unknown, progressed: boolean) => {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    if (!isTransientTransferError(error)) throw error;
+    breaks = progressed ? 1 : breaks + 1;
+    if (breaks >= ctx.retry.attempts) throw error;
+    await sleep(backoffDelay(breaks, ctx.retry), ctx.signal);
+  };
+
+  try {
+    while (received < expected || received === 0) {
+      let opened: OpenedFile;
+      try {
+        opened = await ctx.source.open(file, { range: received > 0 ? { start: received } : undefined, signal: ctx.signal });
+      } catch (error) {
+        await pause(error, false);
+        continue;
+      }
+      if (received > 0 && (opened.status !== 206 || etag === null || opened.etag !== etag)) {
+        // The source cannot continue these exact bytes: the hash must start over with them.
+        opened.body.destroy();
+        await abandon(new Error("restart"));
+        return "restart";
+      }
+      if (received === 0) etag = opened.etag;
+      if (opened.contentLength !== null && received + opened.contentLength !== expected) {
+        opened.body.destroy();
+        throw new PermanentImportError(sizeMismatch(file, expected, received + opened.contentLength));
+      }
+
+      const before = received;
+      try {
+        for await (const chunk of opened.body as AsyncIterable<Buffer>) {
+          if (received + chunk.length > expected) throw new PermanentImportError(sizeMismatch(file, expected, `more than ${expected}`));
+          sha256.update(chunk);
+          gitSha1?.update(chunk);
+          received += chunk.length;
+          ctx.onBytes(chunk.length);
+          if (!upload.write(chunk)) await drained(upload, putSettled);
+          if (putFailure) throw (putFailure as { error: unknown }).error;
+        }
+      } catch (error) {
+        opened.body.destroy();
+        if (putFailure) throw (putFailure as { error: unknown }).error;
+        await pause(error, received > before);
+        continue;
+      }
+      if (received === expected) break;
+      // The body ended short without an error: ask for the rest.
+      await pause(Object.assign(new Error(`${file.path} ended after ${received} of ${expected} bytes`), { retryable: true }), received > before);
+    }
+
+    const actual = sha256.digest("hex");
+    if (file.sha256 && actual !== file.sha256.toLowerCase()) {
+      throw new PermanentImportError(`Checksum mismatch for ${file.path}: expected SHA-256 ${file.sha256.toLowerCase()}, got ${actual}`);
+    }
+    if (gitSha1 && file.upstreamOid) {
+      const oid = gitSha1.digest("hex");
+      if (oid !== file.upstreamOid.toLowerCase()) {
+        throw new PermanentImportError(`Checksum mismatch for ${file.path}: expected git blob SHA-1 ${file.upstreamOid.toLowerCase()}, got ${oid}`);
+      }
+    }
+    upload.end();
+    await put;
+    return { sha256: actual, size: received };
+  } catch (error) {
+    await abandon(error);
+    throw error;
+  }
+}
+
+function sizeMismatch(file: ImportFile, expected: number, actual: number | string): string {
+  return `Size mismatch for ${file.path}: the manifest says ${expected} bytes, the source has ${actual}`;
+}
+
+/** Resolves when the upload wants more, or when it is over (the caller then finds out why). */
+function drained(upload: PassThrough, putSettled: Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      upload.off("drain", done);
+      upload.off("close", done);
+      resolve();
+    };
+    upload.on("drain", done);
+    upload.on("close", done);
+    void putSettled.then(done);
+  });
+}

@@ -1,0 +1,473 @@
+import pLimit from "p-limit";
+import type { DataSource } from "typeorm";
+import { ArtifactStatus } from "../common/enums";
+import { AppError } from "../common/errors";
+import type { Logger } from "../common/logger";
+import type { EventBus } from "../events/event-bus";
+import { applyTransition, applyTransitionIn, RECOVERABLE_STATUSES, type LifecycleAction } from "../revision/lifecycle";
+import type { VerificationResultData } from "../revision/revision.entity";
+import type { ManifestFile } from "../scan/catalog";
+import type { StorageManager } from "../storage/storage-manager";
+import type { StorageAdapter } from "../storage/storage.port";
+import { DEFAULT_RETRY, sleep, type RetryPolicy } from "../upstream/http";
+import { describeError, ImportCancelledError, ImportInterruptedError, isRetryable, PermanentImportError } from "./import.errors";
+import type { ImportFile } from "./import.ports";
+import { finalKey, stagingPrefix } from "./import.service";
+import { loadImportRevision, type ImportRevision } from "./pipeline.revision";
+import { transferFile } from "./pipeline.transfer";
+import { ImportProgressTracker, isSameImport, readPulse } from "./progress";
+import type { FileSourceFactory, PreparedSource } from "./sources";
+import { runVerifiers, type VerifiableFile, type Verifier } from "./verifiers";
+
+const { PULLING, PULLED, VERIFYING, FAILED, SCANNED } = ArtifactStatus;
+const ACTOR = "import-worker";
+/** Stats, copies and deletes in flight at once when staged files are checked or moved. */
+const STORAGE_CONCURRENCY = 8;
+
+export interface PipelineDeps {
+  ds: DataSource;
+  storage: Pick<StorageManager, "adapterFor" | "defaultNamespaceId">;
+  events: Pick<EventBus, "publish">;
+  logger: Logger;
+  sources: FileSourceFactory;
+  verifiers: readonly Verifier[];
+  /** Files transferred at once. */
+  fileConcurrency: number;
+  requireApproval: boolean;
+  /** Breaks of one file's transfer tolerated in a row, and the backoff between them. */
+  transferRetry?: RetryPolicy;
+  /** How often progress is written and the revision's status checked. */
+  tickMs?: number;
+}
+
+export interface ImportAttempt {
+  /** 1 for the first try. */
+  number: number;
+  /** The last try: a transient failure then fails the revision. */
+  max: number;
+}
+
+/** Where the run left the revision: a settled status, "cancelled" (someone else moved it), or "idle" (nothing to do). */
+export type ImportOutcome = ArtifactStatus.AVAILABLE | ArtifactStatus.NEEDS_APPROVAL | ArtifactStatus.FAILED | "cancelled" | "idle";
+
+export const stagingKey = (revisionId: string, path: string) => `${stagingPrefix(revisionId)}${path}`;
+
+/**
+ * Drives one revision from wherever its import stands (PULLING, PULLED or VERIFYING) to a settled
+ * status. Every step can be repeated after a crash: verified files in staging are kept, moved
+ * files are not moved twice, and the status says which step comes next.
+ *
+ * Resolves with the outcome; rejects only when the job should be tried again: a transient error
+ * before the last attempt, or ImportInterruptedError when `signal` was aborted for a shutdown.
+ */
+export async function runImport(deps: PipelineDeps, revisionId: string, signal: AbortSignal, attempt: ImportAttempt): Promise<ImportOutcome> {
+  const revision = await loadImportRevision(deps.ds, revisionId);
+  if (!revision || !RECOVERABLE_STATUSES.includes(revision.status)) return "idle";
+  const { generation } = await readPulse(deps.ds, revisionId);
+  return new ImportRun(deps, revision, generation, signal, attempt).execute();
+}
+
+interface WorkingFile {
+  path: string;
+  commit: string | null;
+  size: string;
+  sha256: string | null;
+  upstreamOid: string | null;
+  stagedSha256: string | null;
+}
+
+/** A file's failure, naming the file; keeps the cause's verdict on retrying. */
+class FileImportError extends Error {
+  readonly retryable: boolean;
+
+  constructor(readonly path: string, cause: unknown) {
+    const message = describeError(cause);
+    super(cause instanceof PermanentImportError && message.includes(path) ? message : `Could not fetch ${path}: ${message}`, { cause });
+    this.retryable = isRetryable(cause);
+  }
+}
+
+class ImportRun {
+  private readonly controller = new AbortController();
+  private readonly signal: AbortSignal;
+  private readonly tracker: ImportProgressTracker;
+  private readonly label: string;
+  private adapter!: StorageAdapter;
+  private namespaceId!: string;
+  private phase: ArtifactStatus;
+  private verification: VerificationResultData | null = null;
+  private ticking: Promise<void> | null = null;
+  private readonly stopTicks = new AbortController();
+
+  constructor(
+    private readonly deps: PipelineDeps,
+    private readonly revision: ImportRevision,
+    private readonly generation: string | null,
+    private readonly outer: AbortSignal,
+    private readonly attempt: ImportAttempt,
+  ) {
+    this.signal = AbortSignal.any([outer, this.controller.signal]);
+    this.tracker = new ImportProgressTracker(deps.ds, deps.events, { id: revision.id, artifactId: revision.artifactId }, revision.importProgress);
+    this.label = `${revision.artifactName}@${revision.version}`;
+    this.phase = revision.status;
+  }
+
+  async execute(): Promise<ImportOutcome> {
+    this.ticking = this.tick();
+    try {
+      if (!this.revision.commit) throw new PermanentImportError(`${this.label} has no pinned commit: start the import again`);
+      this.namespaceId = this.revision.namespaceId ?? this.deps.storage.defaultNamespaceId;
+      this.adapter = await this.deps.storage.adapterFor(this.namespaceId);
+      if (this.phase === PULLING) await this.pull();
+      if (this.phase === PULLED) await this.place();
+      const settled = await this.verifyAndSettle();
+      await this.cleanupStaging();
+      return settled;
+    } catch (error) {
+      return await this.settleFailure(error);
+    } finally {
+      this.stopTicks.abort();
+      await this.ticking;
+    }
+  }
+
+  // --- PULLING: every file into staging, verified in-stream ------------------------------------
+
+  private async pull(): Promise<void> {
+    const prepared = await this.deps.sources(this.revision, this.signal);
+    const manifest = await this.workingManifest(prepared);
+    this.tracker.setTotals(manifest.length, manifest.reduce((sum, f) => sum + Number(f.size), 0));
+
+    const todo: WorkingFile[] = [];
+    const check = pLimit(STORAGE_CONCURRENCY);
+    await Promise.all(manifest.map((file) => check(async () => {
+      if (await this.isStaged(file)) {
+        this.tracker.add(Number(file.size));
+        this.tracker.fileDone();
+      } else {
+        todo.push(file);
+      }
+    })));
+    await this.tracker.flush(PULLING, true);
+
+    // The first failure stops the other transfers: the revision fails (or retries) as a whole.
+    const siblings = new AbortController();
+    const signal = AbortSignal.any([this.signal, siblings.signal]);
+    let failure: FileImportError | null = null;
+    const limit = pLimit(this.deps.fileConcurrency);
+    await Promise.all(todo.map((file) => limit(async () => {
+      if (signal.aborted) return;
+      try {
+        const { sha256 } = await transferFile(
+          {
+            source: prepared.source,
+            adapter: this.adapter,
+            signal,
+            onBytes: (bytes) => this.tracker.add(bytes),
+            retry: this.deps.transferRetry ?? DEFAULT_RETRY,
+          },
+          toImportFile(file),
+          stagingKey(this.revision.id, file.path),
+        );
+        await this.deps.ds.query(
+          `UPDATE artifact_import_files SET staged_sha256 = $3, sha256 = COALESCE(sha256, $3) WHERE revision_id = $1 AND path = $2`,
+          [this.revision.id, file.path, sha256],
+        );
+        this.tracker.fileDone();
+      } catch (error) {
+        if (failure || this.signal.aborted) return;
+        failure = new FileImportError(file.path, error);
+        siblings.abort(failure);
+      }
+    })));
+    this.signal.throwIfAborted();
+    if (failure) throw failure;
+    await this.tracker.flush(PULLING, true);
+    await this.publishStagedFiles(manifest);
+  }
+
+  /**
+   * The files this import fetches, kept apart from the revision's published rows until they are
+   * verified: a resumed attempt finds the manifest (and what is staged) where the last one left it.
+   */
+  private async workingManifest(prepared: PreparedSource): Promise<WorkingFile[]> {
+    const { ds } = this.deps;
+    const id = this.revision.id;
+    const existing = await this.readWorkingManifest();
+    if (existing.length > 0 && existing.every((f) => f.commit === this.revision.commit)) return existing;
+
+    let files: ManifestFile[];
+    if (prepared.listFiles) {
+      const listed = await prepared.listFiles(this.signal);
+      if (listed.skipped.length) this.deps.logger.warn(`import of ${this.label}: skipped ${listed.skipped.length} file(s) with unsafe paths: ${listed.skipped.slice(0, 10).join(", ")}`);
+      files = listed.files;
+    } else {
+      const rows: Array<{ path: string; size: string; sha256: string | null; upstream_oid: string | null }> = await ds.query(
+        `SELECT path, size::text AS size, sha256, upstream_oid FROM artifact_revision_files WHERE revision_id = $1`,
+        [id],
+      );
+      files = rows.map((r) => ({ path: r.path, size: r.size, sha256: r.sha256, upstreamOid: r.upstream_oid }));
+    }
+    await ds.transaction(async (em) => {
+      await em.query(`DELETE FROM artifact_import_files WHERE revision_id = $1`, [id]);
+      const batch = 1000;
+      for (let i = 0; i < files.length; i += batch) {
+        const slice = files.slice(i, i + batch);
+        await em.query(
+          `INSERT INTO artifact_import_files (revision_id, path, commit, size, sha256, upstream_oid)
+           SELECT $1, f.path, $2, f.size, f.sha256, f.oid FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[]) AS f(path, size, sha256, oid)`,
+          [id, this.revision.commit, slice.map((f) => f.path), slice.map((f) => f.size), slice.map((f) => f.sha256?.toLowerCase() ?? null), slice.map((f) => f.upstreamOid)],
+        );
+      }
+    });
+    return this.readWorkingManifest();
+  }
+
+  private async readWorkingManifest(): Promise<WorkingFile[]> {
+    const rows: Array<Record<string, string | null>> = await this.deps.ds.query(
+      `SELECT path, commit, size::text AS size, sha256, upstream_oid, staged_sha256 FROM artifact_import_files WHERE revision_id = $1 ORDER BY path`,
+      [this.revision.id],
+    );
+    return rows.map((r) => ({
+      path: r.path!, commit: r.commit, size: r.size!, sha256: r.sha256, upstreamOid: r.upstream_oid, stagedSha256: r.staged_sha256,
+    }));
+  }
+
+  /** Verified in an earlier attempt, and still in staging with every byte. */
+  private async isStaged(file: WorkingFile): Promise<boolean> {
+    if (!file.stagedSha256) return false;
+    const stat = await this.adapter.stat(stagingKey(this.revision.id, file.path));
+    if (stat?.size === Number(file.size)) return true;
+    await this.deps.ds.query(`UPDATE artifact_import_files SET staged_sha256 = NULL WHERE revision_id = $1 AND path = $2`, [this.revision.id, file.path]);
+    return false;
+  }
+
+  /**
+   * PULLING → PULLED, and in the same transaction the staged manifest becomes the revision's
+   * files (with their final keys and SHA-256s) in the target namespace. Until here a forced
+   * re-import's old rows and files stayed as they were.
+   */
+  private async publishStagedFiles(manifest: WorkingFile[]): Promise<void> {
+    const { ds } = this.deps;
+    const id = this.revision.id;
+    const prefix = finalKey(this.revision.artifactName, this.revision.version, "");
+    const { event, oldFiles, oldNamespaces } = await ds.transaction(async (em) => {
+      const oldFiles: Array<{ path: string; storage_key: string }> = await em.query(
+        `SELECT path, storage_key FROM artifact_revision_files WHERE revision_id = $1 AND storage_key IS NOT NULL`,
+        [id],
+      );
+      const oldNamespaces: Array<{ namespace_id: string }> = await em.query(`SELECT namespace_id FROM artifact_revision_namespaces WHERE revision_id = $1`, [id]);
+      const event = await applyTransitionIn(em, id, "pulled", {
+        actor: ACTOR,
+        reason: "every file is staged and verified",
+        patch: { importProgress: this.tracker.snapshot() },
+      });
+      await em.query(
+        `INSERT INTO artifact_revision_files (revision_id, path, size, sha256, upstream_oid, storage_key, staged_sha256)
+         SELECT revision_id, path, size, COALESCE(sha256, staged_sha256), upstream_oid, $2 || path, staged_sha256
+           FROM artifact_import_files WHERE revision_id = $1
+         ON CONFLICT (revision_id, path) DO UPDATE SET
+           size = EXCLUDED.size, sha256 = EXCLUDED.sha256, upstream_oid = EXCLUDED.upstream_oid,
+           storage_key = EXCLUDED.storage_key, staged_sha256 = EXCLUDED.staged_sha256`,
+        [id, prefix],
+      );
+      await em.query(
+        `DELETE FROM artifact_revision_files f WHERE f.revision_id = $1
+           AND NOT EXISTS (SELECT 1 FROM artifact_import_files i WHERE i.revision_id = f.revision_id AND i.path = f.path)`,
+        [id],
+      );
+      await em.query(`UPDATE artifact_revisions SET size = (SELECT COALESCE(sum(size), 0) FROM artifact_revision_files WHERE revision_id = $1) WHERE id = $1`, [id]);
+      await em.query(`DELETE FROM artifact_revision_namespaces WHERE revision_id = $1 AND namespace_id <> $2`, [id, this.namespaceId]);
+      await em.query(`INSERT INTO artifact_revision_namespaces (revision_id, namespace_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [id, this.namespaceId]);
+      return { event, oldFiles, oldNamespaces };
+    });
+    this.deps.events.publish("revision.status", event);
+    this.phase = PULLED;
+
+    // Old files the new rows no longer name: paths the new commit dropped, or all of them when
+    // the import went to another namespace. A crash right here leaves them to cleanup, which
+    // deletes the revision's whole folder.
+    const kept = new Set(manifest.map((f) => f.path));
+    for (const { namespace_id: namespaceId } of oldNamespaces) {
+      const stale = oldFiles.filter((f) => namespaceId !== this.namespaceId || !kept.has(f.path));
+      if (stale.length === 0) continue;
+      try {
+        const adapter = await this.deps.storage.adapterFor(namespaceId);
+        const remove = pLimit(STORAGE_CONCURRENCY);
+        await Promise.all(stale.map((f) => remove(() => adapter.delete(f.storage_key))));
+      } catch (error) {
+        this.deps.logger.warn(`import of ${this.label}: could not delete replaced files in namespace ${namespaceId}`, error);
+      }
+    }
+  }
+
+  // --- PULLED: staged files to their final place ---------------------------------------------
+
+  private async place(): Promise<void> {
+    const rows: Array<{ path: string; size: string; storage_key: string }> = await this.deps.ds.query(
+      `SELECT path, size::text AS size, storage_key FROM artifact_revision_files WHERE revision_id = $1 AND storage_key IS NOT NULL`,
+      [this.revision.id],
+    );
+    const move = pLimit(STORAGE_CONCURRENCY);
+    await Promise.all(rows.map((row) => move(async () => {
+      this.signal.throwIfAborted();
+      const staged = stagingKey(this.revision.id, row.path);
+      if (await this.adapter.stat(staged)) {
+        await this.adapter.copy(staged, row.storage_key);
+        await this.adapter.delete(staged);
+        return;
+      }
+      // Copy first, delete after: a file missing from staging was moved by an earlier attempt.
+      const placed = await this.adapter.stat(row.storage_key);
+      if (placed?.size !== Number(row.size)) {
+        throw new PermanentImportError(`${row.path} is neither in staging nor in its final place: import the revision again`);
+      }
+    })));
+    this.signal.throwIfAborted();
+    await this.transition("verify", "files are in their final place");
+    this.phase = VERIFYING;
+  }
+
+  // --- VERIFYING: verifier plugins, then AVAILABLE or NEEDS_APPROVAL -------------------------------
+
+  private async verifyAndSettle(): Promise<ImportOutcome> {
+    const rows: Array<{ path: string; size: string; sha256: string | null; storage_key: string }> = await this.deps.ds.query(
+      `SELECT path, size::text AS size, sha256, storage_key FROM artifact_revision_files WHERE revision_id = $1 AND storage_key IS NOT NULL ORDER BY path`,
+      [this.revision.id],
+    );
+    const files: VerifiableFile[] = rows.map((r) => ({ path: r.path, size: r.size, sha256: r.sha256, storageKey: r.storage_key }));
+    const { result, refusals } = await runVerifiers(this.deps.verifiers, files, {
+      artifactName: this.revision.artifactName,
+      version: this.revision.version,
+      signal: this.signal,
+      readRange: (file, start, end) => this.readRange(file, start, end),
+    });
+    this.verification = result;
+    if (refusals.length) throw new PermanentImportError(`Verification refused ${this.label}: ${refusals.join("; ")}`);
+    const action: LifecycleAction = this.deps.requireApproval ? "awaitApproval" : "makeAvailable";
+    const event = await this.transition(action, this.deps.requireApproval ? "verified; waiting for approval" : "verified", {
+      digest: this.revision.commit,
+      importTaskId: null,
+      lastError: null,
+      verificationResult: result,
+      importProgress: this.tracker.snapshot(),
+    });
+    return event.to as ImportOutcome;
+  }
+
+  private async readRange(file: VerifiableFile, start: number, end: number): Promise<Buffer> {
+    const size = Number(file.size);
+    if (size === 0 || start >= size) return Buffer.alloc(0);
+    const stream = await this.adapter.get(file.storageKey, { range: { start, end: Math.min(end, size - 1) }, signal: this.signal });
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  // --- Endings ------------------------------------------------------------------------------
+
+  private async settleFailure(error: unknown): Promise<ImportOutcome> {
+    const reason: unknown = this.signal.aborted ? this.signal.reason : null;
+    if (this.outer.aborted && !(reason instanceof ImportCancelledError)) {
+      // A shutdown: staging stays for the next attempt, which skips what is verified.
+      throw reason instanceof ImportInterruptedError ? reason : new ImportInterruptedError(`import of ${this.label} interrupted: ${describeError(reason)}`);
+    }
+    if (reason instanceof ImportCancelledError || (error instanceof AppError && !this.signal.aborted)) {
+      // Someone else moved the revision on (a cancel, here or in another process): undo our part.
+      await this.cleanupAfterCancel();
+      return "cancelled";
+    }
+    const lastAttempt = this.attempt.number >= this.attempt.max;
+    if (isRetryable(error) && !lastAttempt) {
+      const note = `Attempt ${this.attempt.number} of ${this.attempt.max} failed, retrying: ${describeError(error)}`;
+      await this.deps.ds.query(`UPDATE artifact_revisions SET last_error = $2 WHERE id = $1 AND status = ANY($3)`, [this.revision.id, note, RECOVERABLE_STATUSES]);
+      throw error;
+    }
+    const message = isRetryable(error) ? `${describeError(error)} (gave up after ${this.attempt.number} attempts)` : describeError(error);
+    try {
+      await applyTransition(this.deps.ds, this.revision.id, "fail", {
+        actor: ACTOR,
+        reason: "import failed",
+        patch: { lastError: message, importTaskId: null, importProgress: this.tracker.snapshot(), ...(this.verification ? { verificationResult: this.verification } : {}) },
+      }, this.deps.events);
+    } catch (failError) {
+      if (!(failError instanceof AppError)) throw failError;
+      await this.cleanupAfterCancel();
+      return "cancelled";
+    }
+    this.deps.logger.info(`import of ${this.label} failed: ${message}`);
+    await this.cleanupStaging();
+    return FAILED;
+  }
+
+  /** Staging objects and the working manifest go once the revision settles, whatever the outcome. */
+  private async cleanupStaging(): Promise<void> {
+    try {
+      if (this.adapter) await this.adapter.deletePrefix(stagingPrefix(this.revision.id));
+      await this.deps.ds.query(`DELETE FROM artifact_import_files WHERE revision_id = $1`, [this.revision.id]);
+    } catch (error) {
+      this.deps.logger.warn(`import of ${this.label}: could not clean up its staging area`, error);
+    }
+  }
+
+  /**
+   * After a cancel: staging goes, and when the cancel returned the revision to SCANNED after its
+   * new files were already placed (PULLED or later), those files go too: a SCANNED revision
+   * stores nothing. A forced re-import cancelled back to AVAILABLE keeps them (cancel moved its
+   * digest to them).
+   */
+  private async cleanupAfterCancel(): Promise<void> {
+    await this.cleanupStaging();
+    if (this.phase === PULLING || !this.adapter) return;
+    try {
+      const keys = await this.deps.ds.transaction(async (em) => {
+        const [row] = await em.query(`SELECT status FROM artifact_revisions WHERE id = $1 FOR UPDATE`, [this.revision.id]);
+        if (row?.status !== SCANNED) return [];
+        const files: Array<{ storage_key: string }> = await em.query(
+          `SELECT storage_key FROM artifact_revision_files WHERE revision_id = $1 AND storage_key IS NOT NULL`,
+          [this.revision.id],
+        );
+        await em.query(`UPDATE artifact_revision_files SET storage_key = NULL, staged_sha256 = NULL WHERE revision_id = $1`, [this.revision.id]);
+        await em.query(`DELETE FROM artifact_revision_namespaces WHERE revision_id = $1`, [this.revision.id]);
+        return files.map((f) => f.storage_key);
+      });
+      const remove = pLimit(STORAGE_CONCURRENCY);
+      await Promise.all(keys.map((key) => remove(() => this.adapter.delete(key))));
+    } catch (error) {
+      this.deps.logger.warn(`import of ${this.label}: could not remove the files of the cancelled import`, error);
+    }
+  }
+
+  private async transition(action: LifecycleAction, reason: string, patch: Parameters<typeof applyTransition>[3]["patch"] = undefined) {
+    return applyTransition(this.deps.ds, this.revision.id, action, { actor: ACTOR, reason, patch }, this.deps.events);
+  }
+
+  /**
+   * About once a second: progress out, and a look at the revision. A cancel (from any process)
+   * shows here as a status outside the import, or as a newer import of the same revision.
+   */
+  private async tick(): Promise<void> {
+    const interval = this.deps.tickMs ?? 1000;
+    for (;;) {
+      try {
+        await sleep(interval, this.stopTicks.signal);
+      } catch {
+        return;
+      }
+      try {
+        const pulse = await readPulse(this.deps.ds, this.revision.id);
+        if (!isSameImport(pulse, this.generation)) {
+          this.controller.abort(new ImportCancelledError(`${this.label} is ${pulse.status ?? "gone"} now: its import was cancelled`));
+          return;
+        }
+        if (this.phase === PULLING) await this.tracker.flush(PULLING);
+      } catch (error) {
+        this.deps.logger.warn(`import of ${this.label}: progress update failed`, error);
+      }
+    }
+  }
+}
+
+function toImportFile(file: WorkingFile): ImportFile {
+  return { id: file.path, path: file.path, size: file.size, sha256: file.sha256, upstreamOid: file.upstreamOid };
+}

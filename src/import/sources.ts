@@ -1,0 +1,51 @@
+import { ArtifactRegistryType } from "../common/enums";
+import type { HuggingFaceRegistryRecord } from "../registry/registry.records";
+import type { ManifestFile } from "../scan/catalog";
+import type { HubClientFactory } from "../scan/huggingface.scanner";
+import { HuggingFaceFileSource } from "./huggingface.source";
+import { PermanentImportError } from "./import.errors";
+import type { FileSource } from "./import.ports";
+import type { ImportRevision } from "./pipeline.revision";
+import { createReservoirFileSource, type ReservoirSourceDeps } from "./reservoir.source";
+
+export interface PreparedSource {
+  source: FileSource;
+  /**
+   * The files at the pinned commit, for sources that can list them (the Hub's tree). Without
+   * it, the revision's file rows are the manifest (a Reservoir source reconciles them first).
+   */
+  listFiles?: (signal: AbortSignal) => Promise<{ files: ManifestFile[]; skipped: string[] }>;
+}
+
+/** Picks and prepares the source of a revision's bytes by its registry's type. */
+export type FileSourceFactory = (revision: ImportRevision, signal: AbortSignal) => Promise<PreparedSource>;
+
+export interface FileSourceFactoryDeps {
+  registries: { findHuggingFace(id: string): Promise<HuggingFaceRegistryRecord | null> };
+  hubClients: HubClientFactory;
+  reservoir: ReservoirSourceDeps;
+}
+
+export function createFileSourceFactory(deps: FileSourceFactoryDeps): FileSourceFactory {
+  return async (revision, signal) => {
+    if (!revision.commit) throw new PermanentImportError(`${revision.artifactName}@${revision.version} has no pinned commit: start the import again`);
+    switch (revision.registryType) {
+      case ArtifactRegistryType.HUGGINGFACE: {
+        const registry = await deps.registries.findHuggingFace(revision.registryId);
+        if (!registry) throw new PermanentImportError(`The Hugging Face registry ${revision.registryId} of ${revision.artifactName} no longer exists`);
+        const source = new HuggingFaceFileSource(deps.hubClients(registry), revision.artifactName, revision.commit);
+        return { source, listFiles: (s) => source.listFiles(s) };
+      }
+      case ArtifactRegistryType.RESERVOIR: {
+        const source = await createReservoirFileSource(
+          deps.reservoir,
+          { id: revision.id, artifactId: revision.artifactId, version: revision.version, artifactName: revision.artifactName, registryId: revision.registryId, artifactType: revision.artifactType },
+          { signal },
+        );
+        return { source };
+      }
+      default:
+        throw new PermanentImportError(`Registries of type ${String(revision.registryType)} cannot be imported from`);
+    }
+  };
+}

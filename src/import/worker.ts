@@ -1,0 +1,222 @@
+import pLimit from "p-limit";
+import type { DataSource } from "typeorm";
+import type { Logger } from "../common/logger";
+import type { Config, ImportConfig } from "../config/config";
+import type { EventBus } from "../events/event-bus";
+import type { HuggingFaceRegistryRecord, ReservoirRegistryRecord } from "../registry/registry.records";
+import { listMidImportRevisions, RECOVERABLE_STATUSES } from "../revision/lifecycle";
+import type { StorageManager } from "../storage/storage-manager";
+import { createHubClient } from "../upstream/huggingface/hub.client";
+import { sleep } from "../upstream/http";
+import { reservoirClientFactory } from "../upstream/reservoir/reservoir.client";
+import { ImportCancelledError, ImportInterruptedError } from "./import.errors";
+import { isImportLockHeld, RevisionLocks } from "./locks";
+import { runImport, type PipelineDeps } from "./pipeline";
+import type { ImportJob, LiveJob, PgBossImportQueue } from "./queue";
+import { createFileSourceFactory } from "./sources";
+import { configuredVerifiers } from "./verifiers";
+
+/** A worker takes a job's lock right after fetching it; a job active this long without the lock is orphaned. */
+const ORPHAN_GRACE_MS = 2_000;
+/** How long a stopping or cancelling run may take to unwind before we stop waiting for it. */
+const UNWIND_TIMEOUT_MS = 30_000;
+
+export interface ImportWorkerDeps {
+  ds: DataSource;
+  queue: PgBossImportQueue;
+  pipeline: PipelineDeps;
+  config: Pick<ImportConfig, "concurrency" | "recoveryIntervalSeconds">;
+  /** For the lock connection (one per process). */
+  connectionString: string;
+  logger: Logger;
+  /** How long a job waits for a revision that another run still holds before it is retried later. */
+  lockWaitMs?: number;
+}
+
+interface Run {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Runs import jobs in this process: `concurrency` revisions at once, each under its revision's
+ * advisory lock. At start-up and then periodically it makes sure every revision mid-import has a
+ * live job: one whose process died (kill -9) is handed back to the queue, and one that has none
+ * gets a new one.
+ */
+export class ImportWorker {
+  private readonly runs = new Map<string, Run>();
+  private readonly locks: RevisionLocks;
+  private recoveryTimer: NodeJS.Timeout | null = null;
+  private recovering: Promise<void> | null = null;
+  private stopping = false;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(private readonly deps: ImportWorkerDeps) {
+    this.locks = new RevisionLocks(deps.connectionString, deps.logger, (error) => {
+      for (const run of this.runs.values()) run.controller.abort(new ImportInterruptedError(`lost the import lock connection: ${error.message}`));
+    });
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.deps.queue.onCancel((revisionId) => this.abort(revisionId, new ImportCancelledError("the import was cancelled")));
+    await this.deps.queue.work(this.deps.config.concurrency, (job) => this.handle(job));
+    await this.recover();
+    this.recoveryTimer = setInterval(() => void this.recover(), this.deps.config.recoveryIntervalSeconds * 1000);
+    this.recoveryTimer.unref();
+  }
+
+  /** Stops fetching, interrupts running imports (their jobs go back to the queue) and waits for them to unwind. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.recoveryTimer) clearInterval(this.recoveryTimer);
+    this.unsubscribe?.();
+    await this.deps.queue.stopWorking();
+    const runs = [...this.runs.values()];
+    for (const run of runs) run.controller.abort(new ImportInterruptedError("the server is shutting down"));
+    await withDeadline(Promise.allSettled(runs.map((r) => r.done)), UNWIND_TIMEOUT_MS);
+    await this.recovering;
+    await this.locks.close();
+  }
+
+  /** Revisions this process is importing right now. */
+  running(): string[] {
+    return [...this.runs.keys()];
+  }
+
+  private async abort(revisionId: string, reason: Error): Promise<void> {
+    const run = this.runs.get(revisionId);
+    if (!run) return;
+    run.controller.abort(reason);
+    // The caller deletes staging next: wait until no transfer of ours can still write there.
+    if (!(await withDeadline(run.done, UNWIND_TIMEOUT_MS))) this.deps.logger.warn(`the import of revision ${revisionId} did not stop within ${UNWIND_TIMEOUT_MS} ms of its cancel`);
+  }
+
+  private async handle(job: ImportJob): Promise<void> {
+    const { revisionId } = job.data;
+    if (this.stopping) throw new ImportInterruptedError("the server is shutting down");
+    // A run of the same revision still unwinding here (cancelled just before a new import) ends first.
+    await this.runs.get(revisionId)?.done;
+    const controller = new AbortController();
+    let settle!: () => void;
+    const run: Run = { controller, done: new Promise<void>((resolve) => (settle = resolve)) };
+    this.runs.set(revisionId, run);
+    try {
+      let locked: boolean;
+      try {
+        locked = await this.locks.acquire(revisionId, { timeoutMs: this.deps.lockWaitMs ?? 10_000, signal: controller.signal });
+      } catch (error) {
+        if (controller.signal.reason instanceof ImportCancelledError) return;
+        throw error;
+      }
+      if (!locked) throw new Error(`revision ${revisionId} is being imported by another run; this job retries later`);
+      try {
+        const outcome = await runImport(this.deps.pipeline, revisionId, controller.signal, { number: job.retryCount + 1, max: job.retryLimit + 1 });
+        this.deps.logger.info(`import job ${job.id} of revision ${revisionId} ended: ${outcome}`);
+      } finally {
+        await this.locks.release(revisionId);
+      }
+    } finally {
+      if (this.runs.get(revisionId) === run) this.runs.delete(revisionId);
+      settle();
+    }
+  }
+
+  /** Gives every revision mid-import a live job: the lifecycle says someone drives it, so someone must. */
+  recover(): Promise<void> {
+    this.recovering ??= this.recoverNow()
+      .catch((error) => this.deps.logger.error("import recovery failed", error))
+      .finally(() => {
+        this.recovering = null;
+      });
+    return this.recovering;
+  }
+
+  private async recoverNow(): Promise<void> {
+    if (this.stopping) return;
+    const { ds, queue } = this.deps;
+    const mid = (await listMidImportRevisions(ds)).filter((r) => !this.runs.has(r.id));
+    const jobs = new Map<string, LiveJob | null>();
+    await Promise.all(mid.map(async (r) => jobs.set(r.id, await queue.liveJob(r.id))));
+
+    // An active job with nobody holding its lock: look twice, since a worker elsewhere may have just fetched it.
+    const suspects = (await Promise.all(mid.map(async (r) => {
+      const job = jobs.get(r.id);
+      return job?.state === "active" && !(await isImportLockHeld(ds, r.id)) ? { id: r.id, job } : null;
+    }))).filter((s) => s !== null);
+    if (suspects.length) await sleep(ORPHAN_GRACE_MS);
+    for (const { id, job } of suspects) {
+      if (this.stopping || this.runs.has(id)) continue;
+      const again = await queue.liveJob(id);
+      const unchanged = again?.id === job.id && again.state === "active" && again.startedOn?.getTime() === job.startedOn?.getTime();
+      if (!unchanged || (await isImportLockHeld(ds, id))) {
+        jobs.set(id, again);
+        continue;
+      }
+      this.deps.logger.warn(`import job ${job.id} of revision ${id} lost its process; handing it back to the queue`);
+      await queue.failJob(job.id, "the process running this import stopped");
+      jobs.set(id, await queue.liveJob(id));
+    }
+
+    const limit = pLimit(4);
+    await Promise.all(mid.map((r) => limit(async () => {
+      if (this.stopping || jobs.get(r.id)) return;
+      const taskId = await queue.enqueue(r.id);
+      await ds.query(`UPDATE artifact_revisions SET import_task_id = $2 WHERE id = $1 AND status = ANY($3)`, [r.id, taskId, RECOVERABLE_STATUSES]);
+      this.deps.logger.info(`revision ${r.id} was ${r.status} without a live import job; enqueued job ${taskId}`);
+    })));
+  }
+}
+
+export interface CreateImportWorkerDeps {
+  ds: DataSource;
+  config: Config;
+  storage: StorageManager;
+  events: EventBus;
+  logger: Logger;
+  queue: PgBossImportQueue;
+  connectionString: string;
+  registries: {
+    findHuggingFace(id: string): Promise<HuggingFaceRegistryRecord | null>;
+    findReservoir(id: string): Promise<ReservoirRegistryRecord | null>;
+  };
+}
+
+/** The worker with the real sources (Hugging Face, Reservoir) and the configured verifiers. */
+export function createImportWorker(deps: CreateImportWorkerDeps): ImportWorker {
+  const timeoutMs = deps.config.scan.upstreamTimeoutMs;
+  const sources = createFileSourceFactory({
+    registries: deps.registries,
+    hubClients: (registry) => createHubClient({ endpoint: registry.url, token: registry.token ?? undefined, timeoutMs }),
+    reservoir: { ds: deps.ds, registries: deps.registries, clients: reservoirClientFactory({ timeoutMs }), logger: deps.logger, timeoutMs },
+  });
+  return new ImportWorker({
+    ds: deps.ds,
+    queue: deps.queue,
+    connectionString: deps.connectionString,
+    logger: deps.logger,
+    config: deps.config.import,
+    pipeline: {
+      ds: deps.ds,
+      storage: deps.storage,
+      events: deps.events,
+      logger: deps.logger,
+      sources,
+      verifiers: configuredVerifiers(deps.config.import),
+      fileConcurrency: deps.config.import.fileConcurrency,
+      requireApproval: deps.config.import.requireApproval,
+    },
+  });
+}
+
+async function withDeadline(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

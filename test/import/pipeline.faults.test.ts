@@ -1,0 +1,160 @@
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import type { StorageAdapter } from "../../src/storage/storage.port";
+import { startFakeHub, type FakeHub, type FakeModel } from "../support/fake-hub";
+import { startTestKit, type TestKit } from "../support/testkit";
+import {
+  cancelImport, defaultAdapter, FAST_IMPORTS, keysUnder, objectBytes, revisionRow, scanModel, sha256, startImport, waitFor, waitForStatus,
+} from "./support";
+
+/*
+ * What upstream does wrong, and what the import does about it: corrupted bytes and gated models
+ * fail at once with a clear lastError; dropped connections and 429 storms are ridden out; a
+ * cancel stops the transfer itself.
+ */
+
+const weights = (seed: number, size = 600_000) => ({ path: "model.safetensors", content: { size, seed }, lfs: true });
+const model = (id: string, extra: Partial<FakeModel> = {}, seed = 1): FakeModel => ({
+  id,
+  files: [{ path: "config.json", content: `{"model": "${id}"}` }, weights(seed)],
+  ...extra,
+});
+
+const MODELS = [
+  model("faults/corrupt-lfs", {}, 1),
+  model("faults/corrupt-small", {}, 2),
+  model("faults/dropped", {}, 3),
+  model("faults/storm", {}, 4),
+  model("faults/gated", { gated: "manual" }, 5),
+  model("faults/cancelled", {}, 6),
+];
+
+let hub: FakeHub;
+let kit: TestKit;
+let adapter: StorageAdapter;
+
+beforeAll(async () => {
+  hub = await startFakeHub(MODELS);
+  kit = await startTestKit({ HF_ENDPOINT: hub.url, ...FAST_IMPORTS });
+  adapter = await defaultAdapter(kit);
+});
+afterAll(async () => {
+  await kit?.close();
+  await hub?.stop();
+});
+
+const weightsSha = (repo: string) => hub.fileInfo(repo, "main", "model.safetensors").then((i) => i.sha256);
+const cdnRequestsFor = (sha: string) => hub.requests.filter((r) => r.origin === "cdn" && r.url.includes(sha));
+
+async function expectNothingStored(repo: string, revisionId: string) {
+  expect(await keysUnder(adapter, `${repo}/`)).toEqual([]);
+  expect(await keysUnder(adapter, `.staging/${revisionId}/`)).toEqual([]);
+  expect(await kit.ds.query(`SELECT 1 FROM artifact_import_files WHERE revision_id = $1`, [revisionId])).toEqual([]);
+}
+
+describe("upstream faults", () => {
+  it("fails on corrupted LFS bytes with the file, expected and actual SHA-256 in lastError, and stores nothing", async () => {
+    const repo = "faults/corrupt-lfs";
+    const sha = await weightsSha(repo);
+    hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), corrupt: 1234 });
+    const revision = await scanModel(kit, repo);
+    await startImport(kit, revision);
+
+    const row = await waitForStatus(kit, revision.id, ["FAILED", "AVAILABLE"]);
+    expect(row.status).toBe("FAILED");
+    expect(row.last_error).toContain("Checksum mismatch for model.safetensors");
+    expect(row.last_error).toContain(`expected SHA-256 ${sha}, got `);
+    expect(row.digest).toBeNull();
+    // A mismatch is permanent: no second attempt.
+    expect(cdnRequestsFor(sha)).toHaveLength(1);
+    await expectNothingStored(repo, revision.id);
+  });
+
+  it("checks small files against their git blob SHA-1", async () => {
+    const repo = "faults/corrupt-small";
+    hub.inject({ origin: "hub", match: (r) => r.url.includes(`/${repo}/resolve/`) && r.url.endsWith("/config.json"), corrupt: 3 });
+    const revision = await scanModel(kit, repo);
+    await startImport(kit, revision);
+
+    const row = await waitForStatus(kit, revision.id, ["FAILED", "AVAILABLE"]);
+    expect(row.status).toBe("FAILED");
+    const info = await hub.fileInfo(repo, "main", "config.json");
+    expect(row.last_error).toContain(`Checksum mismatch for config.json: expected git blob SHA-1 ${info.oid}, got `);
+    await expectNothingStored(repo, revision.id);
+  });
+
+  it("resumes a connection dropped mid-file with a Range request and ends AVAILABLE with the right bytes", async () => {
+    const repo = "faults/dropped";
+    const sha = await weightsSha(repo);
+    hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha) && !r.headers.range, dropAfterBytes: 250_000 });
+    const revision = await scanModel(kit, repo);
+    await startImport(kit, revision);
+
+    const row = await waitForStatus(kit, revision.id, ["AVAILABLE", "FAILED"]);
+    expect(row).toMatchObject({ status: "AVAILABLE", last_error: null });
+    const [first, resumed] = cdnRequestsFor(sha);
+    expect(first.faulted).toBe(true);
+    const start = Number(/^bytes=(\d+)-$/.exec(String(resumed.headers.range))?.[1]);
+    expect(start).toBeGreaterThan(0);
+    expect(start).toBeLessThanOrEqual(250_000);
+    expect(cdnRequestsFor(sha)).toHaveLength(2);
+    expect(sha256(await objectBytes(adapter, `${repo}/main/model.safetensors`))).toBe(sha);
+  });
+
+  it("rides out a 429 storm longer than one request's retries, then imports", async () => {
+    const repo = "faults/storm";
+    const storm = hub.inject({ origin: "hub", match: (r) => r.url.includes(`/${repo}/resolve/`), status: 429, times: 8, headers: { "Retry-After": "0" } });
+    const revision = await scanModel(kit, repo);
+    await startImport(kit, revision);
+
+    const row = await waitForStatus(kit, revision.id, ["AVAILABLE", "FAILED"], 30_000);
+    expect(row).toMatchObject({ status: "AVAILABLE", last_error: null });
+    expect(storm.hits).toBe(8);
+    expect(sha256(await objectBytes(adapter, `${repo}/main/model.safetensors`))).toBe(await weightsSha(repo));
+  });
+
+  it("fails a gated model without a token at once, with GatedRepo in lastError", async () => {
+    const repo = "faults/gated";
+    const revision = await scanModel(kit, repo);
+    const started = Date.now();
+    const taskId = await startImport(kit, revision);
+
+    const row = await waitForStatus(kit, revision.id, ["FAILED", "AVAILABLE"]);
+    expect(row.status).toBe("FAILED");
+    expect(row.last_error).toContain("GatedRepo");
+    expect(row.last_error).toMatch(/model\.safetensors|config\.json/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const job = await waitFor("the job to end", async () => {
+      const [j] = await kit.ds.query(`SELECT state, retry_count FROM pgboss.job WHERE id = $1`, [taskId]);
+      return j?.state === "completed" ? j : undefined;
+    });
+    expect(job.retry_count).toBe(0);
+    await expectNothingStored(repo, revision.id);
+  });
+
+  it("cancels mid-transfer: the download and the upload are aborted, staging is removed, the revision is SCANNED", async () => {
+    const repo = "faults/cancelled";
+    const sha = await weightsSha(repo);
+    hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes: 100_000, stallMs: 60_000 });
+    const revision = await scanModel(kit, repo);
+    const taskId = await startImport(kit, revision);
+    const [transfer] = await waitFor("the weights to be in flight", async () => {
+      const requests = cdnRequestsFor(sha);
+      return requests.length > 0 && (await revisionRow(kit, revision.id)).import_progress?.downloadedBytes > 0 ? requests : undefined;
+    });
+    expect(transfer.status).toBeUndefined();
+
+    const cancelled = await cancelImport(kit, revision);
+    expect(cancelled.status).toBe("SCANNED");
+    // The fake hub records the status when the connection closes: it closed long before the stall ends.
+    await waitFor("the stalled download to be closed", async () => transfer.status !== undefined, 5_000);
+    expect(kit.booted.imports.worker?.running()).toEqual([]);
+    await expectNothingStored(repo, revision.id);
+    const tmp = path.join(kit.dataDir, "objects", "default", ".tmp");
+    expect(await readdir(tmp).catch(() => [])).toEqual([]);
+    const [job] = await kit.ds.query(`SELECT state FROM pgboss.job WHERE id = $1`, [taskId]);
+    expect(job.state).toBe("cancelled");
+    const history = await kit.ds.query(`SELECT to_status FROM artifact_revision_status_history WHERE revision_id = $1 ORDER BY id`, [revision.id]);
+    expect(history.map((h: any) => h.to_status)).toEqual(["SCANNED", "PULLING", "SCANNED"]);
+  });
+});

@@ -1,0 +1,165 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Client } from "pg";
+import { signToken } from "../../src/auth/jwt";
+import { Role } from "../../src/common/enums";
+import { parseId } from "../../src/common/relay";
+import { createTestDatabase, type TestDatabase } from "../support/database";
+import { startFakeHub, type FakeHub, type FakeFile } from "../support/fake-hub";
+import { freePort, GraphQLClient, startTestKit, type TestKit } from "../support/testkit";
+import { defaultAdapter, FAST_IMPORTS, keysUnder, objectBytes, scanModel, sha256, startImport, waitFor, waitForStatus } from "./support";
+
+/*
+ * An import interrupted by a restart, gracefully or by kill -9, resumes in the next process:
+ * files verified in staging are not fetched again, the rest are, and the revision ends AVAILABLE
+ * with the right bytes.
+ */
+
+jest.setTimeout(60_000);
+
+const files = (prefix: string): FakeFile[] => [
+  { path: "config.json", content: `{"model": "${prefix}"}` },
+  { path: "shard-1.safetensors", content: { size: 200_000, seed: 1 }, lfs: true },
+  { path: "shard-2.safetensors", content: { size: 200_000, seed: 2 }, lfs: true },
+  // Held mid-transfer by a stall, so the import is still running when the process goes.
+  { path: "shard-3.safetensors", content: { size: 300_000, seed: 3 }, lfs: true },
+];
+
+let hub: FakeHub;
+let db: TestDatabase;
+let dataDir: string;
+const kits: TestKit[] = [];
+
+beforeAll(async () => {
+  hub = await startFakeHub([
+    { id: "restart/graceful", files: files("graceful") },
+    { id: "restart/killed", files: files("killed") },
+  ]);
+});
+beforeEach(async () => {
+  db = await createTestDatabase();
+  dataDir = await mkdtemp(path.join(os.tmpdir(), "ar-restart-"));
+});
+afterEach(async () => {
+  for (const kit of kits.splice(0)) await kit.close();
+  await db.drop();
+  await rm(dataDir, { recursive: true, force: true });
+  hub.clearFaults();
+});
+afterAll(() => hub?.stop());
+
+const env = () => ({ HF_ENDPOINT: hub.url, DATA_DIR: dataDir, IMPORT_FILE_CONCURRENCY: "4", ...FAST_IMPORTS });
+const shaOf = (repo: string, file: string) => hub.fileInfo(repo, "main", file).then((i) => i.sha256);
+
+async function stallLastShard(repo: string) {
+  const sha = await shaOf(repo, "shard-3.safetensors");
+  return hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes: 50_000, stallMs: 60_000, times: Infinity });
+}
+
+/** Waits until every file but the stalled one is verified in staging. */
+async function stagedBut(query: (sql: string, params: unknown[]) => Promise<any[]>, revisionId: string, count: number) {
+  await waitFor(`${count} files verified in staging`, async () => {
+    const rows = await query(`SELECT count(*)::int AS n FROM artifact_import_files WHERE revision_id = $1 AND staged_sha256 IS NOT NULL`, [revisionId]);
+    return rows[0].n >= count;
+  });
+}
+
+async function expectResumedAndAvailable(kit: TestKit, repo: string, revisionId: string) {
+  const row = await waitForStatus(kit, revisionId, ["AVAILABLE", "FAILED"], 30_000);
+  expect(row).toMatchObject({ status: "AVAILABLE", last_error: null });
+  const fetched = hub.requests.filter((r) => r.origin === "hub" && r.url.includes(`/${repo}/resolve/`)).map((r) => r.url.split("/").pop());
+  // Only the file that was in flight is fetched again; the verified ones come from staging.
+  expect(fetched).toEqual(["shard-3.safetensors"]);
+  const adapter = await defaultAdapter(kit);
+  for (const { path: file } of files(repo)) {
+    expect(sha256(await objectBytes(adapter, `${repo}/main/${file}`))).toBe(await shaOf(repo, file));
+  }
+  expect(await keysUnder(adapter, ".staging/")).toEqual([]);
+  const history = await kit.ds.query(`SELECT to_status FROM artifact_revision_status_history WHERE revision_id = $1 ORDER BY id`, [revisionId]);
+  expect(history.map((h: any) => h.to_status)).toEqual(["SCANNED", "PULLING", "PULLED", "VERIFYING", "AVAILABLE"]);
+}
+
+describe("an import across a restart", () => {
+  it("resumes after the server shuts down mid-import, skipping the files already verified", async () => {
+    const repo = "restart/graceful";
+    await stallLastShard(repo);
+    const first = await startTestKit(env(), { database: db });
+    kits.push(first);
+    const revision = await scanModel(first, repo);
+    await startImport(first, revision);
+    await stagedBut((sql, params) => first.ds.query(sql, params), revision.id, 3);
+
+    kits.splice(kits.indexOf(first), 1);
+    await first.close();
+    hub.clearFaults();
+    hub.clearRequests();
+    const second = await startTestKit(env(), { database: db });
+    kits.push(second);
+    await expectResumedAndAvailable(second, repo, revision.id);
+  });
+
+  it("resumes after the server is killed with SIGKILL mid-import", async () => {
+    const repo = "restart/killed";
+    await stallLastShard(repo);
+    const secret = randomBytes(32).toString("hex");
+    const port = await freePort();
+    const child = spawnServer({ ...env(), DATABASE_URL: db.url, PORT: String(port), HOST: "127.0.0.1", AUTH_JWT_SECRET: secret, LOG_LEVEL: "error" });
+    const pg = new Client({ connectionString: db.url });
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor("the spawned server to answer", async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, 30_000, 200);
+      const client = new GraphQLClient(url, signToken({ sub: "restart-test", role: Role.SUPERADMIN }, secret, "1h"));
+      const scanned = await client.ok(`mutation { scanArtifactModels(input: { models: [{ modelId: "${repo}", revision: "main" }] }) { artifactRevision { edges { node { id } } } } }`);
+      const globalId = scanned.scanArtifactModels.artifactRevision.edges[0].node.id;
+      await client.ok(`mutation($id: ID!) { importArtifacts(input: { artifactRevisionIds: [$id] }) { tasks { taskId } } }`, { id: globalId });
+      const revisionId = parseId("ArtifactRevision", globalId);
+      await pg.connect();
+      await stagedBut(async (sql, params) => (await pg.query(sql, params)).rows, revisionId, 3);
+
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child.once("exit", resolve));
+      hub.clearFaults();
+      hub.clearRequests();
+      const [{ status }] = (await pg.query(`SELECT status FROM artifact_revisions WHERE id = $1`, [revisionId])).rows;
+      expect(status).toBe("PULLING");
+
+      const next = await startTestKit(env(), { database: db });
+      kits.push(next);
+      await expectResumedAndAvailable(next, repo, revisionId);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await pg.end().catch(() => undefined);
+    }
+  });
+});
+
+/**
+ * `node src/main.ts` through an in-process @swc/core require hook, so the test runs the
+ * current sources without a build.
+ */
+function spawnServer(env: Record<string, string>): ChildProcess {
+  const register = `
+    const { transformSync } = require("@swc/core");
+    const fs = require("node:fs");
+    require.extensions[".ts"] = (module, filename) => {
+      const { code } = transformSync(fs.readFileSync(filename, "utf8"), {
+        filename,
+        jsc: { parser: { syntax: "typescript", decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: "es2022" },
+        module: { type: "commonjs" },
+      });
+      module._compile(code, filename);
+    };
+    require(process.argv[1]);`;
+  const child = spawn(process.execPath, ["-e", register, path.resolve(__dirname, "../../src/main.ts")], {
+    cwd: path.resolve(__dirname, "../.."),
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    if (process.env.TEST_LOG_LEVEL) process.stderr.write(chunk);
+  });
+  return child;
+}

@@ -1,0 +1,125 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { loadConfig } from "../../src/config/config";
+import { PermanentImportError } from "../../src/import/import.errors";
+import type { FileSource, ImportFile, OpenedFile } from "../../src/import/import.ports";
+import { transferFile, type TransferContext } from "../../src/import/pipeline.transfer";
+import { configuredVerifiers, pickleKind } from "../../src/import/verifiers";
+import { FilesystemStorageAdapter } from "../../src/storage/fs.adapter";
+import { LinkSigner } from "../../src/storage/link-signer";
+import { objectBytes } from "./support";
+
+/* One file's transfer against a scripted source and a real filesystem store: resume, restart, refuse. */
+
+const BYTES = randomBytes(64 * 1024);
+const SHA = createHash("sha256").update(BYTES).digest("hex");
+const FILE: ImportFile = { id: "f", path: "weights.bin", size: String(BYTES.length), sha256: SHA, upstreamOid: null };
+
+type Reply = { status?: 200 | 206; etag?: string | null; bytes: Buffer; breakAfter?: number; length?: number | null };
+
+/** A source that answers each open with the next scripted reply, served from the requested offset. */
+function scripted(replies: Array<(start: number) => Reply>): FileSource & { opens: Array<number> } {
+  const opens: number[] = [];
+  return {
+    kind: "huggingface",
+    opens,
+    async open(_file, opts): Promise<OpenedFile> {
+      const start = opts.range?.start ?? 0;
+      opens.push(start);
+      const reply = replies[Math.min(opens.length - 1, replies.length - 1)](start);
+      const body = reply.breakAfter === undefined
+        ? Readable.from([reply.bytes])
+        : Readable.from((async function* () {
+          yield reply.bytes.subarray(0, reply.breakAfter);
+          throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+        })());
+      return { status: reply.status ?? (start > 0 ? 206 : 200), body, etag: reply.etag === undefined ? "v1" : reply.etag, contentLength: reply.length === undefined ? reply.bytes.length : reply.length };
+    },
+  };
+}
+
+let dir: string;
+let adapter: FilesystemStorageAdapter;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "ar-transfer-"));
+  adapter = new FilesystemStorageAdapter({ basePath: dir, signer: new LinkSigner("x".repeat(32)), publicUrl: "http://127.0.0.1", store: "t" });
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+function context(source: FileSource, counted: { bytes: number }): TransferContext {
+  return { source, adapter, signal: new AbortController().signal, onBytes: (n) => (counted.bytes += n), retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 } };
+}
+
+describe("transferFile", () => {
+  it("resumes a broken body with a Range request into the same hash and upload", async () => {
+    const source = scripted([
+      () => ({ bytes: BYTES, breakAfter: 10_000 }),
+      (start) => ({ bytes: BYTES.subarray(start) }),
+    ]);
+    const counted = { bytes: 0 };
+    const result = await transferFile(context(source, counted), FILE, "staging/weights.bin");
+    expect(result).toEqual({ sha256: SHA, size: BYTES.length });
+    expect(source.opens).toEqual([0, 10_000]);
+    expect(counted.bytes).toBe(BYTES.length);
+    expect(await objectBytes(adapter, "staging/weights.bin")).toEqual(BYTES);
+  });
+
+  it("starts the file over when the source's ETag changed under the resume", async () => {
+    const source = scripted([
+      () => ({ bytes: BYTES, breakAfter: 10_000 }),
+      (start) => ({ bytes: BYTES.subarray(start), etag: "v2" }),
+      () => ({ bytes: BYTES, etag: "v2" }),
+    ]);
+    const counted = { bytes: 0 };
+    await transferFile(context(source, counted), FILE, "staging/weights.bin");
+    expect(source.opens).toEqual([0, 10_000, 0]);
+    expect(counted.bytes).toBe(BYTES.length);
+    expect(await objectBytes(adapter, "staging/weights.bin")).toEqual(BYTES);
+  });
+
+  it("refuses a source whose length differs from the manifest before reading a byte", async () => {
+    const source = scripted([() => ({ bytes: BYTES.subarray(1) })]);
+    const attempt = transferFile(context(source, { bytes: 0 }), FILE, "staging/weights.bin");
+    await expect(attempt).rejects.toThrow(PermanentImportError);
+    await expect(attempt).rejects.toThrow(`Size mismatch for weights.bin: the manifest says ${BYTES.length} bytes, the source has ${BYTES.length - 1}`);
+  });
+
+  it("leaves nothing in the store when the hash does not match", async () => {
+    const tampered = Buffer.from(BYTES);
+    tampered[100] ^= 1;
+    const source = scripted([() => ({ bytes: tampered })]);
+    const counted = { bytes: 0 };
+    await expect(transferFile(context(source, counted), FILE, "staging/weights.bin")).rejects.toThrow(`Checksum mismatch for weights.bin: expected SHA-256 ${SHA}`);
+    expect(await adapter.stat("staging/weights.bin")).toBeNull();
+    expect(await readdir(path.join(dir, ".tmp")).catch(() => [])).toEqual([]);
+    expect(counted.bytes).toBe(0);
+  });
+
+  it("gives up after the configured breaks without progress", async () => {
+    const source = scripted([() => ({ bytes: BYTES, breakAfter: 0 })]);
+    await expect(transferFile(context(source, { bytes: 0 }), FILE, "staging/weights.bin")).rejects.toThrow("socket hang up");
+    expect(source.opens).toHaveLength(4);
+  });
+});
+
+describe("verifiers and configuration", () => {
+  it("recognises pickles and torch zip archives by their first bytes", () => {
+    expect(pickleKind(Buffer.from([0x80, 0x04, 0x95]))).toBe("pickle");
+    expect(pickleKind(Buffer.from("PK\u0003\u0004", "latin1"))).toBe("torch-zip");
+    expect(pickleKind(Buffer.from('{"a":1}'))).toBeNull();
+    expect(pickleKind(Buffer.from([0x80, 0x09]))).toBeNull();
+  });
+
+  it("reads the IMPORT_* variables with their documented defaults", () => {
+    expect(loadConfig({}).import).toEqual({
+      worker: true, concurrency: 2, fileConcurrency: 4, requireApproval: false, maxAttempts: 5,
+      retryDelaySeconds: 10, pollIntervalSeconds: 2, recoveryIntervalSeconds: 60, picklePolicy: "warn",
+    });
+    expect(loadConfig({ IMPORT_WORKER: "false", IMPORT_REQUIRE_APPROVAL: "1", IMPORT_PICKLE_POLICY: "off" }).import).toMatchObject({ worker: false, requireApproval: true, picklePolicy: "off" });
+    expect(configuredVerifiers({ picklePolicy: "off" })).toEqual([]);
+    expect(() => loadConfig({ IMPORT_WORKER: "maybe", IMPORT_CONCURRENCY: "0" })).toThrow(/IMPORT_WORKER[\s\S]*IMPORT_CONCURRENCY|IMPORT_CONCURRENCY[\s\S]*IMPORT_WORKER/);
+  });
+});
