@@ -2,8 +2,8 @@ import { GraphQLError, type GraphQLResolveInfo } from "graphql";
 import { Arg, Authorized, Ctx, Info, Mutation, Resolver } from "type-graphql";
 import { listConnection } from "../common/connection.type";
 import { Role } from "../common/enums";
-import { ERRORS } from "../common/errors";
 import { toRevision } from "../revision/revision.type";
+import type { ImportTask } from "./import.service";
 import type { AppContext } from "../server/context";
 import {
   ApproveArtifactInput, ApproveArtifactPayload, CancelArtifactInput, CancelImportArtifactPayload,
@@ -13,6 +13,14 @@ import {
   RejectArtifactInput, RejectArtifactPayload,
 } from "./import.type";
 
+function toImportPayload(tasks: ImportTask[]): ImportArtifactsPayload {
+  const revisions = tasks.map((t) => toRevision(t.revision));
+  return {
+    artifactRevisions: listConnection(revisions),
+    tasks: tasks.map((t, i) => ({ taskId: t.taskId, artifactRevision: revisions[i] })),
+  };
+}
+
 /** The import lifecycle and file serving: thin resolvers over ImportService. */
 @Resolver()
 export class ImportResolver {
@@ -20,17 +28,18 @@ export class ImportResolver {
   @Mutation(() => ImportArtifactsPayload, { nullable: true })
   async importArtifacts(@Arg("input", () => ImportArtifactsInput) input: ImportArtifactsInput, @Ctx() ctx: AppContext): Promise<ImportArtifactsPayload> {
     const tasks = await ctx.services.imports.importArtifacts(input.artifactRevisionIds, { force: input.options?.force ?? false, namespaceId: input.vfolderId }, ctx.viewer!);
-    const revisions = tasks.map((t) => toRevision(t.revision));
-    return {
-      artifactRevisions: listConnection(revisions),
-      tasks: tasks.map((t, i) => ({ taskId: t.taskId, artifactRevision: revisions[i] })),
-    };
+    return toImportPayload(tasks);
   }
 
   @Authorized(Role.SUPERADMIN)
   @Mutation(() => DelegateImportArtifactsPayload, { nullable: true })
-  delegateImportArtifacts(@Arg("input", () => DelegateImportArtifactsInput) _input: DelegateImportArtifactsInput): DelegateImportArtifactsPayload {
-    throw ERRORS.notImplemented("delegateImportArtifacts");
+  async delegateImportArtifacts(@Arg("input", () => DelegateImportArtifactsInput) input: DelegateImportArtifactsInput, @Ctx() ctx: AppContext): Promise<DelegateImportArtifactsPayload> {
+    const tasks = await ctx.services.imports.delegateImportArtifacts(input.artifactRevisionIds, {
+      force: input.options?.force ?? false,
+      delegatorReservoirId: input.delegatorReservoirId,
+      delegateeReservoirId: input.delegateeTarget?.delegateeReservoirId,
+    }, ctx.viewer!);
+    return toImportPayload(tasks);
   }
 
   /** Revisions that cannot be cleaned up are errors for their item; the others are cleaned. */

@@ -3,6 +3,7 @@ import type { Viewer } from "../auth/viewer";
 import { ArtifactStatus } from "../common/enums";
 import { AppError, ERRORS } from "../common/errors";
 import type { Logger } from "../common/logger";
+import { RSV_ID_TYPES } from "../registry/registry.service";
 import { parseId, toGlobalId } from "../common/relay";
 import { hydrate } from "../common/sql";
 import type { Config } from "../config/config";
@@ -11,6 +12,7 @@ import { applyTransition, applyTransitionIn, listMidImportRevisions } from "../r
 import { ArtifactRevisionEntity } from "../revision/revision.entity";
 import { unsafePathReason } from "../scan/safe-path";
 import type { StorageManager } from "../storage/storage-manager";
+import { delegateImport, type ReservoirImportDeps } from "./delegate";
 import type { ImportQueue } from "./import.ports";
 
 export const MAX_IMPORT_IDS = 100;
@@ -51,7 +53,26 @@ export class ImportService {
     private readonly queue: ImportQueue,
     private readonly events: EventBus,
     private readonly logger: Logger,
+    private readonly reservoirs: ReservoirImportDeps,
   ) {}
+
+  /**
+   * For revisions mirrored from Reservoir peers: asks each peer to import its copy (all-or-nothing
+   * across peers), then starts the local imports, which wait for the peers' copies through their
+   * subscriptions before pulling. This instance is the delegator; `delegatorReservoirId` and the
+   * delegatee target are accepted for Backend.AI compatibility and checked as IDs.
+   */
+  async delegateImportArtifacts(
+    rawIds: readonly string[],
+    opts: { force: boolean; delegatorReservoirId?: string | null; delegateeReservoirId?: string | null },
+    viewer: Viewer,
+  ): Promise<ImportTask[]> {
+    const ids = this.parseIds(rawIds, "artifactRevisionIds");
+    if (opts.delegatorReservoirId) parseId(RSV_ID_TYPES, opts.delegatorReservoirId, "delegatorReservoirId");
+    if (opts.delegateeReservoirId) parseId(RSV_ID_TYPES, opts.delegateeReservoirId, "delegateeReservoirId");
+    await delegateImport(this.reservoirs, ids, { force: opts.force });
+    return this.importArtifacts(ids, { force: opts.force }, viewer);
+  }
 
   /**
    * Validates every revision first and starts all imports in ONE transaction, so a request with

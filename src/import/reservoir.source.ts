@@ -209,11 +209,10 @@ class PresignedUrls {
   ) {}
 
   async get(path: string, fresh: boolean): Promise<string> {
-    let entry = fresh ? undefined : this.cache.get(path);
-    if (entry) {
-      const { url, expiresAt } = await entry.catch(() => ({ url: "", expiresAt: 0 }));
+    const cached = fresh ? undefined : this.cache.get(path);
+    if (cached) {
+      const { url, expiresAt } = await cached.catch(() => ({ url: "", expiresAt: 0 }));
       if (url && Date.now() < expiresAt - margin(this.lifetimeSeconds)) return url;
-      entry = undefined;
     }
     this.cache.delete(path);
     if (this.cache.size >= MAX_CACHED_URLS) this.cache.delete(this.cache.keys().next().value!);

@@ -36,9 +36,10 @@ export function createServices(deps: ServiceDeps) {
   const hubClients: HubClientFactory = (registry) =>
     createHubClient({ endpoint: registry.url, token: registry.token ?? undefined, timeoutMs: deps.config.scan.upstreamTimeoutMs });
   const huggingface = new HuggingFaceScanner(deps.ds, hubClients, detailQueue, deps.logger);
+  const reservoirClients = reservoirClientFactory({ timeoutMs: deps.config.scan.upstreamTimeoutMs });
   const reservoir = new ReservoirScanner({
     ds: deps.ds,
-    clients: reservoirClientFactory({ timeoutMs: deps.config.scan.upstreamTimeoutMs }),
+    clients: reservoirClients,
     registries,
     logger: deps.logger,
     detailConcurrency: deps.config.scan.detailConcurrency,
@@ -47,7 +48,9 @@ export function createServices(deps: ServiceDeps) {
     artifacts: new ArtifactService(deps.ds),
     revisions: new RevisionService(deps.ds),
     registries,
-    imports: new ImportService(deps.ds, deps.config, deps.storage, deps.importQueue, deps.events, deps.logger),
+    imports: new ImportService(deps.ds, deps.config, deps.storage, deps.importQueue, deps.events, deps.logger, {
+      ds: deps.ds, registries, clients: reservoirClients, logger: deps.logger,
+    }),
     scans: new ScanService(registries, huggingface, detailQueue, reservoir),
     storages: new StorageService(deps.ds, deps.storage, { limits: deps.config.limits, logger: deps.logger }),
     keypairs: new KeypairService(deps.ds, { authSecret: deps.authSecret, limits: deps.config.limits, logger: deps.logger }),

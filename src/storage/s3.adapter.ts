@@ -80,12 +80,12 @@ export class S3StorageAdapter implements StorageAdapter {
     const { signal } = opts;
     signal?.throwIfAborted();
     const headers = { "Content-Type": opts.contentType ?? "application/octet-stream" };
-    const aborted = abortPromise(signal, () => body.destroy());
+    const race = <T>(work: Promise<T>) => raceAbort(work, signal, () => body.destroy());
     const parts = readParts(body)[Symbol.asyncIterator]();
     let uploadId: string | undefined;
     try {
-      const first = await race(parts.next(), aborted.promise);
-      const second = first.done ? first : await race(parts.next(), aborted.promise);
+      const first = await race(parts.next());
+      const second = first.done ? first : await race(parts.next());
       if (second.done) {
         const buf = first.done ? Buffer.alloc(0) : first.value;
         signal?.throwIfAborted();
@@ -93,7 +93,7 @@ export class S3StorageAdapter implements StorageAdapter {
         return { key, size: buf.length, etag };
       }
 
-      uploadId = await race(this.client.initiateNewMultipartUpload(this.bucket, key, headers), aborted.promise);
+      uploadId = await race(this.client.initiateNewMultipartUpload(this.bucket, key, headers));
       const etags: { part: number; etag: string }[] = [];
       let size = 0;
       let current: IteratorResult<Buffer> = first;
@@ -104,7 +104,7 @@ export class S3StorageAdapter implements StorageAdapter {
           { bucketName: this.bucket, objectName: key, uploadID: uploadId, partNumber: part, headers: {} },
           current.value,
         );
-        const [uploaded, next] = await race(Promise.all([upload, lookahead]), aborted.promise);
+        const [uploaded, next] = await race(Promise.all([upload, lookahead]));
         etags.push({ part, etag: uploaded.etag });
         size += current.value.length;
         current = next;
@@ -117,8 +117,6 @@ export class S3StorageAdapter implements StorageAdapter {
       body.destroy();
       if (uploadId) await this.client.abortMultipartUpload(this.bucket, key, uploadId).catch(() => undefined);
       throw signal?.aborted ? signal.reason : err;
-    } finally {
-      aborted.dispose();
     }
   }
 
@@ -243,21 +241,36 @@ async function* readParts(body: Readable): AsyncGenerator<Buffer> {
   if (buffered > 0 || part === 1) yield Buffer.concat(chunks, buffered);
 }
 
-function abortPromise(signal: AbortSignal | undefined, onAbort: () => void): { promise: Promise<never>; dispose(): void } {
-  if (!signal) return { promise: new Promise<never>(() => undefined), dispose: () => undefined };
-  let listener: () => void = () => undefined;
-  const promise = new Promise<never>((_, reject) => {
-    listener = () => {
+/**
+ * Waits for `work` unless the signal aborts first (then calls onAbort and rejects with the
+ * reason). The listener lives only as long as one wait: racing against one long-lived "aborted"
+ * promise would keep a reaction, and every part buffer it resolved with, alive per wait.
+ */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal | undefined, onAbort: () => void): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const listener = () => {
       onAbort();
       reject(signal.reason);
     };
+    if (signal.aborted) {
+      work.catch(() => undefined);
+      listener();
+      return;
+    }
     signal.addEventListener("abort", listener, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", listener);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", listener);
+        reject(error);
+      },
+    );
   });
-  promise.catch(() => undefined); // only observed through race()
-  return { promise, dispose: () => signal.removeEventListener("abort", listener) };
 }
-
-const race = <T>(work: Promise<T>, aborted: Promise<never>): Promise<T> => Promise.race([work, aborted]);
 
 function errorCode(err: unknown): string | undefined {
   return typeof err === "object" && err !== null && "code" in err ? String(err.code) : undefined;

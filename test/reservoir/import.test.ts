@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { toGlobalId } from "../../src/common/relay";
@@ -11,7 +13,7 @@ import { ReservoirClient, reservoirClientFactory } from "../../src/upstream/rese
 import { startFakeHub, type FakeHub, type FakeModel } from "../support/fake-hub";
 import { startS3rver, type S3rverHandle } from "../support/s3rver";
 import { Seed, uniqueName } from "../support/seed";
-import { startTestKit, type TestKit } from "../support/testkit";
+import { freePort, startTestKit, type TestKit } from "../support/testkit";
 import { createReservoir, issueKeypair, scannerOn } from "./support";
 
 /*
@@ -42,6 +44,8 @@ let s3: S3rverHandle;
 let hub: FakeHub;
 let a: TestKit;
 let b: TestKit;
+/** In front of A's presigned filesystem links (A's PUBLIC_URL), to break a download on purpose. */
+let linkProxy: LinkProxy;
 /** On B, pointing at A. */
 let aOnB: ReservoirRegistryRecord;
 /** On A, pointing at B. */
@@ -60,8 +64,10 @@ const depsOn = (kit: TestKit, extra: Partial<ReservoirSourceDeps> = {}): Reservo
 beforeAll(async () => {
   s3 = await startS3rver();
   hub = await startFakeHub(MODELS, { pageSize: 50, treePageSize: 100 });
+  const aPort = await freePort();
+  linkProxy = await startLinkProxy(aPort);
   [a, b] = await Promise.all([
-    startTestKit({ HF_ENDPOINT: hub.url }),
+    startTestKit({ HF_ENDPOINT: hub.url, PORT: String(aPort), PUBLIC_URL: linkProxy.url }),
     startTestKit({ HF_ENDPOINT: hub.url, S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_REGION: s3.region, S3_BUCKET: "b-artifacts" }),
   ]);
   // ADMIN: delegation asks the remote to import, which is an admin's mutation there.
@@ -71,8 +77,57 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([a?.close(), b?.close()]);
-  await Promise.all([hub?.stop(), s3?.stop()]);
+  await Promise.all([hub?.stop(), s3?.stop(), linkProxy?.stop()]);
 });
+
+interface LinkProxy {
+  url: string;
+  /** GETs that went through, with their Range and Authorization headers. */
+  gets: Array<{ path: string; range: string | undefined; authorization: string | undefined }>;
+  /** Cuts the connection of the next GET whose path ends with `suffix`, after `bytes` bytes of body. */
+  breakNext(suffix: string, bytes: number): void;
+  stop(): Promise<void>;
+}
+
+async function startLinkProxy(targetPort: number): Promise<LinkProxy> {
+  const gets: LinkProxy["gets"] = [];
+  let armed: { suffix: string; bytes: number } | null = null;
+  const server: Server = createServer((req, res) => {
+    const path = req.url ?? "/";
+    if (req.method === "GET") gets.push({ path: path.split("?")[0], range: req.headers.range, authorization: req.headers.authorization });
+    const cut = req.method === "GET" && armed && path.split("?")[0].endsWith(armed.suffix) ? armed : null;
+    if (cut) armed = null;
+    const upstream = request({ host: "127.0.0.1", port: targetPort, path, method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      if (!cut) return void answer.pipe(res);
+      let sent = 0;
+      answer.on("data", (chunk: Buffer) => {
+        if (sent >= cut.bytes) return;
+        const room = cut.bytes - sent;
+        res.write(chunk.subarray(0, room));
+        sent += Math.min(room, chunk.length);
+        if (sent >= cut.bytes) {
+          answer.destroy();
+          res.destroy();
+        }
+      });
+    });
+    upstream.on("error", () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    gets,
+    breakNext: (suffix, bytes) => {
+      armed = { suffix, bytes };
+    },
+    stop: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
 
 const SCAN = `mutation($input: ScanArtifactsInput!) { scanArtifacts(input: $input) { artifacts { id name } } }`;
 const IMPORT = `mutation($input: ImportArtifactsInput!) { importArtifacts(input: $input) { tasks { taskId artifactRevision { id status } } } }`;
@@ -254,6 +309,17 @@ describe("the Reservoir file source", () => {
     ]);
   });
 
+  it("lists the remote copy's files, the manifest a forced re-import fetches", async () => {
+    const source = await createReservoirFileSource(depsOn(b), await refOf(b, aOnB, "org/seeded"));
+    expect(await source.listFiles()).toEqual({
+      files: [
+        { path: "config.json", size: String(FILES[1].bytes.length), sha256: createHash("sha256").update(FILES[1].bytes).digest("hex"), upstreamOid: null },
+        { path: "weights.bin", size: String(WEIGHTS.length), sha256: createHash("sha256").update(WEIGHTS).digest("hex"), upstreamOid: null },
+      ],
+      skipped: [],
+    });
+  });
+
   it("refuses, permanently, a remote copy that differs from the manifest scanned here", async () => {
     const onB = await revisionOn(b, aOnB.id, "org/seeded");
     await b.ds.query(`UPDATE artifact_revision_files SET size = size + 1 WHERE revision_id = $1 AND path = 'weights.bin'`, [onB.id]);
@@ -330,6 +396,24 @@ describe("importing from a Reservoir remote", () => {
     expect(settled.status).toBe("FAILED");
     expect(settled.last_error).toMatch(/sha-?256|checksum/i);
     expect(settled.last_error).toMatch(/model\.bin/);
+  }, 60_000);
+
+  it("resumes a file whose download from A's storage broke off, with a Range request for the rest", async () => {
+    const bytes = Buffer.alloc(600_000);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + (i >> 10)) & 0xff;
+    await seedAvailable(a, "org/flaky", [{ path: "big.bin", bytes }]);
+    await mirrorOnB("flaky");
+    const onB = await revisionOn(b, aOnB.id, "org/flaky");
+    linkProxy.breakNext("/org/flaky/main/big.bin", 200_000);
+
+    expect(await importAndSettle(b, onB.id)).toMatchObject({ status: "AVAILABLE", last_error: null });
+    const gets = linkProxy.gets.filter((g) => g.path.endsWith("/org/flaky/main/big.bin"));
+    expect(gets[0].range).toBeUndefined();
+    expect(gets[1].range).toMatch(/^bytes=\d+-$/);
+    expect(Number(/\d+/.exec(gets[1].range!)![0])).toBeGreaterThan(0);
+    expect((await storedDigests(b, onB.id))["big.bin"]).toBe(createHash("sha256").update(bytes).digest("hex"));
+    // The links are presigned: B's key pair token goes to A's GraphQL endpoint only.
+    expect(linkProxy.gets.filter((g) => g.authorization !== undefined)).toEqual([]);
   }, 60_000);
 
   it("works from rows and files put on A by hand, too", async () => {

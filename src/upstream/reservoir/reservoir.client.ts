@@ -233,13 +233,14 @@ export class ReservoirClient {
       retryAttempts: 8,
     });
     let stopped = false;
+    let unsubscribe = () => {};
     const stop = () => {
       if (stopped) return;
       stopped = true;
       unsubscribe();
       void ws.dispose();
     };
-    const unsubscribe = ws.subscribe({ query: STATUS_CHANGED_SUBSCRIPTION, variables: { input: { artifactRevisionIds: remoteRevisionIds } } }, {
+    unsubscribe = ws.subscribe({ query: STATUS_CHANGED_SUBSCRIPTION, variables: { input: { artifactRevisionIds: remoteRevisionIds } } }, {
       next: (value) => {
         if (stopped) return;
         const failure = graphQLFailure(value, null);
