@@ -113,7 +113,8 @@ export class ImportService {
     for (const event of started) this.events.publish("revision.status", event);
     for (const event of started) {
       const taskId = await this.queue.enqueue(event.revisionId);
-      await this.ds.query(`UPDATE artifact_revisions SET import_task_id = $2 WHERE id = $1`, [event.revisionId, taskId]);
+      // Only while importing: a fast import may already have settled and cleared it.
+      await this.ds.query(`UPDATE artifact_revisions SET import_task_id = $2 WHERE id = $1 AND status = ANY($3)`, [event.revisionId, taskId, IMPORTING]);
     }
     const fresh = await this.findRevisions([...tasks.keys()]);
     return Promise.all(ids.map(async (id) => {

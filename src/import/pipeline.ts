@@ -138,16 +138,14 @@ class ImportRun {
     const manifest = await this.workingManifest(prepared);
     this.tracker.setTotals(manifest.length, manifest.reduce((sum, f) => sum + Number(f.size), 0));
 
-    const todo: WorkingFile[] = [];
     const check = pLimit(STORAGE_CONCURRENCY);
-    await Promise.all(manifest.map((file) => check(async () => {
-      if (await this.isStaged(file)) {
-        this.tracker.add(Number(file.size));
-        this.tracker.fileDone();
-      } else {
-        todo.push(file);
-      }
-    })));
+    const staged = await Promise.all(manifest.map((file) => check(() => this.isStaged(file))));
+    const todo = manifest.filter((file, i) => {
+      if (!staged[i]) return true;
+      this.tracker.add(Number(file.size));
+      this.tracker.fileDone();
+      return false;
+    });
     await this.tracker.flush(PULLING, true);
 
     // The first failure stops the other transfers: the revision fails (or retries) as a whole.
@@ -372,8 +370,9 @@ class ImportRun {
       // A shutdown: staging stays for the next attempt, which skips what is verified.
       throw reason instanceof ImportInterruptedError ? reason : new ImportInterruptedError(`import of ${this.label} interrupted: ${describeError(reason)}`);
     }
-    if (reason instanceof ImportCancelledError || (error instanceof AppError && !this.signal.aborted)) {
-      // Someone else moved the revision on (a cancel, here or in another process): undo our part.
+    // Someone else moved the revision on (a cancel, here or in another process; a transition of
+    // ours then fails with CONFLICT): undo our part.
+    if (reason instanceof ImportCancelledError || !isSameImport(await readPulse(this.deps.ds, this.revision.id), this.generation)) {
       await this.cleanupAfterCancel();
       return "cancelled";
     }

@@ -119,6 +119,8 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     schema,
     introspection: true,
     includeStacktraceInErrorResponses: false,
+    // main.ts owns the signals: a second handler racing it leaves apollo.stop() waiting forever.
+    stopOnTerminationSignals: false,
     logger,
     validationRules: [depthRule(limits)],
     formatError: formatError(logger),

@@ -44,10 +44,13 @@ export interface BootOptions {
 
 export async function boot(config: Config, options: BootOptions = {}): Promise<Booted> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const cleanups: Array<() => Promise<void>> = [];
+  const cleanups: Array<{ what: string; run: () => Promise<void> }> = [];
+  const onClose = (what: string, run: () => Promise<void>) => cleanups.push({ what, run });
   const close = async () => {
-    for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch((error) => logger.error("error during shutdown", error));
+    for (const { what, run } of cleanups.reverse()) {
+      const started = Date.now();
+      await run().catch((error) => logger.error(`error while stopping ${what}`, error));
+      logger.debug(`stopped ${what} in ${Date.now() - started} ms`);
     }
   };
   try {
@@ -56,12 +59,12 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       const embedded: EmbeddedDatabase = await startEmbeddedPostgres(config.dataDir, logger);
-      cleanups.push(() => embedded.stop());
+      onClose("embedded PostgreSQL", () => embedded.stop());
       databaseUrl = embedded.url;
     }
     const ds = createDataSource({ url: databaseUrl, logger: new QueryObserver(logger, options.onQuery) });
     await ds.initialize();
-    cleanups.push(() => ds.destroy());
+    onClose("database connections", () => ds.destroy());
     const applied = await ds.runMigrations({ transaction: "each" });
     if (applied.length) logger.info(`applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(", ")}`);
 
@@ -74,17 +77,17 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
 
     // Over LISTEN/NOTIFY, so subscribers see what every process on this database publishes.
     const events = await createPgEventBus({ connectionString: databaseUrl, channel: DEFAULT_EVENTS_CHANNEL, logger });
-    cleanups.push(() => events.close());
+    onClose("event bus", () => events.close());
     // Jobs survive restarts in PostgreSQL; stopped after the worker, before the DataSource closes.
     const importQueue = new PgBossImportQueue({ connectionString: databaseUrl, config: config.import, logger });
     await importQueue.start();
-    cleanups.push(() => importQueue.stop());
+    onClose("import queue", () => importQueue.stop());
     const services = createServices({ ds, config, authSecret, events, logger, storage, importQueue });
     let importWorker: ImportWorker | null = null;
     if (config.import.worker) {
       const worker = createImportWorker({ ds, config, storage, events, logger, queue: importQueue, connectionString: databaseUrl, registries: services.registries });
       await worker.start();
-      cleanups.push(() => worker.stop());
+      onClose("import worker", () => worker.stop());
       importWorker = worker;
     }
     const schema = await buildFederatedSchema(events as unknown as PubSub);
@@ -93,7 +96,7 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
       mount: (express) => express.use("/storage/fs", createFsLinkRouter({ signer, resolve: (store) => storage.filesystemAdapter(store) })),
       ready: () => storage.ping(),
     });
-    cleanups.push(() => app.close());
+    onClose("HTTP and WebSocket server", () => app.close());
     return { app, ds, events, storage, config, services, imports: { queue: importQueue, worker: importWorker }, authSecret, generatedSecret: generated, logger, close };
   } catch (error) {
     await close();

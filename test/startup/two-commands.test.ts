@@ -16,7 +16,8 @@ jest.setTimeout(120_000);
 interface Running { child: ChildProcess; token: string; url: string; output: () => string }
 
 async function start(dataDir: string, port: number): Promise<Running> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn" };
+  // NODE_ENV=production, as a real start: libraries behave differently under "test" (Apollo installs its own signal handlers outside tests).
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "production", DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn" };
   for (const key of ["DATABASE_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY", "AUTH_JWT_SECRET", "HF_TOKEN"]) delete env[key];
   const child = spawn(process.execPath, [MAIN], { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
