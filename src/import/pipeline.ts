@@ -311,11 +311,10 @@ class ImportRun {
       this.signal.throwIfAborted();
       const staged = stagingKey(this.revision.id, row.path);
       if (await this.adapter.stat(staged)) {
-        await this.adapter.copy(staged, row.storage_key);
-        await this.adapter.delete(staged);
+        await this.adapter.move(staged, row.storage_key);
         return;
       }
-      // Copy first, delete after: a file missing from staging was moved by an earlier attempt.
+      // A file missing from staging was moved by an earlier attempt.
       const placed = await this.adapter.stat(row.storage_key);
       if (placed?.size !== Number(row.size)) {
         throw new PermanentImportError(`${row.path} is neither in staging nor in its final place: import the revision again`);

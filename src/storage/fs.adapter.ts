@@ -126,6 +126,17 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     }
   }
 
+  /** A rename: no byte is copied, and readers see either the old object or the new one. */
+  async move(sourceKey: string, destKey: string): Promise<void> {
+    const sourcePath = this.pathOf(sourceKey);
+    const target = this.pathOf(destKey);
+    const source = await this.realFile(sourceKey, sourcePath);
+    if (sourceKey === destKey) return;
+    await this.commit(destKey, source, target);
+    // Prune the directories the source leaves empty, as delete does.
+    await this.remove(sourceKey, sourcePath);
+  }
+
   async delete(key: string): Promise<void> {
     await this.remove(key, this.pathOf(key));
   }

@@ -159,6 +159,13 @@ export class S3StorageAdapter implements StorageAdapter {
     }
   }
 
+  /** S3 has no rename: a server-side copy, then the delete. */
+  async move(sourceKey: string, destKey: string): Promise<void> {
+    if (sourceKey === destKey) return;
+    await this.copy(sourceKey, destKey);
+    await this.delete(sourceKey);
+  }
+
   async copy(sourceKey: string, destKey: string): Promise<void> {
     normalizeKey(sourceKey);
     normalizeKey(destKey);

@@ -38,6 +38,8 @@ export interface StorageAdapter {
   list(prefix: string): AsyncIterable<ObjectStat>;
   /** Server-side copy (S3 CopyObject; fs copyFile/reflink). Rejects with StorageNotFoundError when the source is missing. */
   copy(sourceKey: string, destKey: string): Promise<void>;
+  /** Moves an object: a rename where the backend has one (filesystem), else copy then delete. The source is gone afterwards. */
+  move(sourceKey: string, destKey: string): Promise<void>;
   /** No error if missing. */
   delete(key: string): Promise<void>;
   /** Returns how many objects were removed. An empty prefix is refused: wiping a store must be explicit. */

@@ -210,6 +210,17 @@ describe.each([
     expect(await adapter.stat(`${p}dst`)).toBeNull();
   });
 
+  test("move puts the bytes at the new key, over an existing object, and leaves nothing at the old one", async () => {
+    const data = randomBytes(2 * MiB);
+    await putBytes(`${p}staging/a/src`, data);
+    await putBytes(`${p}final/dst`, Buffer.from("old bytes"));
+    await adapter.move(`${p}staging/a/src`, `${p}final/dst`);
+    expect(sha256(await readAll(await adapter.get(`${p}final/dst`)))).toBe(sha256(data));
+    expect(await adapter.stat(`${p}staging/a/src`)).toBeNull();
+    expect(await collect(adapter.list(`${p}staging/`))).toEqual([]);
+    await expect(adapter.move(`${p}staging/a/src`, `${p}final/other`)).rejects.toBeInstanceOf(StorageNotFoundError);
+  });
+
   test("delete removes an object and is idempotent", async () => {
     await putBytes(`${p}k`, Buffer.from("x"));
     await adapter.delete(`${p}k`);
