@@ -120,9 +120,9 @@ class ImportRun {
       this.adapter = await this.deps.storage.adapterFor(this.namespaceId);
       if (this.phase === PULLING) await this.pull();
       if (this.phase === PULLED) await this.place();
-      const settled = await this.verifyAndSettle();
+      // Staging is empty once files are placed; the working manifest goes before the revision settles.
       await this.cleanupStaging();
-      return settled;
+      return await this.verifyAndSettle();
     } catch (error) {
       return await this.settleFailure(error);
     } finally {
@@ -382,6 +382,8 @@ class ImportRun {
       throw error;
     }
     const message = isRetryable(error) ? `${describeError(error)} (gave up after ${this.attempt.number} attempts)` : describeError(error);
+    // Clean before settling: once a client sees FAILED, nothing of this attempt is left.
+    await this.cleanupStaging();
     try {
       await applyTransition(this.deps.ds, this.revision.id, "fail", {
         actor: ACTOR,
@@ -394,7 +396,6 @@ class ImportRun {
       return "cancelled";
     }
     this.deps.logger.info(`import of ${this.label} failed: ${message}`);
-    await this.cleanupStaging();
     return FAILED;
   }
 
