@@ -13,8 +13,9 @@ export class PageInfo {
 export interface EdgeShape<T> { cursor: string; node: T }
 
 /**
- * A connection's `count` may be a thunk: graphql-js calls function-valued properties, so the
- * count query runs only when a client selects `count`.
+ * A connection's `count` may be a thunk (or a getter, see connectionOf): with `simple: true` the
+ * field reads the property and graphql-js calls a function-valued one, so the count query runs
+ * only when a client selects `count`.
  */
 export interface ConnectionShape<T> {
   pageInfo: PageInfo;

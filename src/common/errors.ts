@@ -27,8 +27,6 @@ export const ERRORS = {
   notFound: (what: string, id: string) => new AppError("NOT_FOUND", `${what} ${id} not found`, { id }),
   conflict: (message: string, extra: Record<string, unknown> = {}) => new AppError("CONFLICT", message, extra),
   upstream: (message: string, extra: Record<string, unknown> = {}) => new AppError("UPSTREAM_ERROR", message, extra),
-  notImplemented: (feature: string) =>
-    new AppError("NOT_IMPLEMENTED", `${feature} is not implemented yet`, { feature }),
 };
 
 export const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([

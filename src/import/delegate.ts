@@ -159,11 +159,15 @@ export function waitForRemoteImports(
     if (signal?.aborted) return onAbort();
     signal?.addEventListener("abort", onAbort, { once: true });
 
-    stopWatch = client.watchStatuses([...pending.keys()], {
-      next: observe,
-      // Polling carries on; the subscription only makes the wait shorter.
-      error: (error) => logger.warn(`${where}: status subscription ended, polling instead: ${error.message}`),
-    });
+    try {
+      stopWatch = client.watchStatuses([...pending.keys()], {
+        next: observe,
+        // Polling carries on; the subscription only makes the wait shorter.
+        error: (error) => logger.warn(`${where}: status subscription ended, polling instead: ${error.message}`),
+      });
+    } catch (error) {
+      return finish(error as Error);
+    }
 
     let failures = 0;
     const poll = async () => {

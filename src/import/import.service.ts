@@ -85,30 +85,25 @@ export class ImportService {
     const [namespace] = await this.ds.query(`SELECT id FROM storage_namespaces WHERE id = $1`, [namespaceId]);
     if (!namespace) throw ERRORS.notFound("StorageNamespace", opts.namespaceId ?? namespaceId);
 
-    const { tasks, started } = await this.ds.transaction(async (em) => {
+    const started = await this.ds.transaction(async (em) => {
       const rows = await this.lockRevisions(em, ids);
-      const tasks = new Map<string, ImportTask>();
-      const started: RevisionStatusChangedEvent[] = [];
+      const events: RevisionStatusChangedEvent[] = [];
       for (const id of ids) {
         const { revision } = rows.get(id)!;
-        if (IMPORTING.includes(revision.status)) {
-          tasks.set(id, { taskId: revision.importTaskId, revision });
-        } else if (revision.status === ArtifactStatus.AVAILABLE && !opts.force && (revision.latestUpstreamDigest ?? revision.digest) === revision.digest) {
-          tasks.set(id, { taskId: null, revision });
-        } else {
-          if (!revision.latestUpstreamDigest) {
-            throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} has no known upstream commit: scan it first`, { currentStatus: revision.status });
-          }
-          started.push(await applyTransitionIn(em, id, "startImport", {
-            actor: viewer.sub,
-            reason: opts.force ? "forced import requested" : "import requested",
-            force: opts.force,
-            patch: { importCommit: revision.latestUpstreamDigest, importNamespaceId: namespaceId, lastError: null, importProgress: null, importTaskId: null },
-          }));
-          tasks.set(id, { taskId: null, revision });
+        // Already importing: its task is returned. AVAILABLE at the same commit: nothing to download.
+        if (IMPORTING.includes(revision.status)) continue;
+        if (revision.status === ArtifactStatus.AVAILABLE && !opts.force && (revision.latestUpstreamDigest ?? revision.digest) === revision.digest) continue;
+        if (!revision.latestUpstreamDigest) {
+          throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} has no known upstream commit: scan it first`, { currentStatus: revision.status });
         }
+        events.push(await applyTransitionIn(em, id, "startImport", {
+          actor: viewer.sub,
+          reason: opts.force ? "forced import requested" : "import requested",
+          force: opts.force,
+          patch: { importCommit: revision.latestUpstreamDigest, importNamespaceId: namespaceId, lastError: null, importProgress: null, importTaskId: null },
+        }));
       }
-      return { tasks, started };
+      return events;
     });
     for (const event of started) this.events.publish("revision.status", event);
     for (const event of started) {
@@ -116,7 +111,7 @@ export class ImportService {
       // Only while importing: a fast import may already have settled and cleared it.
       await this.ds.query(`UPDATE artifact_revisions SET import_task_id = $2 WHERE id = $1 AND status = ANY($3)`, [event.revisionId, taskId, IMPORTING]);
     }
-    const fresh = await this.findRevisions([...tasks.keys()]);
+    const fresh = await this.findRevisions(ids);
     return Promise.all(ids.map(async (id) => {
       const revision = fresh.get(id)!;
       const running = IMPORTING.includes(revision.status);
@@ -238,9 +233,9 @@ export class ImportService {
   }
 
   private async presign(revisionId: string, storageKey: string, expiration: number | null | undefined): Promise<string> {
-    const [association] = await this.ds.query(`SELECT namespace_id FROM artifact_revision_namespaces WHERE revision_id = $1 LIMIT 1`, [revisionId]);
-    if (!association) throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", revisionId)} has no storage namespace`);
-    const adapter = await this.storage.adapterFor(association.namespace_id);
+    const namespaceId = await this.namespaceOf(revisionId);
+    if (!namespaceId) throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", revisionId)} has no storage namespace`);
+    const adapter = await this.storage.adapterFor(namespaceId);
     const seconds = Math.min(Math.max(expiration ?? DEFAULT_URL_EXPIRY_SECONDS, 1), this.config.presignedUrlMaxExpiry);
     return adapter.presignGet(storageKey, { expiresInSeconds: seconds });
   }
@@ -252,10 +247,15 @@ export class ImportService {
     const unsafe = unsafePathReason(key);
     if (unsafe) throw ERRORS.badInput(`key is not a safe relative path: ${unsafe}`, { argumentName: "key" });
     if (artifactReadonly) throw ERRORS.conflict(`The artifact ${artifactName} is readonly: files cannot be uploaded to it`);
-    const [association] = await this.ds.query(`SELECT namespace_id FROM artifact_revision_namespaces WHERE revision_id = $1 LIMIT 1`, [id]);
-    const adapter = await this.storage.adapterFor(association?.namespace_id ?? this.storage.defaultNamespaceId);
+    const adapter = await this.storage.adapterFor((await this.namespaceOf(id)) ?? this.storage.defaultNamespaceId);
     const url = await adapter.presignPut(finalKey(artifactName, revision.version, key), { expiresInSeconds: Math.min(DEFAULT_URL_EXPIRY_SECONDS, this.config.presignedUrlMaxExpiry) });
     return { url, fields: {} };
+  }
+
+  /** The namespace holding a revision's imported files, if any. */
+  private async namespaceOf(revisionId: string): Promise<string | null> {
+    const [association] = await this.ds.query(`SELECT namespace_id FROM artifact_revision_namespaces WHERE revision_id = $1 LIMIT 1`, [revisionId]);
+    return association?.namespace_id ?? null;
   }
 
   private parseIds(rawIds: readonly string[], argName: string): string[] {

@@ -25,7 +25,7 @@ async function main(config: Config): Promise<void> {
   }
   const cleanups: Array<() => Promise<void>> = [];
   const close = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => logger.error("error during shutdown", error));
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => logger.error("error during shutdown", error));
   };
   try {
     const ds = createDataSource({ url: config.databaseUrl, logger: new QueryObserver(logger) });
@@ -45,8 +45,8 @@ async function main(config: Config): Promise<void> {
     const worker = createImportWorker({
       ds, config, storage, events, logger, queue, connectionString: config.databaseUrl, registries: new RegistryService(ds, config.limits),
     });
-    await worker.start();
     cleanups.push(() => worker.stop());
+    await worker.start();
     logger.info(`import worker running ${config.import.concurrency} revision(s) at a time`);
   } catch (error) {
     await close();

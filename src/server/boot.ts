@@ -47,7 +47,8 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
   const cleanups: Array<{ what: string; run: () => Promise<void> }> = [];
   const onClose = (what: string, run: () => Promise<void>) => cleanups.push({ what, run });
   const close = async () => {
-    for (const { what, run } of cleanups.reverse()) {
+    // splice: each cleanup runs once, in reverse order, however often close() is called.
+    for (const { what, run } of cleanups.splice(0).reverse()) {
       const started = Date.now();
       await run().catch((error) => logger.error(`error while stopping ${what}`, error));
       logger.debug(`stopped ${what} in ${Date.now() - started} ms`);
@@ -86,8 +87,9 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
     let importWorker: ImportWorker | null = null;
     if (config.import.worker) {
       const worker = createImportWorker({ ds, config, storage, events, logger, queue: importQueue, connectionString: databaseUrl, registries: services.registries });
-      await worker.start();
+      // Registered before start: a start that fails half-way still releases what it opened.
       onClose("import worker", () => worker.stop());
+      await worker.start();
       importWorker = worker;
     }
     const schema = await buildFederatedSchema(events as unknown as PubSub);
