@@ -1,7 +1,7 @@
 import type { DataSource, EntityTarget, ObjectLiteral } from "typeorm";
 import { toConnection, type ConnectionShape } from "./connection.type";
-import type { Page } from "./paging";
-import { hydrate } from "./sql";
+import { countRows, fetchPage, resolvePaging, type OrderTerm, type Page, type PagingArgs, type PagingLimits } from "./paging";
+import { hydrate, SqlParams } from "./sql";
 
 /** A page whose rows are already entities. */
 export type EntityPage<E> = Omit<Page, "rows"> & { rows: E[] };
@@ -22,4 +22,22 @@ export function connectionOf<E, T>(page: EntityPage<E>, map: (entity: E) => T, c
     enumerable: true,
     get: () => (pending ??= count()),
   });
+}
+
+export interface TableListing {
+  ds: DataSource;
+  limits: PagingLimits;
+  select: string;
+  /** FROM clause body with its alias, e.g. `api_keypairs k`. */
+  from: string;
+  idExpr: string;
+  order: OrderTerm;
+}
+
+/** One page of a whole table in one order, with a lazy count: the plain listings (registries, storages, key pairs). */
+export async function listTable<T>(t: TableListing, args: PagingArgs, map: (row: Record<string, any>) => T): Promise<ConnectionShape<T>> {
+  const paging = resolvePaging(args, t.limits);
+  const params = new SqlParams();
+  const page = await fetchPage({ ds: t.ds, select: t.select, from: t.from, idExpr: t.idExpr, where: [], params, paging, order: [t.order] });
+  return connectionOf(page, map, () => countRows({ ds: t.ds, from: t.from, where: [], params }));
 }

@@ -3,13 +3,13 @@ import jwt from "jsonwebtoken";
 import { IsNull, type DataSource } from "typeorm";
 import type { Viewer } from "../auth/viewer";
 import type { ConnectionShape } from "../common/connection.type";
-import { connectionOf } from "../common/paging.util";
+import { listTable } from "../common/paging.util";
 import { ApiKeypairRole, Role } from "../common/enums";
 import { ERRORS } from "../common/errors";
 import type { Logger } from "../common/logger";
-import { countRows, fetchPage, resolvePaging, type PagingArgs, type PagingLimits } from "../common/paging";
+import type { PagingArgs, PagingLimits } from "../common/paging";
 import { parseId } from "../common/relay";
-import { hydrate, SqlParams } from "../common/sql";
+import { hydrate } from "../common/sql";
 import { given } from "../common/validation";
 import { ApiKeypairEntity } from "./api-keypair.entity";
 import type { CreateApiKeypairInput } from "./keypair.inputs";
@@ -53,19 +53,11 @@ export class KeypairService {
     this.box = new SecretBox(options.authSecret, "api-keypair-secret/v1");
   }
 
-  async list(args: PagingArgs): Promise<ConnectionShape<ApiKeypair>> {
-    const paging = resolvePaging(args, this.options.limits);
-    const params = new SqlParams();
-    const from = "api_keypairs k";
-    const page = await fetchPage({
-      ds: this.ds, select: "k.*", from, idExpr: "k.id", where: [], params, paging,
-      order: [{ expr: "k.created_at", cast: "timestamptz", direction: "ASC" }],
-    });
-    return connectionOf(
-      page,
-      (row: Record<string, unknown>) => toApiKeypair(hydrate(this.ds, ApiKeypairEntity, row)),
-      () => countRows({ ds: this.ds, from, where: [], params }),
-    );
+  list(args: PagingArgs): Promise<ConnectionShape<ApiKeypair>> {
+    return listTable({
+      ds: this.ds, limits: this.options.limits, select: "k.*", from: "api_keypairs k", idExpr: "k.id",
+      order: { expr: "k.created_at", cast: "timestamptz", direction: "ASC" },
+    }, args, (row) => toApiKeypair(hydrate(this.ds, ApiKeypairEntity, row)));
   }
 
   /** The secret key is in the result and nowhere else: only its encrypted form is stored. */

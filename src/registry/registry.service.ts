@@ -1,12 +1,11 @@
 import type { DataSource, EntityManager } from "typeorm";
 import type { ConnectionShape } from "../common/connection.type";
-import { connectionOf } from "../common/paging.util";
+import { listTable } from "../common/paging.util";
 import { isForeignKeyViolation, isUniqueViolation } from "../common/db-errors";
 import { ArtifactRegistryType, ArtifactType } from "../common/enums";
 import { ERRORS } from "../common/errors";
-import { countRows, fetchPage, resolvePaging, type PagingArgs, type PagingLimits } from "../common/paging";
+import type { PagingArgs, PagingLimits } from "../common/paging";
 import { parseId, type NodeTypeName } from "../common/relay";
-import { SqlParams } from "../common/sql";
 import { checkHttpUrl, checkName, checkText, given } from "../common/validation";
 import type {
   CreateHuggingFaceRegistryInput, CreateReservoirRegistryInput, UpdateHuggingFaceRegistryInput, UpdateReservoirRegistryInput,
@@ -155,14 +154,8 @@ export class RegistryService {
     return id;
   }
 
-  private async list<T>(args: PagingArgs, select: string, from: string, map: (row: Record<string, any>) => T): Promise<ConnectionShape<T>> {
-    const paging = resolvePaging(args, this.limits);
-    const params = new SqlParams();
-    const page = await fetchPage({
-      ds: this.ds, select, from, idExpr: "r.id", where: [], params, paging,
-      order: [{ expr: "r.name", cast: "text", direction: "ASC" }],
-    });
-    return connectionOf(page, map, () => countRows({ ds: this.ds, from, where: [], params }));
+  private list<T>(args: PagingArgs, select: string, from: string, map: (row: Record<string, any>) => T): Promise<ConnectionShape<T>> {
+    return listTable({ ds: this.ds, limits: this.limits, select, from, idExpr: "r.id", order: { expr: "r.name", cast: "text", direction: "ASC" } }, args, map);
   }
 
   private async insertBase(em: EntityManager, name: string, type: ArtifactRegistryType, url: string): Promise<string> {

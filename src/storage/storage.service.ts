@@ -2,13 +2,13 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { DataSource, EntityManager, ObjectLiteral, EntityTarget } from "typeorm";
 import type { ConnectionShape } from "../common/connection.type";
-import { connectionOf } from "../common/paging.util";
+import { listTable } from "../common/paging.util";
 import { isForeignKeyViolation, isUniqueViolation } from "../common/db-errors";
 import { ERRORS } from "../common/errors";
 import type { Logger } from "../common/logger";
-import { countRows, fetchPage, resolvePaging, type PagingArgs, type PagingLimits } from "../common/paging";
+import type { PagingArgs, PagingLimits } from "../common/paging";
 import { parseId, type NodeTypeName } from "../common/relay";
-import { hydrate, SqlParams } from "../common/sql";
+import { hydrate } from "../common/sql";
 import { checkName, checkText, given } from "../common/validation";
 import { ObjectStorageEntity } from "./object-storage.entity";
 import type {
@@ -219,15 +219,11 @@ export class StorageService {
     }
   }
 
-  private async list<T>(args: PagingArgs, table: string, map: (row: Record<string, unknown>) => T): Promise<ConnectionShape<T>> {
-    const paging = resolvePaging(args, this.options.limits);
-    const params = new SqlParams();
-    const from = `${table} s`;
-    const page = await fetchPage({
-      ds: this.ds, select: "s.*", from, idExpr: "s.id", where: [], params, paging,
-      order: [{ expr: "s.name", cast: "text", direction: "ASC" }],
-    });
-    return connectionOf(page, map, () => countRows({ ds: this.ds, from, where: [], params }));
+  private list<T>(args: PagingArgs, table: string, map: (row: Record<string, unknown>) => T): Promise<ConnectionShape<T>> {
+    return listTable({
+      ds: this.ds, limits: this.options.limits, select: "s.*", from: `${table} s`, idExpr: "s.id",
+      order: { expr: "s.name", cast: "text", direction: "ASC" },
+    }, args, map);
   }
 
   private async write<T>(what: string, name: string | undefined, fn: (em: EntityManager) => Promise<T>): Promise<T> {
