@@ -1,4 +1,5 @@
 import { createPubSub, type PubSub } from "@graphql-yoga/subscription";
+import type { EntityManager } from "typeorm";
 import type { ArtifactStatus } from "../common/enums";
 import type { ImportProgressData } from "../revision/revision.entity";
 
@@ -30,20 +31,41 @@ export type EventTopics = {
   "revision.progress": [revisionId: string, event: ImportProgressEvent];
 };
 
-/**
- * The port resolvers subscribe to and services publish to: @graphql-yoga/subscription's typed
- * pubsub (type-graphql accepts it as its PubSub), plus close() for shutdown. `publish` never
- * throws and never waits: it is called after a commit, when there is nothing left to undo.
- */
-export interface EventBus extends PubSub<EventTopics> {
-  close(): Promise<void>;
+/** Publishes an event as part of a database transaction. */
+export interface TransactionalPublisher {
+  /**
+   * Queues the event in the transaction `manager` runs: subscribers receive it when, and only
+   * if, the transaction commits, in commit order with every other process's events.
+   */
+  publishIn<K extends keyof EventTopics>(manager: EntityManager, routingKey: K, ...args: EventTopics[K]): Promise<void>;
 }
 
 /**
- * In-process bus: every subscriber must live in this process. The server uses the PostgreSQL
- * one (createPgEventBus); this one serves schema printing and unit tests.
+ * The port resolvers subscribe to and services publish to: @graphql-yoga/subscription's typed
+ * pubsub (type-graphql accepts it as its PubSub), publishIn for events that belong to a
+ * transaction (status changes), and close() for shutdown. `publish` never throws and never
+ * waits: it is for events with nothing to undo (progress).
+ */
+export interface EventBus extends PubSub<EventTopics>, TransactionalPublisher {
+  close(): Promise<void>;
+}
+
+/** What yoga's pubsub dispatches for publish(routingKey, ...args): the event type and its detail. */
+export function wireTopic(routingKey: string, args: readonly unknown[]): { topic: string; detail: unknown } {
+  return args.length > 1 ? { topic: `${routingKey}:${String(args[0])}`, detail: args[1] } : { topic: routingKey, detail: args[0] ?? null };
+}
+
+/**
+ * In-process bus, with no database: every subscriber must live in this process, and publishIn
+ * publishes at once, as if the transaction had committed. The server uses the PostgreSQL one
+ * (createPgEventBus); this one serves schema printing, which runs no transaction.
  */
 export function createEventBus(): EventBus {
   const pubsub = createPubSub<EventTopics>();
-  return { publish: pubsub.publish, subscribe: pubsub.subscribe, close: async () => undefined };
+  return {
+    publish: pubsub.publish,
+    subscribe: pubsub.subscribe,
+    publishIn: async (_manager, routingKey, ...args) => pubsub.publish(routingKey, ...args),
+    close: async () => undefined,
+  };
 }

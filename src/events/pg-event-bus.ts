@@ -1,7 +1,7 @@
 import { createPubSub, type PubSubEventTarget } from "@graphql-yoga/subscription";
 import { Client, type Notification } from "pg";
 import type { Logger } from "../common/logger";
-import type { EventBus, EventTopics } from "./event-bus";
+import { wireTopic, type EventBus, type EventTopics } from "./event-bus";
 
 export const DEFAULT_EVENTS_CHANNEL = "artifact_registry_events";
 
@@ -30,6 +30,9 @@ interface WireEvent { t: string; d: unknown }
  * to this process, like everybody else's. So each subscriber, here or elsewhere, receives one
  * copy, and all subscribers see the same order: the order in which the NOTIFYs committed.
  * Events of this process are sent one at a time on one session, so they keep publish order.
+ * publishIn() sends the NOTIFY inside the caller's transaction instead: PostgreSQL delivers it
+ * at commit, and drops it on rollback, so status changes reach every process in commit order,
+ * which the row lock of a transition makes the order of the changes themselves.
  *
  * While the connection is down (it is re-established with backoff) events published here wait
  * in memory; notifications sent by other processes meanwhile are missed, as LISTEN/NOTIFY has
@@ -56,7 +59,23 @@ export async function createPgEventBus(options: PgEventBusOptions): Promise<Even
     },
   } as unknown as PubSubEventTarget<EventTopics>;
   const pubsub = createPubSub<EventTopics>({ eventTarget });
-  return { publish: pubsub.publish, subscribe: pubsub.subscribe, close: () => link.close() };
+  return {
+    publish: pubsub.publish,
+    subscribe: pubsub.subscribe,
+    publishIn: async (manager, routingKey, ...args) => {
+      const { topic, detail } = wireTopic(routingKey, args);
+      await manager.query("SELECT pg_notify($1, $2)", [channel, encodeEvent({ t: topic, d: detail })]);
+    },
+    close: () => link.close(),
+  };
+}
+
+/** The NOTIFY payload; an event too big to send is a bug in whoever made it, so it throws. */
+function encodeEvent(event: WireEvent): string {
+  const payload = JSON.stringify(event);
+  const bytes = Buffer.byteLength(payload);
+  if (bytes > MAX_EVENT_BYTES) throw new Error(`event on ${event.t} is ${bytes} bytes, over the ${MAX_EVENT_BYTES}-byte NOTIFY limit`);
+  return payload;
 }
 
 /** One session that LISTENs and sends this process's NOTIFYs, re-established when it drops. */
@@ -95,10 +114,11 @@ class NotifyLink {
       this.logger.warn(`event on ${event.t} published after the event bus closed; dropped`);
       return;
     }
-    const payload = JSON.stringify(event);
-    const bytes = Buffer.byteLength(payload);
-    if (bytes > MAX_EVENT_BYTES) {
-      this.logger.error(`event on ${event.t} is ${bytes} bytes, over the ${MAX_EVENT_BYTES}-byte NOTIFY limit; dropped`);
+    let payload: string;
+    try {
+      payload = encodeEvent(event);
+    } catch (error) {
+      this.logger.error(`${(error as Error).message}; dropped`);
       return;
     }
     if (this.queue.length >= this.maxQueued) {

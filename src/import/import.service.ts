@@ -87,7 +87,7 @@ export class ImportService {
 
     const started = await this.ds.transaction(async (em) => {
       const rows = await this.lockRevisions(em, ids);
-      const events: RevisionStatusChangedEvent[] = [];
+      const started: RevisionStatusChangedEvent[] = [];
       for (const id of ids) {
         const { revision } = rows.get(id)!;
         // Already importing: its task is returned. AVAILABLE at the same commit: nothing to download.
@@ -96,16 +96,15 @@ export class ImportService {
         if (!revision.latestUpstreamDigest) {
           throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} has no known upstream commit: scan it first`, { currentStatus: revision.status });
         }
-        events.push(await applyTransitionIn(em, id, "startImport", {
+        started.push(await applyTransitionIn(em, id, "startImport", {
           actor: viewer.sub,
           reason: opts.force ? "forced import requested" : "import requested",
           force: opts.force,
           patch: { importCommit: revision.latestUpstreamDigest, importNamespaceId: namespaceId, lastError: null, importProgress: null, importTaskId: null },
-        }));
+        }, this.events));
       }
-      return events;
+      return started;
     });
-    for (const event of started) this.events.publish("revision.status", event);
     for (const event of started) {
       const taskId = await this.queue.enqueue(event.revisionId);
       // Only while importing: a fast import may already have settled and cleared it.
@@ -179,17 +178,15 @@ export class ImportService {
       await adapter.deletePrefix(`${artifactName}/${revision.version}/`);
       await adapter.deletePrefix(stagingPrefix(id));
     }
-    const event = await this.ds.transaction(async (em) => {
-      const e = await applyTransitionIn(em, id, "cleanup", {
+    await this.ds.transaction(async (em) => {
+      await applyTransitionIn(em, id, "cleanup", {
         actor: viewer.sub,
         reason: "files cleaned up",
         patch: { digest: null, importTaskId: null, importCommit: null, importNamespaceId: null, importProgress: null, verificationResult: null },
-      });
+      }, this.events);
       await em.query(`UPDATE artifact_revision_files SET storage_key = NULL, staged_sha256 = NULL WHERE revision_id = $1`, [id]);
       await em.query(`DELETE FROM artifact_revision_namespaces WHERE revision_id = $1`, [id]);
-      return e;
     });
-    this.events.publish("revision.status", event);
   }
 
   async approve(rawId: string, viewer: Viewer): Promise<ArtifactRevisionEntity> {

@@ -27,7 +27,7 @@ const STORAGE_CONCURRENCY = 8;
 export interface PipelineDeps {
   ds: DataSource;
   storage: Pick<StorageManager, "adapterFor" | "defaultNamespaceId">;
-  events: Pick<EventBus, "publish">;
+  events: Pick<EventBus, "publish" | "publishIn">;
   logger: Logger;
   sources: FileSourceFactory;
   verifiers: readonly Verifier[];
@@ -249,17 +249,17 @@ class ImportRun {
     const { ds } = this.deps;
     const id = this.revision.id;
     const prefix = finalKey(this.revision.artifactName, this.revision.version, "");
-    const { event, oldFiles, oldNamespaces } = await ds.transaction(async (em) => {
+    const { oldFiles, oldNamespaces } = await ds.transaction(async (em) => {
       const oldFiles: Array<{ path: string; storage_key: string }> = await em.query(
         `SELECT path, storage_key FROM artifact_revision_files WHERE revision_id = $1 AND storage_key IS NOT NULL`,
         [id],
       );
       const oldNamespaces: Array<{ namespace_id: string }> = await em.query(`SELECT namespace_id FROM artifact_revision_namespaces WHERE revision_id = $1`, [id]);
-      const event = await applyTransitionIn(em, id, "pulled", {
+      await applyTransitionIn(em, id, "pulled", {
         actor: ACTOR,
         reason: "every file is staged and verified",
         patch: { importProgress: this.tracker.snapshot() },
-      });
+      }, this.deps.events);
       await em.query(
         `INSERT INTO artifact_revision_files (revision_id, path, size, sha256, upstream_oid, storage_key, staged_sha256)
          SELECT revision_id, path, size, COALESCE(sha256, staged_sha256), upstream_oid, $2 || path, staged_sha256
@@ -277,9 +277,8 @@ class ImportRun {
       await em.query(`UPDATE artifact_revisions SET size = (SELECT COALESCE(sum(size), 0) FROM artifact_revision_files WHERE revision_id = $1) WHERE id = $1`, [id]);
       await em.query(`DELETE FROM artifact_revision_namespaces WHERE revision_id = $1 AND namespace_id <> $2`, [id, this.namespaceId]);
       await em.query(`INSERT INTO artifact_revision_namespaces (revision_id, namespace_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [id, this.namespaceId]);
-      return { event, oldFiles, oldNamespaces };
+      return { oldFiles, oldNamespaces };
     });
-    this.deps.events.publish("revision.status", event);
     this.phase = PULLED;
 
     // Old files the new rows no longer name: paths the new commit dropped, or all of them when

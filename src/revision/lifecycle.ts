@@ -2,13 +2,14 @@ import type { DataSource, EntityManager } from "typeorm";
 import { ArtifactStatus } from "../common/enums";
 import { ERRORS } from "../common/errors";
 import { isUuid, toGlobalId } from "../common/relay";
-import type { EventBus, RevisionStatusChangedEvent } from "../events/event-bus";
+import type { RevisionStatusChangedEvent, TransactionalPublisher } from "../events/event-bus";
 import type { ImportProgressData, VerificationResultData } from "./revision.entity";
 
 /*
  * The lifecycle of a revision's status: the one transition table, and the only code that
  * writes artifact_revisions.status. Every change locks the row, checks the table, writes the
- * history row in the same transaction, and is published after commit.
+ * history row and publishes its event in the same transaction: subscribers see it at commit,
+ * in commit order, and never see a change that rolled back.
  */
 
 const { SCANNED, PULLING, PULLED, VERIFYING, NEEDS_APPROVAL, AVAILABLE, FAILED, REJECTED } = ArtifactStatus;
@@ -109,10 +110,8 @@ export interface TransitionOptions extends TransitionChoice {
   patch?: RevisionPatch;
 }
 
-type Publisher = Pick<EventBus, "publish">;
-
 /**
- * Changes a revision's status in its own transaction and publishes the event after commit.
+ * Changes a revision's status in its own transaction; its event is delivered at commit.
  * An illegal change is a CONFLICT and changes nothing; an unknown revision is NOT_FOUND.
  */
 export async function applyTransition(
@@ -120,22 +119,21 @@ export async function applyTransition(
   revisionId: string,
   action: LifecycleAction,
   options: TransitionOptions,
-  events: Publisher,
+  events: TransactionalPublisher,
 ): Promise<RevisionStatusChangedEvent> {
-  const event = await ds.transaction((manager) => applyTransitionIn(manager, revisionId, action, options));
-  events.publish("revision.status", event);
-  return event;
+  return ds.transaction((manager) => applyTransitionIn(manager, revisionId, action, options, events));
 }
 
 /**
  * The same inside the caller's transaction, for changes that must commit together with other
- * rows. Returns the event: publish it after your commit, and not at all if you roll back.
+ * rows: the event is delivered if and when that transaction commits.
  */
 export async function applyTransitionIn(
   manager: EntityManager,
   revisionId: string,
   action: LifecycleAction,
   options: TransitionOptions,
+  events: TransactionalPublisher,
 ): Promise<RevisionStatusChangedEvent> {
   if (!manager.queryRunner?.isTransactionActive) throw new Error("applyTransitionIn needs a transaction: its row lock would be released at once");
   const rule: TransitionRule | undefined = TRANSITIONS[action];
@@ -174,7 +172,9 @@ export async function applyTransitionIn(
     `INSERT INTO artifact_revision_status_history (revision_id, from_status, to_status, actor, reason) VALUES ($1, $2, $3, $4, $5)`,
     [revisionId, from, to, options.actor, options.reason ?? null],
   );
-  return { revisionId, artifactId: row.artifact_id, from, to, at: new Date(row.now).toISOString(), actor: options.actor };
+  const event: RevisionStatusChangedEvent = { revisionId, artifactId: row.artifact_id, from, to, at: new Date(row.now).toISOString(), actor: options.actor };
+  await events.publishIn(manager, "revision.status", event);
+  return event;
 }
 
 /** Statuses in which some job must be driving the revision; after a crash, nothing is. */

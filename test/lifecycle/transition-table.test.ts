@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import { ArtifactStatus } from "../../src/common/enums";
 import { toGlobalId } from "../../src/common/relay";
-import type { RevisionStatusChangedEvent } from "../../src/events/event-bus";
+import type { EventTopics, RevisionStatusChangedEvent, TransactionalPublisher } from "../../src/events/event-bus";
 import { applyTransition, canApply, LIFECYCLE_ACTIONS, listTransitions, type LifecycleAction, type TransitionChoice } from "../../src/revision/lifecycle";
 import { createMigratedDataSource } from "../support/database";
 import { Seed } from "../support/seed";
@@ -52,7 +52,10 @@ let ds: DataSource;
 let close: () => Promise<void>;
 let artifactId: string;
 const published: RevisionStatusChangedEvent[] = [];
-const bus = { publish: (_topic: "revision.status", event: RevisionStatusChangedEvent) => void published.push(event) } as any;
+/** Records what each transition hands to its transaction's publisher (delivery itself: transactions.test.ts). */
+const bus: TransactionalPublisher = {
+  publishIn: async (_manager, _topic, ...args) => void published.push((args as EventTopics["revision.status"])[0]),
+};
 
 beforeAll(async () => {
   ({ ds, close } = await createMigratedDataSource());
