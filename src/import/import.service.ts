@@ -71,7 +71,7 @@ export class ImportService {
     if (opts.delegatorReservoirId) parseId(RSV_ID_TYPES, opts.delegatorReservoirId, "delegatorReservoirId");
     if (opts.delegateeReservoirId) parseId(RSV_ID_TYPES, opts.delegateeReservoirId, "delegateeReservoirId");
     await delegateImport(this.reservoirs, ids, { force: opts.force });
-    return this.importArtifacts(ids, { force: opts.force }, viewer);
+    return this.importArtifacts(ids, { force: opts.force, delegate: true }, viewer);
   }
 
   /**
@@ -79,7 +79,7 @@ export class ImportService {
    * one illegal item changes nothing. An import already running returns its task; an AVAILABLE
    * revision whose upstream commit has not moved is not downloaded again unless forced.
    */
-  async importArtifacts(rawIds: readonly string[], opts: { force: boolean; namespaceId?: string | null }, viewer: Viewer): Promise<ImportTask[]> {
+  async importArtifacts(rawIds: readonly string[], opts: { force: boolean; namespaceId?: string | null; delegate?: boolean }, viewer: Viewer): Promise<ImportTask[]> {
     const ids = this.parseIds(rawIds, "artifactRevisionIds");
     const namespaceId = opts.namespaceId ? parseId("StorageNamespace", opts.namespaceId, "vfolderId") : this.storage.defaultNamespaceId;
     const [namespace] = await this.ds.query(`SELECT id FROM storage_namespaces WHERE id = $1`, [namespaceId]);
@@ -100,7 +100,10 @@ export class ImportService {
           actor: viewer.sub,
           reason: opts.force ? "forced import requested" : "import requested",
           force: opts.force,
-          patch: { importCommit: revision.latestUpstreamDigest, importNamespaceId: namespaceId, lastError: null, importProgress: null, importTaskId: null },
+          patch: {
+            importCommit: revision.latestUpstreamDigest, importNamespaceId: namespaceId, importDelegate: opts.delegate ?? false,
+            importCrashes: 0, importCrashMark: null, lastError: null, importProgress: null, importTaskId: null,
+          },
         }, this.events));
       }
       return started;

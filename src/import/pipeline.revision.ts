@@ -15,12 +15,14 @@ export interface ImportRevision {
   /** The upstream commit pinned when the import started. */
   commit: string | null;
   namespaceId: string | null;
+  /** A delegated import: a Reservoir remote that has not imported its copy is asked to. */
+  delegate: boolean;
   importProgress: ImportProgressData | null;
 }
 
 export async function loadImportRevision(ds: DataSource, revisionId: string): Promise<ImportRevision | null> {
   const [row] = await ds.query(
-    `SELECT r.id, r.artifact_id, r.version, r.status, r.import_commit, r.import_namespace_id, r.import_progress,
+    `SELECT r.id, r.artifact_id, r.version, r.status, r.import_commit, r.import_namespace_id, r.import_delegate, r.import_progress,
             a.name AS artifact_name, a.type AS artifact_type, a.registry_id, g.type AS registry_type
        FROM artifact_revisions r
        JOIN artifacts a ON a.id = r.artifact_id
@@ -40,6 +42,7 @@ export async function loadImportRevision(ds: DataSource, revisionId: string): Pr
     status: row.status,
     commit: row.import_commit,
     namespaceId: row.import_namespace_id,
+    delegate: row.import_delegate,
     importProgress: row.import_progress,
   };
 }

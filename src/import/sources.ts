@@ -38,7 +38,7 @@ export function createFileSourceFactory(deps: FileSourceFactoryDeps): FileSource
       }
       case ArtifactRegistryType.RESERVOIR: {
         const source = await createReservoirFileSource(
-          deps.reservoir,
+          { ...deps.reservoir, delegate: revision.delegate },
           { id: revision.id, artifactId: revision.artifactId, version: revision.version, artifactName: revision.artifactName, registryId: revision.registryId, artifactType: revision.artifactType },
           { signal },
         );

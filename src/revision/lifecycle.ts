@@ -91,6 +91,9 @@ export interface RevisionPatch {
   importTaskId?: string | null;
   importCommit?: string | null;
   importNamespaceId?: string | null;
+  importDelegate?: boolean;
+  importCrashes?: number;
+  importCrashMark?: number | null;
 }
 
 const PATCH_COLUMNS: Record<keyof RevisionPatch, { column: string; json: boolean }> = {
@@ -101,6 +104,9 @@ const PATCH_COLUMNS: Record<keyof RevisionPatch, { column: string; json: boolean
   importTaskId: { column: "import_task_id", json: false },
   importCommit: { column: "import_commit", json: false },
   importNamespaceId: { column: "import_namespace_id", json: false },
+  importDelegate: { column: "import_delegate", json: false },
+  importCrashes: { column: "import_crashes", json: false },
+  importCrashMark: { column: "import_crash_mark", json: false },
 };
 
 export interface TransitionOptions extends TransitionChoice {

@@ -85,6 +85,18 @@ export class ArtifactRevisionEntity {
   @Column({ name: "import_namespace_id", type: "uuid", nullable: true })
   importNamespaceId: string | null;
 
+  /** The running import may ask the Reservoir remote to import its copy (delegateImportArtifacts). */
+  @Column({ name: "import_delegate", type: "boolean", default: false })
+  importDelegate: boolean;
+
+  /** Process crashes in a row, during the running import, with no file verified in between. */
+  @Column({ name: "import_crashes", type: "integer", default: 0 })
+  importCrashes: number;
+
+  /** Files verified when the last of those crashes was noticed. */
+  @Column({ name: "import_crash_mark", type: "integer", nullable: true })
+  importCrashMark: number | null;
+
   @CreateDateColumn({ name: "created_at", type: "timestamptz" })
   createdAt: Date;
 

@@ -4,6 +4,7 @@ import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { Readable } from "node:stream";
+import { Role } from "../../src/common/enums";
 import { toGlobalId } from "../../src/common/relay";
 import { applyTransition } from "../../src/revision/lifecycle";
 import { delegateImport, ReservoirImportError, type ReservoirImportDeps } from "../../src/import/delegate";
@@ -490,6 +491,24 @@ describe("delegated imports", () => {
     const source = await createReservoirFileSource(depsOn(b, { delegate: true, wait: { pollIntervalMs: 200, timeoutMs: 30_000 } }), await refOf(b, aOnB, "org/lazy"));
     expect(source.kind).toBe("reservoir");
     expect(Object.fromEntries((await filesOf(b, onB.id)).map((f) => [f.path, f.sha256]))).toEqual(await hubDigests("org/lazy"));
+  }, 60_000);
+
+  it("let a delegated import's job ask A itself when A's copy is not imported by the time the job runs", async () => {
+    await scanHubOnA("org/pending");
+    await mirrorOnB("pending");
+    const onB = await revisionOn(b, aOnB.id, "org/pending");
+    const admin = { sub: "test-admin", role: Role.ADMIN };
+
+    // A plain import meets A's SCANNED copy and fails, pointing at delegation.
+    await b.booted.services.imports.importArtifacts([onB.id], { force: false }, admin);
+    expect(await settle(b, onB.id)).toMatchObject({ status: "FAILED", last_error: expect.stringContaining("use delegateImportArtifacts") });
+
+    // A delegated one (as delegateImportArtifacts starts it, should A's copy fail or vanish before
+    // the job runs) lets the job ask A, wait for A's copy, and import it.
+    await b.booted.services.imports.importArtifacts([onB.id], { force: false, delegate: true }, admin);
+    expect(await settle(b, onB.id)).toMatchObject({ status: "AVAILABLE", last_error: null });
+    expect((await revisionOn(a, await huggingfaceRegistryOf(a), "org/pending")).status).toBe("AVAILABLE");
+    expect(await storedDigests(b, onB.id)).toEqual(await hubDigests("org/pending"));
   }, 60_000);
 
   it("end the wait with A's error when A's own import fails", async () => {
