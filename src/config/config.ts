@@ -36,6 +36,7 @@ const schema = z.object({
   IMPORT_FILE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   IMPORT_REQUIRE_APPROVAL: flag(false),
   IMPORT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  IMPORT_MAX_CRASHES: z.coerce.number().int().min(1).max(100).default(3),
   IMPORT_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   IMPORT_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).max(60).default(2),
   IMPORT_RECOVERY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
@@ -68,6 +69,8 @@ export interface ImportConfig {
   requireApproval: boolean;
   /** Attempts of one import (the first included) before a transient failure becomes FAILED. */
   maxAttempts: number;
+  /** Process crashes in a row, with no file verified in between, after which an import is FAILED. */
+  maxCrashes: number;
   /** Base of the exponential backoff between attempts. */
   retryDelaySeconds: number;
   /** How often an idle worker looks for new jobs (jobs enqueued in this process wake it at once). */
@@ -117,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       fileConcurrency: e.IMPORT_FILE_CONCURRENCY,
       requireApproval: e.IMPORT_REQUIRE_APPROVAL,
       maxAttempts: e.IMPORT_MAX_ATTEMPTS,
+      maxCrashes: e.IMPORT_MAX_CRASHES,
       retryDelaySeconds: e.IMPORT_RETRY_DELAY_SECONDS,
       pollIntervalSeconds: e.IMPORT_POLL_INTERVAL_SECONDS,
       recoveryIntervalSeconds: e.IMPORT_RECOVERY_INTERVAL_SECONDS,

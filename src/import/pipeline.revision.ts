@@ -17,12 +17,14 @@ export interface ImportRevision {
   namespaceId: string | null;
   /** A delegated import: a Reservoir remote that has not imported its copy is asked to. */
   delegate: boolean;
+  /** Process crashes in a row during this import with no file verified in between. */
+  crashes: number;
   importProgress: ImportProgressData | null;
 }
 
 export async function loadImportRevision(ds: DataSource, revisionId: string): Promise<ImportRevision | null> {
   const [row] = await ds.query(
-    `SELECT r.id, r.artifact_id, r.version, r.status, r.import_commit, r.import_namespace_id, r.import_delegate, r.import_progress,
+    `SELECT r.id, r.artifact_id, r.version, r.status, r.import_commit, r.import_namespace_id, r.import_delegate, r.import_crashes, r.import_progress,
             a.name AS artifact_name, a.type AS artifact_type, a.registry_id, g.type AS registry_type
        FROM artifact_revisions r
        JOIN artifacts a ON a.id = r.artifact_id
@@ -43,6 +45,7 @@ export async function loadImportRevision(ds: DataSource, revisionId: string): Pr
     commit: row.import_commit,
     namespaceId: row.import_namespace_id,
     delegate: row.import_delegate,
+    crashes: row.import_crashes,
     importProgress: row.import_progress,
   };
 }

@@ -34,6 +34,8 @@ export interface PipelineDeps {
   /** Files transferred at once. */
   fileConcurrency: number;
   requireApproval: boolean;
+  /** Crashes in a row without progress after which the import fails instead of running again. */
+  maxCrashes: number;
   /** Breaks of one file's transfer tolerated in a row, and the backoff between them. */
   transferRetry?: RetryPolicy;
   /** How often progress is written and the revision's status checked. */
@@ -118,6 +120,13 @@ class ImportRun {
       if (!this.revision.commit) throw new PermanentImportError(`${this.label} has no pinned commit: start the import again`);
       this.namespaceId = this.revision.namespaceId ?? this.deps.storage.defaultNamespaceId;
       this.adapter = await this.deps.storage.adapterFor(this.namespaceId);
+      // After the adapter: failing cleans up the staging area the crashed runs left.
+      if (this.revision.crashes >= this.deps.maxCrashes) {
+        throw new PermanentImportError(
+          `${this.label}: the process running this import stopped ${this.revision.crashes} times in a row without verifying another file ` +
+          `(IMPORT_MAX_CRASHES=${this.deps.maxCrashes}); find out what stops it (memory, a storage driver), then import again`,
+        );
+      }
       if (this.phase === PULLING) await this.pull();
       if (this.phase === PULLED) await this.place();
       // Staging is empty once files are placed; the working manifest goes before the revision settles.

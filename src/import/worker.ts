@@ -153,7 +153,8 @@ export class ImportWorker {
         jobs.set(id, again);
         continue;
       }
-      this.deps.logger.warn(`import job ${job.id} of revision ${id} lost its process; handing it back to the queue`);
+      const crashes = await recordCrash(ds, id);
+      this.deps.logger.warn(`import job ${job.id} of revision ${id} lost its process (${crashes} time(s) in a row without progress); handing it back to the queue`);
       await queue.failJob(job.id, "the process running this import stopped");
       jobs.set(id, await queue.liveJob(id));
     }
@@ -166,6 +167,25 @@ export class ImportWorker {
       this.deps.logger.info(`revision ${r.id} was ${r.status} without a live import job; enqueued job ${taskId}`);
     })));
   }
+}
+
+/**
+ * Counts a crash of the revision's import: one more in a row if no file was verified in staging
+ * since the last one, else the first of a new row. The next run fails the import once there are too many.
+ */
+async function recordCrash(ds: DataSource, revisionId: string): Promise<number> {
+  // For an UPDATE, TypeORM answers [rows, affected count].
+  const [[row]]: [Array<{ import_crashes: number }>, number] = await ds.query(
+    `WITH verified AS (SELECT count(*)::int AS files FROM artifact_import_files WHERE revision_id = $1 AND staged_sha256 IS NOT NULL)
+     UPDATE artifact_revisions
+        SET import_crashes = CASE WHEN import_crash_mark IS NOT DISTINCT FROM verified.files THEN import_crashes + 1 ELSE 1 END,
+            import_crash_mark = verified.files
+       FROM verified
+      WHERE id = $1 AND status = ANY($2)
+  RETURNING import_crashes`,
+    [revisionId, RECOVERABLE_STATUSES],
+  );
+  return row?.import_crashes ?? 0;
 }
 
 export interface CreateImportWorkerDeps {
@@ -205,6 +225,7 @@ export function createImportWorker(deps: CreateImportWorkerDeps): ImportWorker {
       verifiers: configuredVerifiers(deps.config.import),
       fileConcurrency: deps.config.import.fileConcurrency,
       requireApproval: deps.config.import.requireApproval,
+      maxCrashes: deps.config.import.maxCrashes,
     },
   });
 }

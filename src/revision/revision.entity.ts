@@ -93,7 +93,7 @@ export class ArtifactRevisionEntity {
   @Column({ name: "import_crashes", type: "integer", default: 0 })
   importCrashes: number;
 
-  /** Files verified when the last of those crashes was noticed. */
+  /** Files verified in staging when the last of those crashes was noticed. */
   @Column({ name: "import_crash_mark", type: "integer", nullable: true })
   importCrashMark: number | null;
 

@@ -37,6 +37,7 @@ beforeAll(async () => {
   hub = await startFakeHub([
     { id: "restart/graceful", files: files("graceful") },
     { id: "restart/killed", files: files("killed") },
+    { id: "restart/crashing", files: files("crashing") },
   ]);
 });
 beforeEach(async () => {
@@ -104,37 +105,98 @@ describe("an import across a restart", () => {
   it("resumes after the server is killed with SIGKILL mid-import", async () => {
     const repo = "restart/killed";
     await stallLastShard(repo);
-    const secret = randomBytes(32).toString("hex");
-    const port = await freePort();
-    const child = spawnServer({ ...env(), DATABASE_URL: db.url, PORT: String(port), HOST: "127.0.0.1", AUTH_JWT_SECRET: secret, LOG_LEVEL: "error" });
-    const pg = new Client({ connectionString: db.url });
+    const server = await spawnedServer();
     try {
-      const url = `http://127.0.0.1:${port}`;
-      await waitFor("the spawned server to answer", async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, 30_000, 200);
-      const client = new GraphQLClient(url, signToken({ sub: "restart-test", role: Role.SUPERADMIN }, secret, "1h"));
-      const scanned = await client.ok(`mutation { scanArtifactModels(input: { models: [{ modelId: "${repo}", revision: "main" }] }) { artifactRevision { edges { node { id } } } } }`);
-      const globalId = scanned.scanArtifactModels.artifactRevision.edges[0].node.id;
-      await client.ok(`mutation($id: ID!) { importArtifacts(input: { artifactRevisionIds: [$id] }) { tasks { taskId } } }`, { id: globalId });
-      const revisionId = parseId("ArtifactRevision", globalId);
-      await pg.connect();
-      await stagedBut(async (sql, params) => (await pg.query(sql, params)).rows, revisionId, 3);
-
-      child.kill("SIGKILL");
-      await new Promise((resolve) => child.once("exit", resolve));
+      const revisionId = await server.scanAndImport(repo);
+      await stagedBut(server.query, revisionId, 3);
+      await server.kill();
       hub.clearFaults();
       hub.clearRequests();
-      const [{ status }] = (await pg.query(`SELECT status FROM artifact_revisions WHERE id = $1`, [revisionId])).rows;
-      expect(status).toBe("PULLING");
+      expect(await server.statusOf(revisionId)).toBe("PULLING");
 
       const next = await startTestKit(env(), { database: db });
       kits.push(next);
       await expectResumedAndAvailable(next, repo, revisionId);
     } finally {
-      if (child.exitCode === null) child.kill("SIGKILL");
-      await pg.end().catch(() => undefined);
+      await server.stop();
     }
   });
+
+  it("gives up, FAILED with a clear error, when the import keeps killing its process without getting further", async () => {
+    const repo = "restart/crashing";
+    await stallLastShard(repo);
+    const limit = { IMPORT_MAX_CRASHES: "2" };
+    const first = await spawnedServer(limit);
+    let revisionId: string;
+    try {
+      revisionId = await first.scanAndImport(repo);
+      await stagedBut(first.query, revisionId, 3);
+      await first.kill();
+    } finally {
+      await first.stop();
+    }
+
+    // The second process takes the import up again, and dies at the same file.
+    hub.clearRequests();
+    const second = await spawnedServer(limit);
+    try {
+      await waitFor("the second process to fetch the last shard again", async () => hub.requests.some((r) => r.url.endsWith("/shard-3.safetensors")), 30_000);
+      expect(await second.query(`SELECT import_crashes FROM artifact_revisions WHERE id = $1`, [revisionId])).toEqual([{ import_crashes: 1 }]);
+      await second.kill();
+    } finally {
+      await second.stop();
+    }
+
+    const third = await startTestKit({ ...env(), ...limit }, { database: db });
+    kits.push(third);
+    const row = await waitForStatus(third, revisionId, ["AVAILABLE", "FAILED"], 30_000);
+    expect(row.status).toBe("FAILED");
+    expect(row.last_error).toMatch(/stopped 2 times in a row without verifying another file \(IMPORT_MAX_CRASHES=2\)/);
+    expect(await keysUnder(await defaultAdapter(third), ".staging/")).toEqual([]);
+    const history = await third.ds.query(`SELECT to_status FROM artifact_revision_status_history WHERE revision_id = $1 ORDER BY id`, [revisionId]);
+    expect(history.map((h: any) => h.to_status)).toEqual(["SCANNED", "PULLING", "FAILED"]);
+  });
 });
+
+/** A server in a child process on the test database, to be killed with SIGKILL. */
+async function spawnedServer(extraEnv: Record<string, string> = {}) {
+  const secret = randomBytes(32).toString("hex");
+  const port = await freePort();
+  const child = spawnServer({ ...env(), ...extraEnv, DATABASE_URL: db.url, PORT: String(port), HOST: "127.0.0.1", AUTH_JWT_SECRET: secret, LOG_LEVEL: "error" });
+  const pg = new Client({ connectionString: db.url });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await pg.connect();
+    await waitFor("the spawned server to answer", async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, 30_000, 200);
+  } catch (error) {
+    child.kill("SIGKILL");
+    await pg.end().catch(() => undefined);
+    throw error;
+  }
+  const client = new GraphQLClient(url, signToken({ sub: "restart-test", role: Role.SUPERADMIN }, secret, "1h"));
+  const query = async (sql: string, params: unknown[]) => (await pg.query(sql, params)).rows;
+  return {
+    query,
+    statusOf: async (revisionId: string) => (await query(`SELECT status FROM artifact_revisions WHERE id = $1`, [revisionId]))[0].status,
+    /** Scans the repository's main and starts its import; answers with the revision's id. */
+    async scanAndImport(repo: string): Promise<string> {
+      const scanned = await client.ok(`mutation { scanArtifactModels(input: { models: [{ modelId: "${repo}", revision: "main" }] }) { artifactRevision { edges { node { id } } } } }`);
+      const globalId = scanned.scanArtifactModels.artifactRevision.edges[0].node.id;
+      await client.ok(`mutation($id: ID!) { importArtifacts(input: { artifactRevisionIds: [$id] }) { tasks { taskId } } }`, { id: globalId });
+      return parseId("ArtifactRevision", globalId);
+    },
+    async kill(): Promise<void> {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+    },
+    async stop(): Promise<void> {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await pg.end().catch(() => undefined);
+    },
+  };
+}
 
 /**
  * `node src/main.ts` through an in-process @swc/core require hook, so the test runs the
