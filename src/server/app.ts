@@ -17,7 +17,7 @@ import { formatError } from "./errors";
 import { createLoaders } from "./loaders";
 import { costLimitPlugin, depthRule, costOf } from "./limits";
 import type { Services } from "./services";
-import { specifiedRules, validate, parse } from "graphql";
+import { execute, parse, specifiedRules, subscribe, validate, type ExecutionArgs, type ExecutionResult } from "graphql";
 
 export interface AppDeps {
   config: Config;
@@ -73,6 +73,14 @@ function authPlugin(): ApolloServerPlugin<RequestContext> {
   };
 }
 
+/** Runs an operation over graphql-ws only for a caller with a valid credential; others get a result with the error. */
+function refuseAnonymous<R>(run: (args: ExecutionArgs) => R): (args: ExecutionArgs) => R | ExecutionResult {
+  return (args) => {
+    const { auth } = args.contextValue as RequestContext;
+    return auth.viewer ? run(args) : { errors: [auth.error ?? ERRORS.unauthenticated()] };
+  };
+}
+
 export async function startApp(deps: AppDeps): Promise<RunningApp> {
   const { config, ds, schema, services, logger } = deps;
   const limits = { maxDepth: config.limits.maxDepth, maxCost: config.limits.maxCost, defaultPageSize: config.limits.defaultPageSize };
@@ -95,14 +103,18 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   const wsCleanup = useServer<Record<string, unknown>, { auth?: Authentication }>(
     {
       schema,
+      // Every connection is acknowledged, and each operation of one without a valid credential
+      // answers a result with UNAUTHENTICATED, as over HTTP. Refusing the connection instead (4403)
+      // makes graphql-ws clients retry with backoff, and a gateway relaying a subscription ends it
+      // silently: either way the subscriber is never told why.
       onConnect: async (ctx) => {
-        const auth = await authenticate(authorizationFromParams(ctx.connectionParams), { userSecret: deps.authSecret, keypairs: services.keypairs });
-        if (!auth.viewer) return false;
-        ctx.extra.auth = auth;
+        ctx.extra.auth = await authenticate(authorizationFromParams(ctx.connectionParams), { userSecret: deps.authSecret, keypairs: services.keypairs });
         return true;
       },
       // A fresh context (and fresh DataLoaders) for every execution, including each event.
       context: (ctx) => makeContext(ctx.extra.auth!),
+      execute: refuseAnonymous(execute),
+      subscribe: refuseAnonymous(subscribe),
       onSubscribe: (_ctx, _id, payload) => {
         const document = parse(payload.query);
         const errors = validate(schema, document, [...specifiedRules, depthRule(limits)]);

@@ -232,16 +232,19 @@ describe("auth through Hive Gateway", () => {
     await viaGateway("user").fails(ImportArtifactsMutationDocument, { input: { artifactRevisionIds: [revision.globalId] } }, "FORBIDDEN");
   });
 
-  it("closes a graphql-ws connection without a token with 4403 Forbidden, as the subgraph does", async () => {
+  it("answers a subscription without a token with UNAUTHENTICATED over graphql-ws, as the subgraph does", async () => {
     const seed = new Seed(kit.ds);
     const revision = await seed.revision((await seed.artifact((await seed.registry()).id)).id);
-    const refusal = (client: Client) => new Promise<unknown>((resolve) => {
-      client.subscribe({ query: print(ArtifactImportProgressSubscriptionDocument), variables: { id: revision.globalId } }, { next: () => undefined, error: resolve, complete: () => resolve(null) });
+    const firstAnswer = (client: Client) => new Promise<unknown>((resolve) => {
+      client.subscribe({ query: print(ArtifactImportProgressSubscriptionDocument), variables: { id: revision.globalId } }, {
+        next: (result) => resolve({ result }), error: (error) => resolve({ error }), complete: () => resolve("completed without an answer"),
+      });
     });
     const direct = createClient({ url: `${kit.url.replace(/^http/, "ws")}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
     sockets.push(direct);
-    expect(await refusal(gatewaySocket(null))).toMatchObject({ code: 4403, reason: "Forbidden" });
-    expect(await refusal(direct)).toMatchObject({ code: 4403, reason: "Forbidden" });
+    const unauthenticated = { result: { errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: "UNAUTHENTICATED" }) })] } };
+    expect(await firstAnswer(gatewaySocket(null))).toMatchObject(unauthenticated);
+    expect(await firstAnswer(direct)).toMatchObject(unauthenticated);
   });
 });
 

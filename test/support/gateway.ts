@@ -89,10 +89,6 @@ export async function startGateway(supergraphSdl: string, subgraphs: GatewaySubg
         req: ctx.extra.request,
         connectionParams: ctx.connectionParams,
       })),
-      // A connection without any credential is turned away here, with the same 4403 the subgraph
-      // answers directly. Left to the subgraph, its 4403 ends the gateway's own connection, which
-      // graphql-ws clients retry with backoff: the client's subscription would hang, not fail.
-      onConnect: (ctx) => authorizationOf(ctx.connectionParams) !== undefined,
     },
     wsServer,
   );
