@@ -8,9 +8,11 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { composeServices } from "@apollo/composition";
 import { parse } from "graphql";
+import { SUBGRAPH_NAME } from "../gateway/gateway.config";
 import { buildSdl } from "../src/schema/print";
 
-export const SUBGRAPH_NAME = "artifact-registry";
+export { SUBGRAPH_NAME };
+
 export const DEFAULT_SUBGRAPH_URL = "http://127.0.0.1:4000/graphql";
 
 export interface SubgraphSource {

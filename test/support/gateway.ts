@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage } from "node:http";
-import { createGatewayRuntime, getGraphQLWSOptions, type GatewayPlugin, type GatewayRuntime } from "@graphql-hive/gateway-runtime";
+import { createGatewayRuntime, getGraphQLWSOptions, type GatewayRuntime } from "@graphql-hive/gateway-runtime";
 import httpTransport from "@graphql-mesh/transport-http";
 import wsTransport from "@graphql-mesh/transport-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
-import { authorizationFromParams } from "../../src/auth/authenticate";
+import { gatewayOptions } from "../../gateway/gateway.config";
 import { closeServer, listenOnLoopback } from "./loopback";
 
 /*
@@ -17,7 +17,7 @@ export interface GatewaySubgraph {
   name: string;
   /** Where the gateway sends queries and mutations (may be a recording proxy in front of the subgraph). */
   url: string;
-  /** graphql-ws endpoint for subscriptions; without it the subgraph gets no subscription transport. */
+  /** graphql-ws endpoint for subscriptions; by default the same URL with ws. */
   wsUrl?: string;
 }
 
@@ -27,24 +27,9 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-/** The credential in graphql-ws connectionParams, read as the subgraph reads it (any case of the key). */
-const authorizationOf = (params: Record<string, unknown> | undefined | null): string | undefined => {
-  const authorization = authorizationFromParams(params);
-  return typeof authorization === "string" ? authorization : undefined;
-};
-
-/** Puts the client's credential in the context as `clientAuthorization`, whichever way it came. */
-const clientAuthorizationPlugin: GatewayPlugin = {
-  onContextBuilding: ({ context, extendContext }) => {
-    const { request, connectionParams } = context as { request?: Request; connectionParams?: Record<string, unknown> };
-    extendContext({ clientAuthorization: request?.headers.get("authorization") ?? authorizationOf(connectionParams) });
-  },
-};
-
 /**
- * The client's credential reaches every subgraph: over HTTP as the `authorization` header, over
- * graphql-ws in the subgraph connection's connectionParams. It is the header the client sent,
- * or, for an operation that came over graphql-ws, the one in its connectionParams.
+ * Hive Gateway with the options of gateway/gateway.config.ts (the one docker compose serves),
+ * pointed at the given subgraphs.
  */
 export async function startGateway(supergraphSdl: string, subgraphs: GatewaySubgraph[]): Promise<RunningGateway> {
   const runtime = createGatewayRuntime({
@@ -53,29 +38,7 @@ export async function startGateway(supergraphSdl: string, subgraphs: GatewaySubg
     landingPage: false,
     graphiql: false,
     transports: { http: httpTransport, ws: wsTransport },
-    transportEntries: Object.fromEntries(subgraphs.map((s) => [s.name, {
-      location: s.url,
-      ...(s.wsUrl ? {
-        options: {
-          subscriptions: {
-            kind: "ws",
-            location: s.wsUrl,
-            options: {
-              connectionParams: { authorization: "{context.clientAuthorization}" },
-              // The default (3 s) keeps an idle connection open past runtime.dispose().
-              lazyCloseTimeout: 0,
-            },
-          },
-        },
-      } : {}),
-    }])),
-    plugins: () => [clientAuthorizationPlugin],
-    propagateHeaders: {
-      fromClientToSubgraphs: ({ context }) => {
-        const { clientAuthorization } = context as { clientAuthorization?: string };
-        return clientAuthorization ? { authorization: clientAuthorization } : {};
-      },
-    },
+    ...gatewayOptions(Object.fromEntries(subgraphs.map((s) => [s.name, { url: s.url, wsUrl: s.wsUrl }]))),
   });
 
   // The supergraph loads on the first HTTP request; an operation arriving over graphql-ws first
