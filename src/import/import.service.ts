@@ -8,7 +8,7 @@ import { parseId, toGlobalId } from "../common/relay";
 import { hydrate } from "../common/sql";
 import type { Config } from "../config/config";
 import type { EventBus, RevisionStatusChangedEvent } from "../events/event-bus";
-import { applyTransition, applyTransitionIn, listMidImportRevisions } from "../revision/lifecycle";
+import { applyTransition, applyTransitionIn } from "../revision/lifecycle";
 import { ArtifactRevisionEntity } from "../revision/revision.entity";
 import { unsafePathReason } from "../scan/safe-path";
 import type { StorageManager } from "../storage/storage-manager";
@@ -123,28 +123,48 @@ export class ImportService {
 
   /**
    * Stops an import: the transition first (so a worker in any process sees it at its next tick),
-   * then the job and its staging objects. A forced re-import of an AVAILABLE revision goes back to
-   * AVAILABLE: while PULLING its old files were never touched; after PULLED the new files are
-   * verified and in place, so the digest follows them.
+   * then the job and its staging objects. The target is decided under the row lock, from the
+   * status the import is in right then:
+   * - a forced re-import of an AVAILABLE revision still PULLING goes back to AVAILABLE: its old
+   *   files were never touched;
+   * - any other import goes to SCANNED; from PULLED on, its files are being (or have been) put in
+   *   place, replacing a forced re-import's old ones, so they are removed, as cleanup would. A
+   *   revision never reaches AVAILABLE with files the verifiers have not passed.
    */
   async cancel(rawId: string, viewer: Viewer): Promise<ArtifactRevisionEntity> {
     const id = parseId("ArtifactRevision", rawId, "artifactRevisionId");
-    await this.findVisible(id, viewer);
-    const [mid] = (await listMidImportRevisions(this.ds)).filter((r) => r.id === id);
-    const forced = mid?.startedFrom === ArtifactStatus.AVAILABLE;
-    const filesMoved = mid && mid.status !== ArtifactStatus.PULLING;
-    const [current] = await this.ds.query(`SELECT import_commit, import_namespace_id, digest FROM artifact_revisions WHERE id = $1`, [id]);
-    await applyTransition(this.ds, id, "cancel", {
-      actor: viewer.sub,
-      reason: "import cancelled",
-      to: forced ? ArtifactStatus.AVAILABLE : ArtifactStatus.SCANNED,
-      patch: {
-        importTaskId: null, importCommit: null, importNamespaceId: null,
-        digest: forced ? (filesMoved ? current?.import_commit : current?.digest) ?? null : null,
-      },
-    }, this.events);
+    const { artifactName, revision } = await this.findVisible(id, viewer);
+    const { placed, namespaces, importNamespaceId } = await this.ds.transaction(async (em) => {
+      const [row]: Array<{ status: ArtifactStatus; import_namespace_id: string | null }> = await em.query(
+        `SELECT status, import_namespace_id FROM artifact_revisions WHERE id = $1 FOR UPDATE`,
+        [id],
+      );
+      const [started]: Array<{ from_status: ArtifactStatus | null }> = await em.query(
+        `SELECT from_status FROM artifact_revision_status_history WHERE revision_id = $1 AND to_status = $2 ORDER BY id DESC LIMIT 1`,
+        [id, ArtifactStatus.PULLING],
+      );
+      const restore = row.status === ArtifactStatus.PULLING && started?.from_status === ArtifactStatus.AVAILABLE;
+      await applyTransitionIn(em, id, "cancel", {
+        actor: viewer.sub,
+        reason: "import cancelled",
+        to: restore ? ArtifactStatus.AVAILABLE : ArtifactStatus.SCANNED,
+        patch: { importTaskId: null, importCommit: null, importNamespaceId: null, ...(restore ? {} : { digest: null }) },
+      }, this.events);
+      const placed = row.status !== ArtifactStatus.PULLING;
+      const namespaces = placed ? await this.forgetFiles(em, id) : [];
+      return { placed, namespaces, importNamespaceId: row.import_namespace_id };
+    });
+    // Stops a run in this process and waits for it to unwind; a run elsewhere stops at its next
+    // tick and removes what it wrote after this point itself.
     await this.queue.cancel(id);
-    await this.deleteStaging(id, current?.import_namespace_id ?? null);
+    await this.deleteStaging(id, importNamespaceId);
+    if (placed) {
+      try {
+        await this.deleteFiles(artifactName, revision.version, id, [...namespaces, ...(importNamespaceId ? [importNamespaceId] : [])]);
+      } catch (error) {
+        this.logger.warn(`could not delete the files of the cancelled import of revision ${id}; cleanup of a later import removes them`, error);
+      }
+    }
     return (await this.findRevisions([id])).get(id)!;
   }
 
@@ -168,28 +188,43 @@ export class ImportService {
     return done.map((id) => fresh.get(id)!);
   }
 
+  /**
+   * Under the row lock from the status check to the transition, so no import can start in
+   * between: a failed delete leaves the revision as it was, still naming its files.
+   */
   private async cleanupOne(id: string, viewer: Viewer): Promise<void> {
-    const { revision, artifactName } = await this.findVisible(id, viewer);
-    if (!CLEANABLE.includes(revision.status)) {
-      throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} is ${revision.status}: only AVAILABLE, FAILED, REJECTED or NEEDS_APPROVAL revisions can be cleaned up`, { currentStatus: revision.status, action: "cleanup" });
-    }
-    const namespaces: { namespace_id: string }[] = await this.ds.query(`SELECT namespace_id FROM artifact_revision_namespaces WHERE revision_id = $1`, [id]);
-    const targets = new Set([...namespaces.map((n) => n.namespace_id), ...(revision.importNamespaceId ? [revision.importNamespaceId] : [])]);
-    // Files first: if deleting fails, the revision still says where its files are.
-    for (const namespaceId of targets) {
-      const adapter = await this.storage.adapterFor(namespaceId);
-      await adapter.deletePrefix(`${artifactName}/${revision.version}/`);
-      await adapter.deletePrefix(stagingPrefix(id));
-    }
+    const { artifactName } = await this.findVisible(id, viewer);
     await this.ds.transaction(async (em) => {
+      const { revision } = (await this.lockRevisions(em, [id])).get(id)!;
+      if (!CLEANABLE.includes(revision.status)) {
+        throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} is ${revision.status}: only AVAILABLE, FAILED, REJECTED or NEEDS_APPROVAL revisions can be cleaned up`, { currentStatus: revision.status, action: "cleanup" });
+      }
+      // Rows first, files next, status last: if deleting fails, all of it rolls back.
+      const namespaces = await this.forgetFiles(em, id);
+      await this.deleteFiles(artifactName, revision.version, id, [...namespaces, ...(revision.importNamespaceId ? [revision.importNamespaceId] : [])]);
       await applyTransitionIn(em, id, "cleanup", {
         actor: viewer.sub,
         reason: "files cleaned up",
         patch: { digest: null, importTaskId: null, importCommit: null, importNamespaceId: null, importProgress: null, verificationResult: null },
       }, this.events);
-      await em.query(`UPDATE artifact_revision_files SET storage_key = NULL, staged_sha256 = NULL WHERE revision_id = $1`, [id]);
-      await em.query(`DELETE FROM artifact_revision_namespaces WHERE revision_id = $1`, [id]);
     });
+  }
+
+  /** The revision's rows stop naming stored files; answers the namespaces it was linked to. */
+  private async forgetFiles(em: { query: DataSource["query"] }, id: string): Promise<string[]> {
+    const [linked]: Array<{ ids: string[] }> = await em.query(`SELECT COALESCE(array_agg(namespace_id), '{}') AS ids FROM artifact_revision_namespaces WHERE revision_id = $1`, [id]);
+    await em.query(`UPDATE artifact_revision_files SET storage_key = NULL, staged_sha256 = NULL WHERE revision_id = $1`, [id]);
+    await em.query(`DELETE FROM artifact_revision_namespaces WHERE revision_id = $1`, [id]);
+    return linked.ids;
+  }
+
+  /** Deletes the revision's folder and staging area in each namespace. */
+  private async deleteFiles(artifactName: string, version: string, id: string, namespaceIds: string[]): Promise<void> {
+    for (const namespaceId of new Set(namespaceIds)) {
+      const adapter = await this.storage.adapterFor(namespaceId);
+      await adapter.deletePrefix(finalKey(artifactName, version, ""));
+      await adapter.deletePrefix(stagingPrefix(id));
+    }
   }
 
   async approve(rawId: string, viewer: Viewer): Promise<ArtifactRevisionEntity> {

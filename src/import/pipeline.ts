@@ -419,27 +419,18 @@ class ImportRun {
 
   /**
    * After a cancel: staging goes, and when the cancel returned the revision to SCANNED after its
-   * new files were already placed (PULLED or later), those files go too: a SCANNED revision
-   * stores nothing. A forced re-import cancelled back to AVAILABLE keeps them (cancel moved its
-   * digest to them).
+   * new files were already being placed (PULLED or later), its folder goes too: a SCANNED
+   * revision stores nothing. The cancelling request removes the same, but this run may have
+   * moved files after it did. A forced re-import cancelled back to AVAILABLE (only possible
+   * while PULLING) keeps its old files.
    */
   private async cleanupAfterCancel(): Promise<void> {
     await this.cleanupStaging();
     if (this.phase === PULLING || !this.adapter) return;
     try {
-      const keys = await this.deps.ds.transaction(async (em) => {
-        const [row] = await em.query(`SELECT status FROM artifact_revisions WHERE id = $1 FOR UPDATE`, [this.revision.id]);
-        if (row?.status !== SCANNED) return [];
-        const files: Array<{ storage_key: string }> = await em.query(
-          `SELECT storage_key FROM artifact_revision_files WHERE revision_id = $1 AND storage_key IS NOT NULL`,
-          [this.revision.id],
-        );
-        await em.query(`UPDATE artifact_revision_files SET storage_key = NULL, staged_sha256 = NULL WHERE revision_id = $1`, [this.revision.id]);
-        await em.query(`DELETE FROM artifact_revision_namespaces WHERE revision_id = $1`, [this.revision.id]);
-        return files.map((f) => f.storage_key);
-      });
-      const remove = pLimit(STORAGE_CONCURRENCY);
-      await Promise.all(keys.map((key) => remove(() => this.adapter.delete(key))));
+      const [row] = await this.deps.ds.query(`SELECT status FROM artifact_revisions WHERE id = $1`, [this.revision.id]);
+      if (row?.status !== SCANNED) return;
+      await this.adapter.deletePrefix(finalKey(this.revision.artifactName, this.revision.version, ""));
     } catch (error) {
       this.deps.logger.warn(`import of ${this.label}: could not remove the files of the cancelled import`, error);
     }

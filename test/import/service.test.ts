@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { Seed, uniqueName, type SeededArtifact, type SeededRevision } from "../support/seed";
 import { startTestKit, type TestKit } from "../support/testkit";
+import { applyTransition } from "../../src/revision/lifecycle";
+import { keysUnder, objectBytes } from "./support";
 
 /*
  * The import lifecycle as clients drive it, on revisions put into each state directly: what
@@ -118,6 +120,31 @@ describe("cancel, approve and reject", () => {
     await kit.as("admin").ok(IMPORT, { input: { artifactRevisionIds: [a.revision.globalId], options: { force: true } } });
     const data = await kit.as("admin").ok(CANCEL, { id: a.revision.globalId });
     expect(data.cancelImportArtifact.artifactRevision).toMatchObject({ status: "AVAILABLE", digest: "a".repeat(40) });
+  });
+
+  it("cancels a forced re-import still PULLING back to AVAILABLE with its old files untouched", async () => {
+    const { revision, key, adapter, content } = await availableWithFile("old weights");
+    await kit.ds.query(`UPDATE artifact_revisions SET latest_upstream_digest = $2 WHERE id = $1`, [revision.id, "d".repeat(40)]);
+    await kit.as("admin").ok(IMPORT, { input: { artifactRevisionIds: [revision.globalId], options: { force: true } } });
+    const data = await kit.as("admin").ok(CANCEL, { id: revision.globalId });
+    expect(data.cancelImportArtifact.artifactRevision).toMatchObject({ status: "AVAILABLE", digest: "c".repeat(40) });
+    expect((await objectBytes(adapter, key)).toString()).toBe(content);
+  });
+
+  it.each(["PULLED", "VERIFYING"] as const)("cancels a forced re-import once %s to SCANNED and removes its files, which are no longer the old ones", async (phase) => {
+    const { artifact, revision, key, adapter } = await availableWithFile("old weights");
+    await kit.ds.query(`UPDATE artifact_revisions SET latest_upstream_digest = $2 WHERE id = $1`, [revision.id, "d".repeat(40)]);
+    await kit.as("admin").ok(IMPORT, { input: { artifactRevisionIds: [revision.globalId], options: { force: true } } });
+    // What a worker does next: the new files replace the old ones in place, then the verifiers run.
+    await applyTransition(kit.ds, revision.id, "pulled", { actor: "import-worker" }, kit.booted.events);
+    await adapter.put(key, Readable.from([Buffer.from("new weights, not verified")]));
+    if (phase === "VERIFYING") await applyTransition(kit.ds, revision.id, "verify", { actor: "import-worker" }, kit.booted.events);
+
+    const data = await kit.as("admin").ok(CANCEL, { id: revision.globalId });
+    expect(data.cancelImportArtifact.artifactRevision).toMatchObject({ status: "SCANNED", digest: null });
+    expect(await keysUnder(adapter, `${artifact.name}/`)).toEqual([]);
+    expect(await kit.ds.query(`SELECT storage_key FROM artifact_revision_files WHERE revision_id = $1`, [revision.id])).toEqual([{ storage_key: null }]);
+    expect(await kit.ds.query(`SELECT 1 FROM artifact_revision_namespaces WHERE revision_id = $1`, [revision.id])).toEqual([]);
   });
 
   it("approves NEEDS_APPROVAL to AVAILABLE and rejects to REJECTED; anything else is a CONFLICT", async () => {
