@@ -41,6 +41,11 @@ export function stagingPrefix(revisionId: string): string {
   return `.staging/${revisionId}/`;
 }
 
+/** A presigned URL's lifetime, when given, is a whole number of seconds, at least one. */
+function checkExpiration(expiration: number | null | undefined): void {
+  if (expiration != null && (!Number.isInteger(expiration) || expiration < 1)) throw ERRORS.badInput("expiration must be a positive number of seconds", { argumentName: "expiration" });
+}
+
 /**
  * The import lifecycle as clients drive it: start, cancel, clean up, approve, reject, and the
  * presigned URLs of imported files. The transfers themselves run in the import worker.
@@ -174,14 +179,20 @@ export class ImportService {
    */
   async cleanup(rawIds: readonly string[], viewer: Viewer, onItemError: (index: number, error: AppError) => void): Promise<ArtifactRevisionEntity[]> {
     const ids = this.parseIds(rawIds, "artifactRevisionIds");
+    // Errors name the item where the client first listed the revision, repeats included.
+    const firstIndex = new Map<string, number>();
+    rawIds.forEach((raw, index) => {
+      const id = parseId("ArtifactRevision", raw, "artifactRevisionIds");
+      if (!firstIndex.has(id)) firstIndex.set(id, index);
+    });
     const done: string[] = [];
-    for (const [index, id] of ids.entries()) {
+    for (const id of ids) {
       try {
         await this.cleanupOne(id, viewer);
         done.push(id);
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
-        onItemError(index, error);
+        onItemError(firstIndex.get(id)!, error);
       }
     }
     const fresh = await this.findRevisions(done);
@@ -250,7 +261,7 @@ export class ImportService {
   async presignedDownloadUrl(rawId: string, key: string, expiration: number | null | undefined, viewer: Viewer): Promise<string> {
     const id = parseId("ArtifactRevision", rawId, "artifactRevisionId");
     const { revision } = await this.findVisible(id, viewer);
-    if (expiration != null && (!Number.isInteger(expiration) || expiration < 1)) throw ERRORS.badInput("expiration must be a positive number of seconds", { argumentName: "expiration" });
+    checkExpiration(expiration);
     if (revision.status !== ArtifactStatus.AVAILABLE) {
       throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} is ${revision.status}: files are served once it is AVAILABLE`, { currentStatus: revision.status });
     }
@@ -261,6 +272,7 @@ export class ImportService {
 
   /** For ArtifactFile.downloadUrl: null unless the revision is AVAILABLE and the file is stored. */
   async fileDownloadUrl(revisionId: string, storageKey: string | null, expiration: number | null | undefined): Promise<string | null> {
+    checkExpiration(expiration);
     if (!storageKey) return null;
     const [row] = await this.ds.query(`SELECT status FROM artifact_revisions WHERE id = $1`, [revisionId]);
     if (row?.status !== ArtifactStatus.AVAILABLE) return null;

@@ -175,6 +175,13 @@ describe("cleanup", () => {
     expect(response.data?.cleanupArtifactRevisions.artifactRevisions.edges.map((e: any) => e.node.id)).toEqual([done.revision.globalId]);
     expect(response.errors?.map((e) => [e.extensions?.code, e.extensions?.inputPath])).toEqual([["CONFLICT", ["input", "artifactRevisionIds", 0]]]);
   });
+  it("names the item where a repeated revision was first listed", async () => {
+    const done = await revisionIn("FAILED");
+    const busy = await revisionIn("SCANNED");
+    const ids = [done.revision.globalId, done.revision.id, busy.revision.globalId];
+    const response = await kit.as("admin").execute(CLEANUP, { ids });
+    expect(response.errors?.map((e) => [e.extensions?.inputPath, e.extensions?.artifactRevisionId])).toEqual([[["input", "artifactRevisionIds", 2], busy.revision.globalId]]);
+  });
 });
 
 describe("presigned URLs", () => {
@@ -186,6 +193,12 @@ describe("presigned URLs", () => {
     const files = await kit.as("user").ok(`query($id: ID!) { artifactRevision(id: $id) { files { edges { node { path downloadUrl(expiration: 60) } } } } }`, { id: revision.globalId });
     const url = files.artifactRevision.files.edges[0].node.downloadUrl;
     expect(await (await fetch(url)).text()).toBe(content);
+  });
+
+  it("refuses an expiration that is not a positive number of seconds, in the mutation and on ArtifactFile.downloadUrl", async () => {
+    const { revision } = await availableWithFile();
+    await kit.as("user").fails(DOWNLOAD, { id: revision.globalId, key: "weights.bin", exp: 0 }, "BAD_USER_INPUT");
+    await kit.as("user").fails(`query($id: ID!) { artifactRevision(id: $id) { files { edges { node { downloadUrl(expiration: -5) } } } } }`, { id: revision.globalId }, "BAD_USER_INPUT");
   });
 
   it("clamps the expiry to the configured maximum", async () => {
