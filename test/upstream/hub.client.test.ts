@@ -332,10 +332,9 @@ describe("retries, timeouts and broken connections", () => {
 
   it("times out a slow response and succeeds on the retry", async () => {
     hub.inject({ match: "/api/models/acme/alpha", delayMs: 5_000 });
-    const started = Date.now();
 
     expect((await client({ timeoutMs: 500 }).modelInfo("acme/alpha")).id).toBe("acme/alpha");
-    expect(Date.now() - started).toBeLessThan(4_000);
+    // Had the slow answer been awaited, it would have been the only request.
     expect(hubRequests("/api/models/acme/alpha")).toHaveLength(2);
   });
 
@@ -388,13 +387,11 @@ describe("retries, timeouts and broken connections", () => {
   it("stops waiting for a retry when the signal aborts", async () => {
     hub.inject({ match: "/api/models/acme/alpha", status: 429, headers: { "Retry-After": "5" } });
     const controller = new AbortController();
-    const started = Date.now();
     setTimeout(() => controller.abort(), 100);
 
     await expect(client({ retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10_000 } }).modelInfo("acme/alpha", undefined, { signal: controller.signal })).rejects.toMatchObject({
       name: "AbortError",
     });
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it("aborts a download in progress when the signal aborts", async () => {
