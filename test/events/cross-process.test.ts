@@ -3,19 +3,27 @@ import WebSocket from "ws";
 import { ArtifactStatus } from "../../src/common/enums";
 import { toGlobalId } from "../../src/common/relay";
 import { applyTransition, type LifecycleAction } from "../../src/revision/lifecycle";
+import { collect, FAST_IMPORTS, scanModel, startImport, wsClient as adminClient } from "../import/support";
+import { startFakeHub, type FakeHub } from "../support/fake-hub";
 import { Seed } from "../support/seed";
 import { startTestKit, type TestKit } from "../support/testkit";
 
-/** Two server processes' worth of boot on one database, as two replicas behind a load balancer. */
+/**
+ * Two server processes' worth of boot on one database, as two replicas behind a load balancer:
+ * A runs the import worker, B serves the API only.
+ */
+let hub: FakeHub;
 let a: TestKit;
 let b: TestKit;
 beforeAll(async () => {
-  a = await startTestKit();
-  b = await startTestKit({ DATA_DIR: a.config.dataDir }, { database: a.db });
+  hub = await startFakeHub([{ id: "xproc/model", files: [{ path: "config.json", content: "{}" }, { path: "model.safetensors", content: { size: 3_000_000, seed: 7 }, lfs: true }] }]);
+  a = await startTestKit({ HF_ENDPOINT: hub.url, ...FAST_IMPORTS });
+  b = await startTestKit({ HF_ENDPOINT: hub.url, DATA_DIR: a.config.dataDir, IMPORT_WORKER: "false", ...FAST_IMPORTS }, { database: a.db });
 });
 afterAll(async () => {
   await b?.close();
   await a?.close();
+  await hub?.stop();
 });
 
 const STATUS = `subscription($input: ArtifactStatusChangedInput!) {
@@ -92,6 +100,30 @@ describe("events across server processes", () => {
     } finally {
       await onB.dispose();
       await onA.dispose();
+    }
+  });
+
+  it("streams to a subscriber on server B every transition and the progress of an import that server A's worker runs", async () => {
+    const revision = await scanModel(b, "xproc/model");
+    const sha = (await hub.fileInfo("xproc/model", "main", "model.safetensors")).sha256;
+    // A pause mid-file, so progress is reported while bytes are still coming.
+    hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes: 1_000_000, stallMs: 2_500 });
+    const client = adminClient(b);
+    try {
+      const statuses = collect(client, STATUS, { input: { artifactRevisionIds: [revision.globalId] } }, (v: any) => v.artifactStatusChanged.artifactRevision.status === "AVAILABLE", 30_000);
+      const progress = collect(client, `subscription($id: ID!) { artifactImportProgressUpdated(artifactRevisionId: $id) { progress } }`, { id: revision.globalId }, (v: any) => v.artifactImportProgressUpdated.progress === 1, 30_000);
+      await Promise.all([statuses.ready, progress.ready]);
+
+      await startImport(b, revision);
+
+      expect((await statuses.done).map((v: any) => v.artifactStatusChanged.artifactRevision.status)).toEqual(["PULLING", "PULLED", "VERIFYING", "AVAILABLE"]);
+      const fractions = (await progress.done).map((v: any) => v.artifactImportProgressUpdated.progress);
+      expect(fractions.some((f: number) => f > 0 && f < 1)).toBe(true);
+      const [worker] = await a.ds.query(`SELECT actor FROM artifact_revision_status_history WHERE revision_id = $1 AND to_status = 'AVAILABLE'`, [revision.id]);
+      expect(worker.actor).toBe("import-worker");
+      expect(b.booted.imports.worker).toBeNull();
+    } finally {
+      await client.dispose();
     }
   });
 });
