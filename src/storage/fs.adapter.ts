@@ -16,6 +16,7 @@ import {
   type ByteRange,
   type ObjectStat,
   type PresignOptions,
+  type PutOptions,
   type PutResult,
   type StorageAdapter,
 } from "./storage.port";
@@ -49,7 +50,7 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     this.store = options.store;
   }
 
-  async put(key: string, body: Readable, opts: { signal?: AbortSignal; contentType?: string } = {}): Promise<PutResult> {
+  async put(key: string, body: Readable, opts: PutOptions = {}): Promise<PutResult> {
     const target = this.pathOf(key);
     const { signal } = opts;
     signal?.throwIfAborted();

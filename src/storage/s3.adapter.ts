@@ -11,6 +11,7 @@ import {
   type ByteRange,
   type ObjectStat,
   type PresignOptions,
+  type PutOptions,
   type PutResult,
   type StorageAdapter,
 } from "./storage.port";
@@ -29,9 +30,15 @@ const BASE_PART_SIZE = 8 * MiB;
 const MAX_PARTS = 10_000;
 const DELETE_BATCH = 1000;
 
-// Parts grow by 8 MiB every 1000 parts, so memory stays at ~2 parts for common sizes while
-// the 10,000-part limit still allows ~440 GiB.
-const partSizeFor = (partNumber: number): number => BASE_PART_SIZE * (1 + Math.floor((partNumber - 1) / 1000));
+/**
+ * The size of part `partNumber`. With the body's length known, every part is max(8 MiB,
+ * size/10,000) (rounded up to a MiB), so the 10,000-part limit is never reached. Unknown, parts
+ * grow by 8 MiB every 1000, which still allows ~440 GiB.
+ */
+export function partSizeFor(partNumber: number, size?: number): number {
+  if (size !== undefined) return Math.max(BASE_PART_SIZE, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+  return BASE_PART_SIZE * (1 + Math.floor((partNumber - 1) / 1000));
+}
 
 /** One bucket of an S3-compatible endpoint (MinIO, AWS, s3rver in tests). */
 export class S3StorageAdapter implements StorageAdapter {
@@ -72,43 +79,54 @@ export class S3StorageAdapter implements StorageAdapter {
    * minio's putObject with an unknown length cannot be cancelled (destroying its input leaves
    * the upload pending forever) and buffers ~0.5 GiB parts, so the multipart upload is driven
    * here: bodies under one part go up in a single PUT, larger ones part by part while the next
-   * part is being read. Abort is honoured until the body is fully read; the final commit is
-   * not interrupted.
+   * part is being read. Each upload owns two part buffers, filled by copying the body's chunks
+   * once and reused part after part: its memory is two parts, however long the body. Abort is
+   * honoured until the body is fully read; the final commit is not interrupted.
    */
-  async put(key: string, body: Readable, opts: { signal?: AbortSignal; contentType?: string } = {}): Promise<PutResult> {
+  async put(key: string, body: Readable, opts: PutOptions = {}): Promise<PutResult> {
     normalizeKey(key);
-    const { signal } = opts;
+    const { signal, size: expected } = opts;
     signal?.throwIfAborted();
     const headers = { "Content-Type": opts.contentType ?? "application/octet-stream" };
     const race = <T>(work: Promise<T>) => raceAbort(work, signal, () => body.destroy());
-    const parts = readParts(body)[Symbol.asyncIterator]();
+    const reader = new PartReader(body);
     let uploadId: string | undefined;
     try {
-      const first = await race(parts.next());
-      const second = first.done ? first : await race(parts.next());
-      if (second.done) {
-        const buf = first.done ? Buffer.alloc(0) : first.value;
+      // A body expected to fit one part gets a buffer of its size (small files are the many).
+      const firstSize = partSizeFor(1, expected);
+      const first = Buffer.allocUnsafeSlow(expected !== undefined && expected < firstSize ? expected : firstSize);
+      let length = await race(reader.fill(first));
+      let current: Buffer = first;
+      if (length === first.length && first.length < firstSize && (await race(reader.hasMore()))) {
+        // Longer than announced: carry on with full parts.
+        current = Buffer.allocUnsafeSlow(firstSize);
+        first.copy(current);
+        length += await race(reader.fill(current.subarray(length)));
+      }
+      if (length < current.length || !(await race(reader.hasMore()))) {
         signal?.throwIfAborted();
-        const { etag } = await this.client.putObject(this.bucket, key, buf, buf.length, headers);
-        return { key, size: buf.length, etag };
+        const { etag } = await this.client.putObject(this.bucket, key, current.subarray(0, length), length, headers);
+        return { key, size: length, etag };
       }
 
       uploadId = await race(this.client.initiateNewMultipartUpload(this.bucket, key, headers));
       const etags: { part: number; etag: string }[] = [];
       let size = 0;
-      let current: IteratorResult<Buffer> = first;
-      let lookahead: Promise<IteratorResult<Buffer>> = Promise.resolve(second);
-      for (let part = 1; !current.done; part++) {
+      let spare: Buffer | null = null;
+      for (let part = 1; length > 0; part++) {
         if (part > MAX_PARTS) throw new Error(`object ${key} exceeds ${MAX_PARTS} parts`);
         const upload = this.client.uploadPart(
           { bucketName: this.bucket, objectName: key, uploadID: uploadId, partNumber: part, headers: {} },
-          current.value,
+          current.subarray(0, length),
         );
-        const [uploaded, next] = await race(Promise.all([upload, lookahead]));
+        const nextSize = partSizeFor(part + 1, expected);
+        const next: Buffer = spare?.length === nextSize ? spare : Buffer.allocUnsafeSlow(nextSize);
+        const [uploaded, nextLength] = await race(Promise.all([upload, reader.fill(next)]));
         etags.push({ part, etag: uploaded.etag });
-        size += current.value.length;
+        size += length;
+        spare = current;
         current = next;
-        lookahead = next.done ? Promise.resolve(next) : parts.next();
+        length = nextLength;
       }
       signal?.throwIfAborted();
       const { etag } = await this.client.completeMultipartUpload(this.bucket, key, uploadId, etags);
@@ -229,23 +247,50 @@ export class S3StorageAdapter implements StorageAdapter {
   }
 }
 
-async function* readParts(body: Readable): AsyncGenerator<Buffer> {
-  let chunks: Buffer[] = [];
-  let buffered = 0;
-  let part = 1;
-  for await (const chunk of body) {
-    const buf: Buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-    chunks.push(buf);
-    buffered += buf.length;
-    while (buffered >= partSizeFor(part)) {
-      const all = Buffer.concat(chunks, buffered);
-      const size = partSizeFor(part++);
-      yield all.subarray(0, size);
-      chunks = [all.subarray(size)];
-      buffered -= size;
-    }
+/** Reads a body into buffers the caller owns, copying every chunk once. */
+class PartReader {
+  private readonly chunks: AsyncIterator<Buffer | Uint8Array | string>;
+  /** The part of the last chunk that did not fit. */
+  private leftover: Buffer | null = null;
+  private ended = false;
+
+  constructor(body: Readable) {
+    this.chunks = body[Symbol.asyncIterator]();
   }
-  if (buffered > 0 || part === 1) yield Buffer.concat(chunks, buffered);
+
+  /** Fills target from the body; returns how many bytes it holds (fewer only at the end). */
+  async fill(target: Buffer): Promise<number> {
+    let filled = 0;
+    while (filled < target.length) {
+      const chunk = await this.take();
+      if (!chunk) break;
+      const n = chunk.copy(target, filled);
+      filled += n;
+      if (n < chunk.length) this.leftover = chunk.subarray(n);
+    }
+    return filled;
+  }
+
+  /** Whether the body has another byte. */
+  async hasMore(): Promise<boolean> {
+    const chunk = await this.take();
+    this.leftover = chunk;
+    return chunk !== null;
+  }
+
+  private async take(): Promise<Buffer | null> {
+    if (this.leftover) {
+      const chunk = this.leftover;
+      this.leftover = null;
+      return chunk;
+    }
+    while (!this.ended) {
+      const { done, value } = await this.chunks.next();
+      if (done) this.ended = true;
+      else if (value.length > 0) return Buffer.isBuffer(value) ? value : Buffer.from(value);
+    }
+    return null;
+  }
 }
 
 /**

@@ -11,6 +11,11 @@ export interface PutResult {
   size: number;
   etag?: string;
 }
+export interface PutOptions {
+  signal?: AbortSignal;
+  contentType?: string;
+  size?: number;
+}
 export interface PresignOptions {
   expiresInSeconds: number;
 }
@@ -28,8 +33,12 @@ export interface ByteRange {
  */
 export interface StorageAdapter {
   readonly kind: "s3" | "filesystem";
-  /** Streams a body of unknown length to key; aborts (and leaves nothing behind) when signal aborts. Readers never see a partial object. */
-  put(key: string, body: Readable, opts?: { signal?: AbortSignal; contentType?: string }): Promise<PutResult>;
+  /**
+   * Streams a body to key; aborts (and leaves nothing behind) when signal aborts. Readers never
+   * see a partial object. `size`, when known, is the body's expected length: a hint (S3 sizes
+   * its parts by it), not a check.
+   */
+  put(key: string, body: Readable, opts?: PutOptions): Promise<PutResult>;
   /** Rejects with StorageNotFoundError when missing, StorageRangeError when range.start is past the end. */
   get(key: string, opts?: { range?: ByteRange; signal?: AbortSignal }): Promise<Readable>;
   /** null when missing. */

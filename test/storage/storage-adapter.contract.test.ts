@@ -9,7 +9,7 @@ import express from "express";
 import { FilesystemStorageAdapter } from "../../src/storage/fs.adapter";
 import { createFsLinkRouter } from "../../src/storage/fs-link.router";
 import { LinkSigner } from "../../src/storage/link-signer";
-import { S3StorageAdapter } from "../../src/storage/s3.adapter";
+import { partSizeFor, S3StorageAdapter } from "../../src/storage/s3.adapter";
 import {
   StorageKeyError,
   StorageNotFoundError,
@@ -119,6 +119,21 @@ describe.each([
     const result = await putBytes(`${p}big.bin`, data);
     expect(result).toMatchObject({ key: `${p}big.bin`, size: data.length });
     expect(sha256(await readAll(await adapter.get(`${p}big.bin`)))).toBe(sha256(data));
+  });
+
+  test.each([
+    ["exactly one 8 MiB part", 8 * MiB, undefined],
+    ["exactly two parts", 16 * MiB, undefined],
+    ["one byte over a part", 8 * MiB + 1, undefined],
+    ["its announced size", 9 * MiB + 7, 9 * MiB + 7],
+    ["less than announced", 3 * MiB, 5 * MiB],
+    ["more than announced, past a part", 9 * MiB, 2 * MiB],
+    ["more than announced, an empty announcement", 1000, 0],
+  ])("a body of %s round-trips", async (_what, length, size) => {
+    const data = randomBytes(length);
+    const result = await adapter.put(`${p}sized.bin`, streamOf(data), { size });
+    expect(result.size).toBe(length);
+    expect(sha256(await readAll(await adapter.get(`${p}sized.bin`)))).toBe(sha256(data));
   });
 
   test("a small body and an empty body round-trip", async () => {
@@ -339,6 +354,20 @@ function rawRequest(origin: string, path: string, method = "GET"): Promise<{ sta
     req.end();
   });
 }
+
+describe("S3 part sizes", () => {
+  test("are max(8 MiB, size/10,000) in whole MiB when the size is known, so 10,000 parts always suffice", () => {
+    expect(partSizeFor(1, 0)).toBe(8 * MiB);
+    expect(partSizeFor(1, 80_000 * MiB)).toBe(8 * MiB);
+    expect(partSizeFor(5000, 80_000 * MiB + 1)).toBe(9 * MiB);
+    const size = 500 * 1024 * MiB + 12_345;
+    expect(partSizeFor(1, size) * 10_000).toBeGreaterThanOrEqual(size);
+  });
+
+  test("grow by 8 MiB every 1000 parts when the size is unknown", () => {
+    expect([1, 1000, 1001, 2001].map((n) => partSizeFor(n) / MiB)).toEqual([8, 8, 16, 24]);
+  });
+});
 
 describe("the filesystem link router", () => {
   let fsh: Awaited<ReturnType<typeof startFilesystem>>;
