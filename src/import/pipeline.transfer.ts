@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import { PassThrough } from "node:stream";
 import type { StorageAdapter } from "../storage/storage.port";
 import { backoffDelay, sleep, type RetryPolicy } from "../upstream/http";
 import { isTransientTransferError, PermanentImportError } from "./import.errors";
 import type { FileSource, ImportFile, OpenedFile } from "./import.ports";
+import { HashingError, sharedHashPool, type HashPool } from "./pipeline.hash";
 
 export interface TransferContext {
   source: FileSource;
@@ -18,6 +18,8 @@ export interface TransferContext {
   retry: RetryPolicy;
   /** How often a file may start over from byte 0 because its source changed under a resume. */
   maxRestarts?: number;
+  /** Where the bytes are hashed; the process's shared threads by default. */
+  hashes?: HashPool;
 }
 
 export interface TransferResult {
@@ -47,7 +49,7 @@ async function streamOnce(ctx: TransferContext, file: ImportFile, key: string): 
   const expected = Number(file.size);
   const upload = new PassThrough({ highWaterMark: 1024 * 1024 });
   const putControl = new AbortController();
-  const put = ctx.adapter.put(key, upload, { signal: AbortSignal.any([ctx.signal, putControl.signal]) });
+  const put = ctx.adapter.put(key, upload, { signal: AbortSignal.any([ctx.signal, putControl.signal]), size: expected });
   let putFailure: { error: unknown } | null = null;
   const putSettled = put.then(
     () => undefined,
@@ -55,13 +57,13 @@ async function streamOnce(ctx: TransferContext, file: ImportFile, key: string): 
       putFailure = { error };
     },
   );
-  const sha256 = createHash("sha256");
-  const gitSha1 = !file.sha256 && file.upstreamOid ? createHash("sha1").update(`blob ${expected}\0`) : null;
+  const hasher = (ctx.hashes ?? sharedHashPool()).open(expected, !file.sha256 && file.upstreamOid ? expected : null);
   let received = 0;
   let etag: string | null = null;
   let breaks = 0;
 
   const abandon = async (reason: unknown) => {
+    hasher.dispose();
     putControl.abort(reason);
     upload.destroy();
     await putSettled;
@@ -100,16 +102,18 @@ async function streamOnce(ctx: TransferContext, file: ImportFile, key: string): 
       try {
         for await (const chunk of opened.body as AsyncIterable<Buffer>) {
           if (received + chunk.length > expected) throw new PermanentImportError(sizeMismatch(file, expected, `more than ${expected}`));
-          sha256.update(chunk);
-          gitSha1?.update(chunk);
+          const hashing = hasher.update(chunk);
           received += chunk.length;
           ctx.onBytes(chunk.length);
           if (!upload.write(chunk)) await drained(upload, putSettled);
+          if (!hashing) await hasher.ready();
           if (putFailure) throw (putFailure as { error: unknown }).error;
         }
       } catch (error) {
         opened.body.destroy();
         if (putFailure) throw (putFailure as { error: unknown }).error;
+        // A broken hash is not a broken connection: reading on would not mend it.
+        if (error instanceof HashingError) throw error;
         await pause(error, received > before);
         continue;
       }
@@ -118,12 +122,14 @@ async function streamOnce(ctx: TransferContext, file: ImportFile, key: string): 
       await pause(Object.assign(new Error(`${file.path} ended after ${received} of ${expected} bytes`), { retryable: true }), received > before);
     }
 
-    const actual = sha256.digest("hex");
+    // Nothing is committed before every byte is checked: the upload ends only after this.
+    const digests = await hasher.digest();
+    const actual = digests.sha256;
     if (file.sha256 && actual !== file.sha256.toLowerCase()) {
       throw new PermanentImportError(`Checksum mismatch for ${file.path}: expected SHA-256 ${file.sha256.toLowerCase()}, got ${actual}`);
     }
-    if (gitSha1 && file.upstreamOid) {
-      const oid = gitSha1.digest("hex");
+    if (digests.gitSha1 && file.upstreamOid) {
+      const oid = digests.gitSha1;
       if (oid !== file.upstreamOid.toLowerCase()) {
         throw new PermanentImportError(`Checksum mismatch for ${file.path}: expected git blob SHA-1 ${file.upstreamOid.toLowerCase()}, got ${oid}`);
       }

@@ -6,6 +6,7 @@ import { Readable } from "node:stream";
 import { loadConfig } from "../../src/config/config";
 import { PermanentImportError } from "../../src/import/import.errors";
 import type { FileSource, ImportFile, OpenedFile } from "../../src/import/import.ports";
+import { HashingError, HashPool } from "../../src/import/pipeline.hash";
 import { transferFile, type TransferContext } from "../../src/import/pipeline.transfer";
 import { configuredVerifiers, pickleKind } from "../../src/import/verifiers";
 import { FilesystemStorageAdapter } from "../../src/storage/fs.adapter";
@@ -49,11 +50,22 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
+let hashes: HashPool;
+
 function context(source: FileSource, counted: { bytes: number }): TransferContext {
-  return { source, adapter, signal: new AbortController().signal, onBytes: (n) => (counted.bytes += n), retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 } };
+  return { source, adapter, signal: new AbortController().signal, onBytes: (n) => (counted.bytes += n), retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 }, hashes };
 }
 
-describe("transferFile", () => {
+// Small slabs, so that a 64 KiB file crosses many of them when hashed in a thread.
+describe.each([
+  ["in place", 0],
+  ["in a hashing thread", 1],
+])("transferFile, hashing %s", (_how, threads) => {
+  beforeAll(() => {
+    hashes = new HashPool({ threads, offloadFrom: 0, slabBytes: 4096, slabsPerStream: 2 });
+  });
+  afterAll(() => hashes.close());
+
   it("resumes a broken body with a Range request into the same hash and upload", async () => {
     const source = scripted([
       () => ({ bytes: BYTES, breakAfter: 10_000 }),
@@ -102,6 +114,35 @@ describe("transferFile", () => {
     const source = scripted([() => ({ bytes: BYTES, breakAfter: 0 })]);
     await expect(transferFile(context(source, { bytes: 0 }), FILE, "staging/weights.bin")).rejects.toThrow("socket hang up");
     expect(source.opens).toHaveLength(4);
+  });
+});
+
+describe("transferFile with a hashing thread that goes away", () => {
+  it("fails the file at once, retryable, without reading it again, and leaves nothing in the store", async () => {
+    hashes = new HashPool({ threads: 1, offloadFrom: 0, slabBytes: 4096 });
+    let closed = false;
+    const source: FileSource & { opens: number } = {
+      kind: "huggingface",
+      opens: 0,
+      async open(): Promise<OpenedFile> {
+        source.opens++;
+        const body = Readable.from((async function* () {
+          for (let at = 0; at < BYTES.length; at += 8192) {
+            if (at >= 32 * 1024 && !closed) {
+              closed = true;
+              await hashes.close();
+            }
+            yield BYTES.subarray(at, at + 8192);
+          }
+        })());
+        return { status: 200, body, etag: "v1", contentLength: BYTES.length };
+      },
+    };
+    const attempt = transferFile(context(source, { bytes: 0 }), FILE, "staging/weights.bin");
+    await expect(attempt).rejects.toThrow(HashingError);
+    await expect(attempt).rejects.toMatchObject({ retryable: true });
+    expect(source.opens).toBe(1);
+    expect(await adapter.stat("staging/weights.bin")).toBeNull();
   });
 });
 
