@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
@@ -9,10 +9,10 @@ import { signToken } from "../src/auth/jwt";
 import { Role } from "../src/common/enums";
 import { freePort } from "../src/common/net";
 import { decodeGlobalId } from "../src/common/relay";
-import { createTestDatabase, type TestDatabase } from "../test/support/database";
-import { startFakeHub, type FakeFile, type FakeHub } from "../test/support/fake-hub";
-import { startS3rver, type S3rverHandle } from "../test/support/s3rver";
+import { createTestDatabase } from "../test/support/database";
+import type { FakeFile } from "../test/support/fake-hub";
 import type { BaselineJob } from "./baseline";
+import type { HubService, S3Service } from "./services";
 
 /*
  * `npm run bench:import`: imports a synthetic model (a few large LFS files and many small ones)
@@ -20,15 +20,21 @@ import type { BaselineJob } from "./baseline";
  * baseline in the same run: the same bytes piped straight from the same hub into the same kind
  * of storage, with no database and no verification.
  *
- * The fake hub and s3rver run in this process; the server and the baseline each run in a child
- * process, so both compete with the same hub for the CPU, and each one's memory is its own:
- * peak RSS is the child's VmHWM from /proc.
+ * Every party is a process of its own: the fake hub, s3rver, the server, the baseline. This one
+ * only starts them and watches. So the measured process's memory is its own (peak RSS is its
+ * VmRSS sampled every 100 ms, and the kernel's VmHWM), and the hub and s3rver do not share an
+ * event loop. Baseline and import alternate BENCH_RUNS times (the order flips every run, a fresh
+ * database and server for each import); the table shows medians, the ratio being the median of
+ * the runs' ratios.
  *
  * Environment: BENCH_SIZE_MIB (default 1024), BENCH_LARGE_FILES (4), BENCH_SMALL_FILES (200),
- * BENCH_BACKENDS (filesystem,s3), BENCH_CONCURRENCY (files in parallel in the baseline, 4),
- * BENCH_SERVER_ENV (extra server variables, e.g. "IMPORT_FILE_CONCURRENCY=8"), BENCH_SERVER_NODE_ARGS
- * (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the import), TEST_DATABASE_URL (the
- * PostgreSQL server that gets a fresh database per run).
+ * BENCH_BACKENDS (filesystem,s3), BENCH_RUNS (3), BENCH_HUB_CONTENT (generated: the hub derives
+ * each byte from an AES-CTR keystream as it sends it, as in the tests; memory: it holds the same
+ * bytes in memory, which costs it far less CPU), BENCH_CONCURRENCY (files in parallel, in the
+ * baseline and, unless BENCH_SERVER_ENV says otherwise, in the import: 4), BENCH_SERVER_ENV (extra
+ * server variables, e.g. "IMPORT_FILE_CONCURRENCY=8"), BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof" to profile the import), TEST_DATABASE_URL (the PostgreSQL server that
+ * gets a fresh database per import).
  */
 
 const MiB = 1024 * 1024;
@@ -40,6 +46,8 @@ interface Settings {
   largeFiles: number;
   smallFiles: number;
   backends: Array<"filesystem" | "s3">;
+  runs: number;
+  hubInMemory: boolean;
   concurrency: number;
   serverEnv: Record<string, string>;
   serverNodeArgs: string[];
@@ -54,6 +62,8 @@ function settings(env = process.env): Settings {
   };
   const backends = (env.BENCH_BACKENDS ?? "filesystem,s3").split(",").map((b) => b.trim()).filter(Boolean);
   for (const backend of backends) if (backend !== "filesystem" && backend !== "s3") throw new Error(`BENCH_BACKENDS: unknown backend ${backend}`);
+  const hubContent = env.BENCH_HUB_CONTENT || "generated";
+  if (hubContent !== "generated" && hubContent !== "memory") throw new Error(`BENCH_HUB_CONTENT must be generated or memory, got ${hubContent}`);
   const serverEnv = Object.fromEntries((env.BENCH_SERVER_ENV ?? "").split(/[\s,]+/).filter(Boolean).map((pair) => {
     const at = pair.indexOf("=");
     if (at < 1) throw new Error(`BENCH_SERVER_ENV: expected NAME=value, got ${pair}`);
@@ -64,8 +74,11 @@ function settings(env = process.env): Settings {
     largeFiles: int("BENCH_LARGE_FILES", 4),
     smallFiles: int("BENCH_SMALL_FILES", 200, 0),
     backends: backends as Settings["backends"],
+    runs: int("BENCH_RUNS", 3),
+    hubInMemory: hubContent === "memory",
     concurrency: int("BENCH_CONCURRENCY", 4),
-    serverEnv,
+    // The same parallelism on both sides, unless asked otherwise.
+    serverEnv: { IMPORT_FILE_CONCURRENCY: String(int("BENCH_CONCURRENCY", 4)), ...serverEnv },
     serverNodeArgs: (env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean),
     timeoutMs: int("BENCH_TIMEOUT_S", 3600) * 1000,
   };
@@ -143,6 +156,41 @@ function exited(child: ChildProcess): Promise<number | null> {
   });
 }
 
+/** A service child (see services.ts): started, read until ready, stopped by closing its stdin. */
+interface Service<T> {
+  info: T;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+async function startService<T>(args: string[]): Promise<Service<T>> {
+  const child = spawn(process.execPath, [path.join(DIST, "bench", "services.js"), ...args], { stdio: ["pipe", "pipe", "inherit"] });
+  const info = await new Promise<T>((resolve, reject) => {
+    let out = "";
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.indexOf("\n");
+      if (line < 0) return;
+      child.stdout!.off("data", onData);
+      child.off("exit", onExit);
+      resolve(JSON.parse(out.slice(0, line)) as T);
+    };
+    const onExit = (code: number | null) => reject(new Error(`the ${args[0]} service exited with ${code} while starting`));
+    child.stdout!.on("data", onData);
+    child.once("exit", onExit);
+  });
+  return {
+    info,
+    pid: child.pid!,
+    async stop() {
+      child.stdin!.end();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      await exited(child);
+      clearTimeout(timer);
+    },
+  };
+}
+
 interface Server {
   url: string;
   pid: number;
@@ -210,6 +258,8 @@ interface Measurement {
   peakRssMiB: number;
   /** CPU seconds the measured process used meanwhile. */
   cpuSeconds: number | null;
+  /** CPU seconds the hub and s3rver used meanwhile. */
+  servicesCpu?: { hub: number | null; s3: number | null };
 }
 
 async function runBaseline(job: BaselineJob): Promise<Measurement> {
@@ -232,6 +282,8 @@ const STATUS = `query($id: ID!) { artifactRevision(id: $id) { status lastError i
 
 interface ImportMeasurement extends Measurement {
   serverHwmMiB: number | null;
+  /** The server's RSS just before the import was requested: what it holds at rest. */
+  restingRssMiB: number;
   /** Seconds in each status, from the request: where the import's time goes. */
   phases: Array<{ status: string; seconds: number }>;
 }
@@ -271,6 +323,7 @@ async function runImport(server: Server, databaseUrl: string, fileCount: number,
     else if (Date.now() > deadline) throw new Error(`the manifest of ${REPO} has ${main?.files.count ?? 0} of ${fileCount} files after 120 s`);
   }
 
+  const resting = Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${server.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
   const probe = await new RssProbe(server.pid).start();
   const requestedAt = Date.now();
   const started = process.hrtime.bigint();
@@ -291,13 +344,14 @@ async function runImport(server: Server, databaseUrl: string, fileCount: number,
   const rss = await probe.stop();
   const { id } = decodeRevisionId(revisionId);
   const phases = await phasesOf(databaseUrl, id, requestedAt, requestedAt + seconds * 1000);
-  return { bytes: totalBytes, seconds, peakRssMiB: rss.sampledPeakMiB, serverHwmMiB: rss.hwmMiB, cpuSeconds: rss.cpuSeconds, phases };
+  return { bytes: totalBytes, seconds, peakRssMiB: rss.sampledPeakMiB, serverHwmMiB: rss.hwmMiB, restingRssMiB: resting, cpuSeconds: rss.cpuSeconds, phases };
 }
 
 // ---------------------------------------------------------------------------------------------
 
 interface Row {
   backend: string;
+  run: number;
   baseline: Measurement;
   imported: ImportMeasurement;
 }
@@ -310,51 +364,119 @@ function decodeRevisionId(globalId: string): { id: string } {
 
 const rate = (m: Measurement) => m.bytes / MiB / m.seconds;
 
-async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: FakeHub, model: { files: FakeFile[]; totalBytes: number }, commit: string): Promise<Row> {
-  const work = await mkdtemp(path.join(os.tmpdir(), `bench-import-${backend}-`));
-  let s3: S3rverHandle | undefined;
-  let db: TestDatabase | undefined;
-  let server: Server | undefined;
-  try {
-    s3 = backend === "s3" ? await startS3rver() : undefined;
-    const storage: BaselineJob["storage"] = s3
-      ? { kind: "s3", endpoint: s3.endpoint, accessKey: s3.accessKey, secretKey: s3.secretKey, region: s3.region, bucket: "bench-baseline" }
-      : { kind: "filesystem", basePath: path.join(work, "baseline") };
-    process.stderr.write(`${backend}: baseline (hub → storage adapter, ${s.concurrency} files at a time)\n`);
-    const baseline = await runBaseline({
-      hubUrl: hub.url, repo: REPO, commit, concurrency: s.concurrency, storage,
-      files: model.files.map((f) => ({ path: f.path, size: (f.content as { size: number }).size })),
-    });
+/** Runs `work` and adds the CPU the hub and s3rver spent meanwhile to its measurement. */
+async function withServicesCpu<M extends Measurement>(hub: Service<HubService>, s3: Service<S3Service> | undefined, work: () => Promise<M>): Promise<M> {
+  const before = await Promise.all([cpuSeconds(hub.pid), s3 ? cpuSeconds(s3.pid) : null]);
+  const measured = await work();
+  const after = await Promise.all([cpuSeconds(hub.pid), s3 ? cpuSeconds(s3.pid) : null]);
+  const spent = (i: 0 | 1) => (before[i] === null || after[i] === null ? null : after[i]! - before[i]!);
+  return { ...measured, servicesCpu: { hub: spent(0), s3: spent(1) } };
+}
 
-    db = await createTestDatabase("ar_bench");
-    const env: Record<string, string> = { DATABASE_URL: db.url, DATA_DIR: path.join(work, "server"), HF_ENDPOINT: hub.url, ...s.serverEnv };
-    if (s3) Object.assign(env, { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_REGION: s3.region, S3_BUCKET: "bench-import" });
-    server = await startServer(env, s.serverNodeArgs, path.join(os.tmpdir(), `bench-import-${backend}-server.log`));
-    process.stderr.write(`${backend}: import through the server (pid ${server.pid}, log ${server.logFile})\n`);
-    const imported = await runImport(server, db.url, model.files.length, model.totalBytes, s.timeoutMs);
-    return { backend, baseline, imported };
+async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Service<HubService>, model: { files: FakeFile[]; totalBytes: number }): Promise<Row[]> {
+  const work = await mkdtemp(path.join(os.tmpdir(), `bench-import-${backend}-`));
+  const s3 = backend === "s3" ? await startService<S3Service>(["s3"]) : undefined;
+  const rows: Row[] = [];
+  try {
+    for (let run = 1; run <= s.runs; run++) {
+      const baselineBucket = `bench-baseline-${run}`;
+      const baselineJob: BaselineJob = {
+        hubUrl: hub.info.url, repo: REPO, commit: hub.info.commit, concurrency: s.concurrency,
+        storage: s3 ? { kind: "s3", ...s3.info, bucket: baselineBucket } : { kind: "filesystem", basePath: path.join(work, `baseline-${run}`) },
+        files: model.files.map((f) => ({ path: f.path, size: (f.content as { size: number }).size })),
+      };
+      const baseline = async () => {
+        process.stderr.write(`${backend} run ${run}: baseline (hub → storage adapter, ${s.concurrency} files at a time)\n`);
+        const measured = await withServicesCpu(hub, s3, () => runBaseline(baselineJob));
+        // Leave the disk as the import finds it: the baseline's copy goes before the next measurement.
+        if (!s3) await rm(path.join(work, `baseline-${run}`), { recursive: true, force: true });
+        return measured;
+      };
+      const imported = async () => {
+        const db = await createTestDatabase("ar_bench");
+        let server: Server | undefined;
+        try {
+          const env: Record<string, string> = { DATABASE_URL: db.url, DATA_DIR: path.join(work, `server-${run}`), HF_ENDPOINT: hub.info.url, ...s.serverEnv };
+          if (s3) Object.assign(env, { S3_ENDPOINT: s3.info.endpoint, S3_ACCESS_KEY: s3.info.accessKey, S3_SECRET_KEY: s3.info.secretKey, S3_REGION: s3.info.region, S3_BUCKET: `bench-import-${run}` });
+          server = await startServer(env, s.serverNodeArgs, path.join(os.tmpdir(), `bench-import-${backend}-server.log`));
+          process.stderr.write(`${backend} run ${run}: import through the server (pid ${server.pid}, log ${server.logFile})\n`);
+          const started = server;
+          return await withServicesCpu(hub, s3, () => runImport(started, db.url, model.files.length, model.totalBytes, s.timeoutMs));
+        } finally {
+          await server?.stop().catch(() => undefined);
+          await db.drop().catch(() => undefined);
+          await rm(path.join(work, `server-${run}`), { recursive: true, force: true });
+        }
+      };
+      // The order flips every run, so a drift in the machine's speed does not favour either side.
+      let b: Measurement;
+      let i: ImportMeasurement;
+      if (run % 2 === 1) {
+        b = await baseline();
+        i = await imported();
+      } else {
+        i = await imported();
+        b = await baseline();
+      }
+      rows.push({ backend, run, baseline: b, imported: i });
+      process.stderr.write(`${backend} run ${run}: ${runLine(rows[rows.length - 1])}\n`);
+    }
+    return rows;
   } finally {
-    await server?.stop().catch(() => undefined);
-    await db?.drop().catch(() => undefined);
     await s3?.stop().catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
 }
 
-function report(s: Settings, model: { files: FakeFile[]; totalBytes: number }, rows: Row[]): string {
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+const cpu = (value: number | null | undefined) => (value === null || value === undefined ? "?" : value.toFixed(1));
+
+function runLine({ baseline, imported }: Row): string {
+  const services = (m: Measurement) => `hub ${cpu(m.servicesCpu?.hub)}${m.servicesCpu?.s3 === null || m.servicesCpu?.s3 === undefined ? "" : `, s3rver ${cpu(m.servicesCpu.s3)}`}`;
+  return `baseline ${rate(baseline).toFixed(1)} MiB/s in ${baseline.seconds.toFixed(1)} s (CPU ${cpu(baseline.cpuSeconds)} s; ${services(baseline)}), peak RSS ${baseline.peakRssMiB.toFixed(0)} MiB; ` +
+    `import ${rate(imported).toFixed(1)} MiB/s in ${imported.seconds.toFixed(1)} s (server CPU ${cpu(imported.cpuSeconds)} s; ${services(imported)}), peak RSS ${imported.peakRssMiB.toFixed(0)} MiB (VmHWM ${imported.serverHwmMiB?.toFixed(0) ?? "?"}, ${imported.restingRssMiB.toFixed(0)} at rest before); ` +
+    `ratio ${(rate(imported) / rate(baseline)).toFixed(2)}; by status: ${imported.phases.map((p) => `${p.status} ${p.seconds.toFixed(1)}`).join(", ")}`;
+}
+
+/**
+ * One core's SHA-256 rate here, in MB/s: the import must hash every byte, so this bounds it on a
+ * machine with few cores (~400 MB/s without the CPU's SHA extensions, 1.5–2 GB/s with them).
+ */
+function sha256Rate(): number {
+  const block = randomBytes(MiB);
+  const hash = createHash("sha256");
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < 256; i++) hash.update(block);
+  hash.digest();
+  return (256 * MiB) / 1e6 / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+function report(s: Settings, model: { files: FakeFile[]; totalBytes: number }, rows: Row[], shaRates: [number, number]): string {
   const small = model.files.filter((f) => !f.lfs);
   const large = model.files.filter((f) => f.lfs);
+  const table = s.backends.map((backend) => {
+    const runs = rows.filter((r) => r.backend === backend);
+    const m = (pick: (r: Row) => number) => median(runs.map(pick));
+    const maxImportRss = Math.max(...runs.map((r) => Math.max(r.imported.peakRssMiB, r.imported.serverHwmMiB ?? 0)));
+    return `| ${backend} | ${m((r) => rate(r.baseline)).toFixed(1)} | ${m((r) => rate(r.imported)).toFixed(1)} | ${m((r) => rate(r.imported) / rate(r.baseline)).toFixed(2)} | ` +
+      `${m((r) => r.imported.peakRssMiB).toFixed(0)} (max ${maxImportRss.toFixed(0)}) | ${m((r) => r.baseline.peakRssMiB).toFixed(0)} |`;
+  });
   const lines = [
-    `Machine: ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} CPU(s), ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, ${os.platform()} ${os.release()}, Node ${process.version}`,
+    `Machine: ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} CPU(s), ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, ${os.platform()} ${os.release()}, Node ${process.version}; SHA-256 on one core: ${shaRates.map((r) => r.toFixed(0)).join(" MB/s before the runs, ")} MB/s after`,
     `Model: ${(model.totalBytes / MiB).toFixed(0)} MiB = ${large.length} LFS files of ~${(((large[0]?.content as { size: number })?.size ?? 0) / MiB).toFixed(0)} MiB + ${small.length} small files (1–64 KiB)`,
+    `Each measured process (baseline, server) runs alone in its process; the fake hub (content ${s.hubInMemory ? "held in memory" : "generated as sent"}) and s3rver each run in another. ` +
+      `${s.concurrency} files at a time on both sides. Medians of ${s.runs} run(s); peak RSS is the measured process's own.`,
     "",
     "| backend | baseline MiB/s | import MiB/s | ratio | import peak RSS (MiB) | baseline peak RSS (MiB) |",
     "|---|---:|---:|---:|---:|---:|",
-    ...rows.map(({ backend, baseline, imported }) =>
-      `| ${backend} | ${rate(baseline).toFixed(1)} | ${rate(imported).toFixed(1)} | ${(rate(imported) / rate(baseline)).toFixed(2)} | ${imported.peakRssMiB.toFixed(0)} (VmHWM ${imported.serverHwmMiB?.toFixed(0) ?? "?"}) | ${baseline.peakRssMiB.toFixed(0)} |`),
+    ...table,
     "",
-    ...rows.map(({ backend, baseline, imported }) =>
-      `${backend}: baseline ${baseline.seconds.toFixed(1)} s (CPU ${baseline.cpuSeconds?.toFixed(1) ?? "?"} s); import ${imported.seconds.toFixed(1)} s (server CPU ${imported.cpuSeconds?.toFixed(1) ?? "?"} s), by status: ${imported.phases.map((p) => `${p.status} ${p.seconds.toFixed(1)}`).join(", ")}`),
+    ...rows.map((row) => `${row.backend} run ${row.run}: ${runLine(row)}`),
   ];
   return lines.join("\n");
 }
@@ -362,14 +484,13 @@ function report(s: Settings, model: { files: FakeFile[]; totalBytes: number }, r
 async function main(): Promise<void> {
   const s = settings();
   const model = syntheticModel(s);
-  const hub = await startFakeHub([{ id: REPO, files: model.files }], { pageSize: 50, treePageSize: 1000 });
+  const shaBefore = sha256Rate();
+  process.stderr.write(`starting the fake hub; it hashes the synthetic model (${s.sizeMiB} MiB) once, before anything is timed\n`);
+  const hub = await startService<HubService>(["hub", JSON.stringify({ repo: REPO, files: model.files, inMemory: s.hubInMemory })]);
   try {
-    const commit = hub.resolveRevision(REPO, "main")!;
-    process.stderr.write(`hashing the synthetic model (${s.sizeMiB} MiB) once, before anything is timed\n`);
-    for (const file of model.files) await hub.fileInfo(REPO, "main", file.path);
     const rows: Row[] = [];
-    for (const backend of s.backends) rows.push(await benchBackend(backend, s, hub, model, commit));
-    process.stdout.write(`\n${report(s, model, rows)}\n`);
+    for (const backend of s.backends) rows.push(...(await benchBackend(backend, s, hub, model)));
+    process.stdout.write(`\n${report(s, model, rows, [shaBefore, sha256Rate()])}\n`);
   } finally {
     await hub.stop();
   }

@@ -1,0 +1,55 @@
+import { startFakeHub, type FakeFile } from "../test/support/fake-hub";
+import { FakeBlob } from "../test/support/fake-hub/content";
+import { startS3rver } from "../test/support/s3rver";
+
+/*
+ * The benchmark's upstream and storage, each in a process of its own, so that neither shares an
+ * event loop with the other or with the process being measured:
+ *
+ *   node services.js hub '<{"repo": …, "files": [FakeFile…], "inMemory": bool}>'   the fake hub with one model
+ *   node services.js s3                                           s3rver
+ *
+ * Prints one JSON line once it serves, then serves until its stdin closes.
+ */
+
+export interface HubService {
+  url: string;
+  commit: string;
+}
+
+export interface S3Service {
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  region: string;
+}
+
+async function main(): Promise<void> {
+  const [kind, arg] = process.argv.slice(2);
+  let stop: () => Promise<void>;
+  if (kind === "hub") {
+    const { repo, files: declared, inMemory } = JSON.parse(arg) as { repo: string; files: FakeFile[]; inMemory?: boolean };
+    // The same bytes either way; in memory they cost the hub no AES keystream per request.
+    const files = inMemory ? declared.map((file) => ({ ...file, content: Buffer.concat([...new FakeBlob(file.content).chunks()]) })) : declared;
+    const hub = await startFakeHub([{ id: repo, files }], { pageSize: 50, treePageSize: 1000 });
+    // Hashed once here, before anything is timed (the tree lists every file's oids).
+    for (const file of files) await hub.fileInfo(repo, "main", file.path);
+    const ready: HubService = { url: hub.url, commit: hub.resolveRevision(repo, "main")! };
+    process.stdout.write(`${JSON.stringify(ready)}\n`);
+    stop = () => hub.stop();
+  } else if (kind === "s3") {
+    const s3 = await startS3rver();
+    const ready: S3Service = { endpoint: s3.endpoint, accessKey: s3.accessKey, secretKey: s3.secretKey, region: s3.region };
+    process.stdout.write(`${JSON.stringify(ready)}\n`);
+    stop = () => s3.stop();
+  } else {
+    throw new Error(`usage: services.js hub <model json> | s3`);
+  }
+  process.stdin.resume();
+  process.stdin.once("end", () => void stop().finally(() => process.exit(0)));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
