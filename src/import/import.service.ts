@@ -12,6 +12,7 @@ import { applyTransition, applyTransitionIn } from "../revision/lifecycle";
 import { ArtifactRevisionEntity } from "../revision/revision.entity";
 import { unsafePathReason } from "../scan/safe-path";
 import type { StorageManager } from "../storage/storage-manager";
+import type { StagingArea, StorageAdapter } from "../storage/storage.port";
 import { delegateImport, type ReservoirImportDeps } from "./delegate";
 import type { ImportQueue } from "./import.ports";
 
@@ -39,6 +40,11 @@ export function finalKey(artifactName: string, version: string, path: string): s
 
 export function stagingPrefix(revisionId: string): string {
   return `.staging/${revisionId}/`;
+}
+
+/** Where an import of the revision stages its files before they go to their final keys. */
+export function stagingArea(adapter: StorageAdapter, artifactName: string, version: string, revisionId: string): StagingArea {
+  return adapter.staging(finalKey(artifactName, version, ""), stagingPrefix(revisionId));
 }
 
 /** A presigned URL's lifetime, when given, is a whole number of seconds, at least one. */
@@ -162,7 +168,7 @@ export class ImportService {
     // Stops a run in this process and waits for it to unwind; a run elsewhere stops at its next
     // tick and removes what it wrote after this point itself.
     await this.queue.cancel(id);
-    await this.deleteStaging(id, importNamespaceId);
+    await this.deleteStaging(artifactName, revision.version, id, importNamespaceId);
     if (placed) {
       try {
         await this.deleteFiles(artifactName, revision.version, id, [...namespaces, ...(importNamespaceId ? [importNamespaceId] : [])]);
@@ -234,7 +240,7 @@ export class ImportService {
     for (const namespaceId of new Set(namespaceIds)) {
       const adapter = await this.storage.adapterFor(namespaceId);
       await adapter.deletePrefix(finalKey(artifactName, version, ""));
-      await adapter.deletePrefix(stagingPrefix(id));
+      await stagingArea(adapter, artifactName, version, id).clear();
     }
   }
 
@@ -354,11 +360,11 @@ export class ImportService {
     return new Map(rows.map((row) => [String(row.id), hydrate(this.ds, ArtifactRevisionEntity, row)]));
   }
 
-  private async deleteStaging(id: string, namespaceId: string | null): Promise<void> {
+  private async deleteStaging(artifactName: string, version: string, id: string, namespaceId: string | null): Promise<void> {
     const namespaces = new Set([this.storage.defaultNamespaceId, ...(namespaceId ? [namespaceId] : [])]);
     for (const namespaceId of namespaces) {
       try {
-        await (await this.storage.adapterFor(namespaceId)).deletePrefix(stagingPrefix(id));
+        await stagingArea(await this.storage.adapterFor(namespaceId), artifactName, version, id).clear();
       } catch (error) {
         this.logger.warn(`could not delete staging of revision ${id}`, error);
       }

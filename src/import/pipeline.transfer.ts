@@ -1,5 +1,5 @@
 import { PassThrough } from "node:stream";
-import type { StorageAdapter } from "../storage/storage.port";
+import type { StagingArea } from "../storage/storage.port";
 import { backoffDelay, sleep, type RetryPolicy } from "../upstream/http";
 import { isTransientTransferError, PermanentImportError } from "./import.errors";
 import type { FileSource, ImportFile, OpenedFile } from "./import.ports";
@@ -7,7 +7,8 @@ import { HashingError, sharedHashPool, type HashPool } from "./pipeline.hash";
 
 export interface TransferContext {
   source: FileSource;
-  adapter: StorageAdapter;
+  /** Where the bytes go; nothing is kept there unless every byte matched. */
+  staging: Pick<StagingArea, "put">;
   signal: AbortSignal;
   /** Told every byte received; negative when a file restarts and its bytes no longer count. */
   onBytes(bytes: number): void;
@@ -25,19 +26,21 @@ export interface TransferContext {
 export interface TransferResult {
   sha256: string;
   size: number;
+  /** The staging area's receipt for the file. */
+  receipt: string;
 }
 
 /**
- * Streams one file from the source into `key`, in one pass that counts bytes and hashes them
+ * Streams one file from the source into the staging area at `path`, in one pass that counts bytes and hashes them
  * (SHA-256 always, the git blob SHA-1 when that is all the manifest knows). A broken connection
  * resumes with a Range request into the same hash and the same upload while the source's ETag is
- * unchanged; otherwise the file starts over. Nothing is left at `key` unless every byte matched:
+ * unchanged; otherwise the file starts over. Nothing is staged unless every byte matched:
  * on a mismatch or an abort the upload is aborted, so the storage discards it.
  */
-export async function transferFile(ctx: TransferContext, file: ImportFile, key: string): Promise<TransferResult> {
+export async function transferFile(ctx: TransferContext, file: ImportFile, path: string): Promise<TransferResult> {
   const maxRestarts = ctx.maxRestarts ?? 3;
   for (let restarts = 0; ; restarts++) {
-    const outcome = await streamOnce(ctx, file, key);
+    const outcome = await streamOnce(ctx, file, path);
     if (outcome !== "restart") return outcome;
     if (restarts >= maxRestarts) {
       throw Object.assign(new Error(`${file.path} changed upstream during the download ${restarts + 1} times`), { retryable: true });
@@ -45,11 +48,11 @@ export async function transferFile(ctx: TransferContext, file: ImportFile, key: 
   }
 }
 
-async function streamOnce(ctx: TransferContext, file: ImportFile, key: string): Promise<TransferResult | "restart"> {
+async function streamOnce(ctx: TransferContext, file: ImportFile, path: string): Promise<TransferResult | "restart"> {
   const expected = Number(file.size);
   const upload = new PassThrough({ highWaterMark: 1024 * 1024 });
   const putControl = new AbortController();
-  const put = ctx.adapter.put(key, upload, { signal: AbortSignal.any([ctx.signal, putControl.signal]), size: expected });
+  const put = ctx.staging.put(path, upload, { signal: AbortSignal.any([ctx.signal, putControl.signal]), size: expected });
   let putFailure: { error: unknown } | null = null;
   const putSettled = put.then(
     () => undefined,
@@ -135,8 +138,8 @@ async function streamOnce(ctx: TransferContext, file: ImportFile, key: string): 
       }
     }
     upload.end();
-    await put;
-    return { sha256: actual, size: received };
+    const { receipt } = await put;
+    return { sha256: actual, size: received, receipt };
   } catch (error) {
     await abandon(error);
     throw error;

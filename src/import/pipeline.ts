@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import pLimit from "p-limit";
 import type { DataSource } from "typeorm";
 import { ArtifactStatus } from "../common/enums";
@@ -8,11 +9,11 @@ import { applyTransition, applyTransitionIn, RECOVERABLE_STATUSES, type Lifecycl
 import type { VerificationResultData } from "../revision/revision.entity";
 import type { ManifestFile } from "../scan/catalog";
 import type { StorageManager } from "../storage/storage-manager";
-import type { StorageAdapter } from "../storage/storage.port";
+import { StorageNotFoundError, type StagingArea, type StorageAdapter } from "../storage/storage.port";
 import { DEFAULT_RETRY, sleep, type RetryPolicy } from "../upstream/http";
 import { describeError, ImportCancelledError, ImportInterruptedError, isRetryable, PermanentImportError } from "./import.errors";
 import type { ImportFile } from "./import.ports";
-import { finalKey, stagingPrefix } from "./import.service";
+import { finalKey, stagingArea } from "./import.service";
 import { loadImportRevision, type ImportRevision } from "./pipeline.revision";
 import { transferFile } from "./pipeline.transfer";
 import { ImportProgressTracker, isSameImport, readPulse } from "./progress";
@@ -21,7 +22,7 @@ import { runVerifiers, type VerifiableFile, type Verifier } from "./verifiers";
 
 const { PULLING, PULLED, VERIFYING, FAILED, SCANNED } = ArtifactStatus;
 const ACTOR = "import-worker";
-/** Stats, copies and deletes in flight at once when staged files are checked or moved. */
+/** Staging checks, publications and deletes in flight at once. */
 const STORAGE_CONCURRENCY = 8;
 
 export interface PipelineDeps {
@@ -52,8 +53,6 @@ export interface ImportAttempt {
 /** Where the run left the revision: a settled status, "cancelled" (someone else moved it), or "idle" (nothing to do). */
 export type ImportOutcome = ArtifactStatus.AVAILABLE | ArtifactStatus.NEEDS_APPROVAL | ArtifactStatus.FAILED | "cancelled" | "idle";
 
-export const stagingKey = (revisionId: string, path: string) => `${stagingPrefix(revisionId)}${path}`;
-
 /**
  * Drives one revision from wherever its import stands (PULLING, PULLED or VERIFYING) to a settled
  * status. Every step can be repeated after a crash: verified files in staging are kept, moved
@@ -76,6 +75,7 @@ interface WorkingFile {
   sha256: string | null;
   upstreamOid: string | null;
   stagedSha256: string | null;
+  stagedReceipt: string | null;
 }
 
 /** A file's failure, naming the file; keeps the cause's verdict on retrying. */
@@ -95,6 +95,7 @@ class ImportRun {
   private readonly tracker: ImportProgressTracker;
   private readonly label: string;
   private adapter!: StorageAdapter;
+  private staging: StagingArea | null = null;
   private namespaceId!: string;
   private phase: ArtifactStatus;
   private verification: VerificationResultData | null = null;
@@ -120,6 +121,7 @@ class ImportRun {
       if (!this.revision.commit) throw new PermanentImportError(`${this.label} has no pinned commit: start the import again`);
       this.namespaceId = this.revision.namespaceId ?? this.deps.storage.defaultNamespaceId;
       this.adapter = await this.deps.storage.adapterFor(this.namespaceId);
+      this.staging = stagingArea(this.adapter, this.revision.artifactName, this.revision.version, this.revision.id);
       // After the adapter: failing cleans up the staging area the crashed runs left.
       if (this.revision.crashes >= this.deps.maxCrashes) {
         throw new PermanentImportError(
@@ -165,20 +167,20 @@ class ImportRun {
     await Promise.all(todo.map((file) => limit(async () => {
       if (signal.aborted) return;
       try {
-        const { sha256 } = await transferFile(
+        const { sha256, receipt } = await transferFile(
           {
             source: prepared.source,
-            adapter: this.adapter,
+            staging: this.staging!,
             signal,
             onBytes: (bytes) => this.tracker.add(bytes),
             retry: this.deps.transferRetry ?? DEFAULT_RETRY,
           },
           toImportFile(file),
-          stagingKey(this.revision.id, file.path),
+          file.path,
         );
         await this.deps.ds.query(
-          `UPDATE artifact_import_files SET staged_sha256 = $3, sha256 = COALESCE(sha256, $3) WHERE revision_id = $1 AND path = $2`,
-          [this.revision.id, file.path, sha256],
+          `UPDATE artifact_import_files SET staged_sha256 = $3, staged_receipt = $4, sha256 = COALESCE(sha256, $3) WHERE revision_id = $1 AND path = $2`,
+          [this.revision.id, file.path, sha256, receipt],
         );
         this.tracker.fileDone();
       } catch (error) {
@@ -232,20 +234,19 @@ class ImportRun {
 
   private async readWorkingManifest(): Promise<WorkingFile[]> {
     const rows: Array<Record<string, string | null>> = await this.deps.ds.query(
-      `SELECT path, commit, size::text AS size, sha256, upstream_oid, staged_sha256 FROM artifact_import_files WHERE revision_id = $1 ORDER BY path`,
+      `SELECT path, commit, size::text AS size, sha256, upstream_oid, staged_sha256, staged_receipt FROM artifact_import_files WHERE revision_id = $1 ORDER BY path`,
       [this.revision.id],
     );
     return rows.map((r) => ({
-      path: r.path!, commit: r.commit, size: r.size!, sha256: r.sha256, upstreamOid: r.upstream_oid, stagedSha256: r.staged_sha256,
+      path: r.path!, commit: r.commit, size: r.size!, sha256: r.sha256, upstreamOid: r.upstream_oid, stagedSha256: r.staged_sha256, stagedReceipt: r.staged_receipt,
     }));
   }
 
   /** Verified in an earlier attempt, and still in staging with every byte. */
   private async isStaged(file: WorkingFile): Promise<boolean> {
-    if (!file.stagedSha256) return false;
-    const stat = await this.adapter.stat(stagingKey(this.revision.id, file.path));
-    if (stat?.size === Number(file.size)) return true;
-    await this.deps.ds.query(`UPDATE artifact_import_files SET staged_sha256 = NULL WHERE revision_id = $1 AND path = $2`, [this.revision.id, file.path]);
+    if (!file.stagedSha256 || !file.stagedReceipt) return false;
+    if (await this.staging!.holds(file.path, file.stagedReceipt, Number(file.size))) return true;
+    await this.deps.ds.query(`UPDATE artifact_import_files SET staged_sha256 = NULL, staged_receipt = NULL WHERE revision_id = $1 AND path = $2`, [this.revision.id, file.path]);
     return false;
   }
 
@@ -310,27 +311,47 @@ class ImportRun {
   // --- PULLED: staged files to their final place ---------------------------------------------
 
   private async place(): Promise<void> {
-    const rows: Array<{ path: string; size: string; storage_key: string }> = await this.deps.ds.query(
-      `SELECT path, size::text AS size, storage_key FROM artifact_revision_files WHERE revision_id = $1 AND storage_key IS NOT NULL`,
+    const rows: Array<{ path: string; size: string; sha256: string | null; storage_key: string; staged_receipt: string | null }> = await this.deps.ds.query(
+      `SELECT f.path, f.size::text AS size, f.sha256, f.storage_key, i.staged_receipt
+         FROM artifact_revision_files f LEFT JOIN artifact_import_files i ON i.revision_id = f.revision_id AND i.path = f.path
+        WHERE f.revision_id = $1 AND f.storage_key IS NOT NULL AND i.placed IS NOT TRUE`,
       [this.revision.id],
     );
-    const move = pLimit(STORAGE_CONCURRENCY);
-    await Promise.all(rows.map((row) => move(async () => {
+    const publish = pLimit(STORAGE_CONCURRENCY);
+    await Promise.all(rows.map((row) => publish(async () => {
       this.signal.throwIfAborted();
-      const staged = stagingKey(this.revision.id, row.path);
-      if (await this.adapter.stat(staged)) {
-        await this.adapter.move(staged, row.storage_key);
-        return;
-      }
-      // A file missing from staging was moved by an earlier attempt.
-      const placed = await this.adapter.stat(row.storage_key);
-      if (placed?.size !== Number(row.size)) {
-        throw new PermanentImportError(`${row.path} is neither in staging nor in its final place: import the revision again`);
-      }
+      if (!(await this.publish(row))) await this.checkPlaced(row);
+      await this.deps.ds.query(`UPDATE artifact_import_files SET placed = true WHERE revision_id = $1 AND path = $2`, [this.revision.id, row.path]);
     })));
     this.signal.throwIfAborted();
     await this.transition("verify", "files are in their final place");
     this.phase = VERIFYING;
+  }
+
+  /** Publishes a staged file; false when its staging holds nothing (an earlier attempt published it). */
+  private async publish(row: { path: string; staged_receipt: string | null }): Promise<boolean> {
+    if (!row.staged_receipt) return false;
+    try {
+      await this.staging!.publish(row.path, row.staged_receipt);
+      return true;
+    } catch (error) {
+      if (error instanceof StorageNotFoundError) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * A file no longer staged was published by an attempt that stopped before noting it. Only its
+   * bytes can tell the verified file from an older one at the same key (a forced re-import's),
+   * so they are hashed again.
+   */
+  private async checkPlaced(row: { path: string; size: string; sha256: string | null; storage_key: string }): Promise<void> {
+    const missing = new PermanentImportError(`${row.path} is neither in staging nor in its final place: import the revision again`);
+    const placed = await this.adapter.stat(row.storage_key);
+    if (placed?.size !== Number(row.size) || !row.sha256) throw missing;
+    const hash = createHash("sha256");
+    for await (const chunk of await this.adapter.get(row.storage_key, { signal: this.signal })) hash.update(chunk as Buffer);
+    if (hash.digest("hex") !== row.sha256.toLowerCase()) throw missing;
   }
 
   // --- VERIFYING: verifier plugins, then AVAILABLE or NEEDS_APPROVAL -------------------------------
@@ -410,7 +431,7 @@ class ImportRun {
   /** Staging objects and the working manifest go once the revision settles, whatever the outcome. */
   private async cleanupStaging(): Promise<void> {
     try {
-      if (this.adapter) await this.adapter.deletePrefix(stagingPrefix(this.revision.id));
+      await this.staging?.clear();
       await this.deps.ds.query(`DELETE FROM artifact_import_files WHERE revision_id = $1`, [this.revision.id]);
     } catch (error) {
       this.deps.logger.warn(`import of ${this.label}: could not clean up its staging area`, error);

@@ -5,6 +5,7 @@ import { dirname, join, resolve, sep } from "node:path";
 import { addAbortSignal, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { LinkOp, LinkSigner } from "./link-signer";
+import { ScratchStaging } from "./staging";
 import {
   checkByteRange,
   checkPresignOptions,
@@ -18,6 +19,7 @@ import {
   type PresignOptions,
   type PutOptions,
   type PutResult,
+  type StagingArea,
   type StorageAdapter,
 } from "./storage.port";
 
@@ -162,6 +164,10 @@ export class FilesystemStorageAdapter implements StorageAdapter {
 
   async ping(): Promise<void> {
     await access(await this.base(), constants.R_OK | constants.W_OK);
+  }
+
+  staging(finalPrefix: string, scratchPrefix: string): StagingArea {
+    return new ScratchStaging(this, finalPrefix, scratchPrefix);
   }
 
   private link(key: string, op: LinkOp, opts: PresignOptions): string {

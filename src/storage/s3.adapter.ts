@@ -13,8 +13,11 @@ import {
   type PresignOptions,
   type PutOptions,
   type PutResult,
+  type StagedObject,
+  type StagingArea,
   type StorageAdapter,
 } from "./storage.port";
+import { SCRATCH_RECEIPT, ScratchStaging } from "./staging";
 
 export interface S3StorageOptions {
   /** Full URL of the S3 endpoint, e.g. http://127.0.0.1:9000 */
@@ -40,12 +43,19 @@ export function partSizeFor(partNumber: number, size?: number): number {
   return BASE_PART_SIZE * (1 + Math.floor((partNumber - 1) / 1000));
 }
 
+/** minio's client, with the ListParts call it keeps to itself. */
+class S3Client extends Client {
+  parts(bucket: string, key: string, uploadId: string): Promise<Array<{ part: number; etag: string; size: number }>> {
+    return this.listParts(bucket, key, uploadId);
+  }
+}
+
 /** One bucket of an S3-compatible endpoint (MinIO, AWS, s3rver in tests). */
 export class S3StorageAdapter implements StorageAdapter {
   readonly kind = "s3";
   readonly bucket: string;
   private readonly region: string;
-  private readonly client: Client;
+  private readonly client: S3Client;
 
   constructor(options: S3StorageOptions) {
     const url = new URL(options.endPoint);
@@ -55,7 +65,7 @@ export class S3StorageAdapter implements StorageAdapter {
     const useSSL = url.protocol === "https:";
     this.bucket = options.bucket;
     this.region = options.region;
-    this.client = new Client({
+    this.client = new S3Client({
       endPoint: url.hostname,
       port: url.port ? Number(url.port) : useSSL ? 443 : 80,
       useSSL,
@@ -85,11 +95,22 @@ export class S3StorageAdapter implements StorageAdapter {
    */
   async put(key: string, body: Readable, opts: PutOptions = {}): Promise<PutResult> {
     normalizeKey(key);
+    const { key: written, size, etag } = await this.write(body, opts, { key });
+    return { key: written, size, etag };
+  }
+
+  /**
+   * Writes body to `target.key`. A body that fits one part goes up in a single PUT, to
+   * `target.whole` when given; a longer one as a multipart upload to `target.key`, left pending
+   * (its uploadId answered) when `target.pending`. Used by put and by S3Staging.
+   */
+  async write(body: Readable, opts: PutOptions, target: { key: string; whole?: string; pending?: boolean }): Promise<PutResult & { uploadId?: string }> {
     const { signal, size: expected } = opts;
     signal?.throwIfAborted();
     const headers = { "Content-Type": opts.contentType ?? "application/octet-stream" };
     const race = <T>(work: Promise<T>) => raceAbort(work, signal, () => body.destroy());
     const reader = new PartReader(body);
+    const { key } = target;
     let uploadId: string | undefined;
     try {
       // A body expected to fit one part gets a buffer of its size (small files are the many).
@@ -105,8 +126,9 @@ export class S3StorageAdapter implements StorageAdapter {
       }
       if (length < current.length || !(await race(reader.hasMore()))) {
         signal?.throwIfAborted();
-        const { etag } = await this.client.putObject(this.bucket, key, current.subarray(0, length), length, headers);
-        return { key, size: length, etag };
+        const whole = target.whole ?? key;
+        const { etag } = await this.client.putObject(this.bucket, whole, current.subarray(0, length), length, headers);
+        return { key: whole, size: length, etag };
       }
 
       uploadId = await race(this.client.initiateNewMultipartUpload(this.bucket, key, headers));
@@ -129,6 +151,7 @@ export class S3StorageAdapter implements StorageAdapter {
         length = nextLength;
       }
       signal?.throwIfAborted();
+      if (target.pending) return { key, size, uploadId };
       const { etag } = await this.client.completeMultipartUpload(this.bucket, key, uploadId, etags);
       return { key, size, etag };
     } catch (err) {
@@ -136,6 +159,49 @@ export class S3StorageAdapter implements StorageAdapter {
       if (uploadId) await this.client.abortMultipartUpload(this.bucket, key, uploadId).catch(() => undefined);
       throw signal?.aborted ? signal.reason : err;
     }
+  }
+
+  /** The parts of a pending multipart upload; StorageNotFoundError when the upload is gone (completed or aborted). */
+  async uploadedParts(key: string, uploadId: string): Promise<Array<{ part: number; etag: string; size: number }>> {
+    try {
+      return await this.client.parts(this.bucket, key, uploadId);
+    } catch (err) {
+      throw mapError(err, key);
+    }
+  }
+
+  /** Completes a pending multipart upload with the parts it holds; StorageNotFoundError when it is gone. */
+  async completeUpload(key: string, uploadId: string): Promise<void> {
+    const parts = await this.uploadedParts(key, uploadId);
+    try {
+      await this.client.completeMultipartUpload(this.bucket, key, uploadId, parts.map(({ part, etag }) => ({ part, etag })));
+    } catch (err) {
+      throw mapError(err, key);
+    }
+  }
+
+  /**
+   * Aborts every pending multipart upload under prefix (uploads a crash or a kill left behind
+   * keep their parts, and their cost, until aborted). Lists again until none is left, so pages
+   * need no markers.
+   */
+  async abortUploads(prefix: string): Promise<number> {
+    normalizePrefix(prefix);
+    if (prefix === "") throw new StorageKeyError(prefix, "refusing to abort every upload");
+    let aborted = 0;
+    for (let round = 0; round < 100; round++) {
+      const { uploads } = await this.client.listIncompleteUploadsQuery(this.bucket, prefix, "", "", "");
+      if (uploads.length === 0) return aborted;
+      for (const { key, uploadId } of uploads) {
+        try {
+          await this.client.abortMultipartUpload(this.bucket, key, uploadId);
+          aborted++;
+        } catch (err) {
+          if (!(mapError(err, key) instanceof StorageNotFoundError)) throw err;
+        }
+      }
+    }
+    throw new Error(`pending uploads under ${JSON.stringify(prefix)} keep coming back after 100 rounds of aborting them`);
   }
 
   async get(key: string, opts: { range?: ByteRange; signal?: AbortSignal } = {}): Promise<Readable> {
@@ -236,6 +302,10 @@ export class S3StorageAdapter implements StorageAdapter {
     if (!(await this.client.bucketExists(this.bucket))) throw new Error(`bucket ${this.bucket} does not exist`);
   }
 
+  staging(finalPrefix: string, scratchPrefix: string): StagingArea {
+    return new S3Staging(this, finalPrefix, scratchPrefix);
+  }
+
   private async removeBatch(keys: string[]): Promise<number> {
     // Quiet mode: the response lists only the keys that failed.
     const failures = (await this.client.removeObjects(this.bucket, keys)).filter((r) => r?.Error);
@@ -331,6 +401,7 @@ function errorCode(err: unknown): string | undefined {
 function mapError(err: unknown, key: string, range?: ByteRange): unknown {
   switch (errorCode(err)) {
     case "NoSuchKey":
+    case "NoSuchUpload":
     case "NotFound":
       return new StorageNotFoundError(key);
     case "InvalidRange":
@@ -338,4 +409,50 @@ function mapError(err: unknown, key: string, range?: ByteRange): unknown {
     default:
       return err;
   }
+}
+
+const UPLOAD_RECEIPT = "upload:";
+
+/**
+ * S3's staging: an object longer than one part stays a pending multipart upload at its final
+ * key, invisible until publish completes it (no byte is copied); one of a single part goes under
+ * the scratch prefix and is copied on publish.
+ */
+class S3Staging extends ScratchStaging {
+  constructor(private readonly s3: S3StorageAdapter, finalPrefix: string, scratchPrefix: string) {
+    super(s3, finalPrefix, scratchPrefix);
+  }
+
+  override async put(path: string, body: Readable, opts: PutOptions = {}): Promise<StagedObject> {
+    const target = { key: normalizeKey(this.finalKey(path)), whole: normalizeKey(this.scratchKey(path)), pending: true };
+    const { size, uploadId } = await this.s3.write(body, opts, target);
+    return { size, receipt: uploadId ? UPLOAD_RECEIPT + uploadId : SCRATCH_RECEIPT };
+  }
+
+  override async holds(path: string, receipt: string, size: number): Promise<boolean> {
+    const uploadId = uploadIdOf(receipt);
+    if (uploadId === null) return super.holds(path, receipt, size);
+    try {
+      const parts = await this.s3.uploadedParts(this.finalKey(path), uploadId);
+      return parts.reduce((sum, p) => sum + p.size, 0) === size;
+    } catch (err) {
+      if (err instanceof StorageNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  override async publish(path: string, receipt: string): Promise<void> {
+    const uploadId = uploadIdOf(receipt);
+    if (uploadId === null) return super.publish(path, receipt);
+    await this.s3.completeUpload(this.finalKey(path), uploadId);
+  }
+
+  override async clear(): Promise<void> {
+    await super.clear();
+    await this.s3.abortUploads(this.finalPrefix);
+  }
+}
+
+function uploadIdOf(receipt: string): string | null {
+  return receipt.startsWith(UPLOAD_RECEIPT) ? receipt.slice(UPLOAD_RECEIPT.length) : null;
 }

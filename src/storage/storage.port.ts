@@ -57,6 +57,36 @@ export interface StorageAdapter {
   presignPut(key: string, opts: PresignOptions): Promise<string>;
   /** Throws when unreachable (used by /readyz). */
   ping(): Promise<void>;
+  /**
+   * The staging area for objects bound for keys under `finalPrefix`; `scratchPrefix` is where the
+   * backend may keep visible staged objects (both end with '/', neither inside the other).
+   */
+  staging(finalPrefix: string, scratchPrefix: string): StagingArea;
+}
+
+/** What a staged write leaves behind: its size, and a receipt to keep for publishing it later, from any process. */
+export interface StagedObject {
+  size: number;
+  /** Opaque; store it as given. */
+  receipt: string;
+}
+
+/**
+ * Where objects are written before they are published: nothing shows at their final keys
+ * (`finalPrefix` + path) until `publish`, so a forced re-import keeps serving the old files. The
+ * filesystem stages under the scratch prefix and renames. S3 leaves an object larger than one
+ * part as a multipart upload at its final key, completed on publish (no byte is copied, and no
+ * 5 GiB CopyObject limit), and a smaller one under the scratch prefix, copied on publish.
+ */
+export interface StagingArea {
+  /** Streams body into staging; on error or abort nothing is kept. */
+  put(path: string, body: Readable, opts?: PutOptions): Promise<StagedObject>;
+  /** Whether the object `receipt` names is still staged, whole (`size` bytes). */
+  holds(path: string, receipt: string, size: number): Promise<boolean>;
+  /** Makes the staged object the one at its final key. Rejects with StorageNotFoundError when nothing is staged under receipt (say, it was published already). */
+  publish(path: string, receipt: string): Promise<void>;
+  /** Drops everything staged in this area, whoever wrote it and whether or not its receipt was kept; published objects stay. */
+  clear(): Promise<void>;
 }
 
 export class StorageKeyError extends Error {

@@ -1,5 +1,6 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
+import { Readable } from "node:stream";
 import type { StorageAdapter } from "../../src/storage/storage.port";
 import { startFakeHub, type FakeHub, type FakeModel } from "../support/fake-hub";
 import { startTestKit, type TestKit } from "../support/testkit";
@@ -27,6 +28,8 @@ const MODELS = [
   model("faults/storm", {}, 4),
   model("faults/gated", { gated: "manual" }, 5),
   model("faults/cancelled", {}, 6),
+  model("faults/placed-then-stopped", {}, 7),
+  model("faults/staging-lost", {}, 8),
 ];
 
 let hub: FakeHub;
@@ -154,5 +157,54 @@ describe("upstream faults", () => {
     expect(job.state).toBe("cancelled");
     const history = await kit.ds.query(`SELECT to_status FROM artifact_revision_status_history WHERE revision_id = $1 ORDER BY id`, [revision.id]);
     expect(history.map((h: any) => h.to_status)).toEqual(["SCANNED", "PULLING", "SCANNED"]);
+  });
+});
+
+/**
+ * Makes the storage's next move of `file` out of staging misbehave once, then fail as a broken
+ * connection would: the attempt ends there and the job runs again, in PULLED.
+ */
+function breakNextPublish(file: string, misbehave: (source: string, dest: string, move: StorageAdapter["move"]) => Promise<void>) {
+  const move = adapter.move.bind(adapter);
+  const spy = jest.spyOn(adapter, "move").mockImplementation(async (source, dest) => {
+    if (!source.endsWith(`/${file}`)) return move(source, dest);
+    spy.mockRestore();
+    await misbehave(source, dest, move);
+    throw Object.assign(new Error("connection reset while publishing"), { code: "ECONNRESET" });
+  });
+  return spy;
+}
+
+describe("storage faults while files are put in place", () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it("resumes after an attempt that published a file and stopped before noting it, and checks that file's bytes", async () => {
+    const repo = "faults/placed-then-stopped";
+    breakNextPublish("model.safetensors", (source, dest, move) => move(source, dest));
+    const revision = await scanModel(kit, repo);
+    await startImport(kit, revision);
+
+    const row = await waitForStatus(kit, revision.id, ["AVAILABLE", "FAILED"]);
+    expect(row).toMatchObject({ status: "AVAILABLE", last_error: null });
+    expect(sha256(await objectBytes(adapter, `${repo}/main/model.safetensors`))).toBe(await weightsSha(repo));
+    const history = await kit.ds.query(`SELECT to_status FROM artifact_revision_status_history WHERE revision_id = $1 ORDER BY id`, [revision.id]);
+    expect(history.map((h: any) => h.to_status)).toEqual(["SCANNED", "PULLING", "PULLED", "VERIFYING", "AVAILABLE"]);
+    expect(await keysUnder(adapter, `.staging/${revision.id}/`)).toEqual([]);
+  });
+
+  it("fails instead of serving other bytes of the same size when a file's staged copy is lost before it was published", async () => {
+    const repo = "faults/staging-lost";
+    const expected = await weightsSha(repo);
+    // An older file of the same size at the final key, as a forced re-import of a moved branch finds it.
+    const older = Buffer.alloc(600_000, 7);
+    await adapter.put(`${repo}/main/model.safetensors`, Readable.from([older]));
+    breakNextPublish("model.safetensors", (source) => adapter.delete(source));
+    const revision = await scanModel(kit, repo);
+    await startImport(kit, revision);
+
+    const row = await waitForStatus(kit, revision.id, ["AVAILABLE", "FAILED"]);
+    expect(row.status).toBe("FAILED");
+    expect(row.last_error).toContain("model.safetensors is neither in staging nor in its final place");
+    expect(sha256(await objectBytes(adapter, `${repo}/main/model.safetensors`))).not.toBe(expected);
   });
 });

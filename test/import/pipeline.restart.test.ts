@@ -9,6 +9,7 @@ import { Role } from "../../src/common/enums";
 import { parseId } from "../../src/common/relay";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { startFakeHub, type FakeHub, type FakeFile } from "../support/fake-hub";
+import { startS3rver, type S3rverHandle } from "../support/s3rver";
 import { freePort, GraphQLClient, startTestKit, type TestKit } from "../support/testkit";
 import { defaultAdapter, FAST_IMPORTS, keysUnder, objectBytes, scanModel, sha256, startImport, waitFor, waitForStatus } from "./support";
 
@@ -27,10 +28,19 @@ const files = (prefix: string): FakeFile[] => [
   // Held mid-transfer by a stall, so the import is still running when the process goes.
   { path: "shard-3.safetensors", content: { size: 300_000, seed: 3 }, lfs: true },
 ];
+/** Shards of several S3 parts, so they are staged as pending multipart uploads at their final keys. */
+const MiB = 1024 * 1024;
+const s3Files: FakeFile[] = [
+  { path: "config.json", content: `{"model": "s3"}` },
+  { path: "shard-1.safetensors", content: { size: 9 * MiB + 1, seed: 11 }, lfs: true },
+  { path: "shard-2.safetensors", content: { size: 9 * MiB + 2, seed: 12 }, lfs: true },
+  { path: "shard-3.safetensors", content: { size: 12 * MiB, seed: 13 }, lfs: true },
+];
 
 let hub: FakeHub;
 let db: TestDatabase;
 let dataDir: string;
+let s3: S3rverHandle;
 const kits: TestKit[] = [];
 
 beforeAll(async () => {
@@ -38,7 +48,9 @@ beforeAll(async () => {
     { id: "restart/graceful", files: files("graceful") },
     { id: "restart/killed", files: files("killed") },
     { id: "restart/crashing", files: files("crashing") },
+    { id: "restart/s3", files: s3Files },
   ]);
+  s3 = await startS3rver();
 });
 beforeEach(async () => {
   db = await createTestDatabase();
@@ -50,14 +62,17 @@ afterEach(async () => {
   await rm(dataDir, { recursive: true, force: true });
   hub.clearFaults();
 });
-afterAll(() => hub?.stop());
+afterAll(async () => {
+  await hub?.stop();
+  await s3?.stop();
+});
 
 const env = () => ({ HF_ENDPOINT: hub.url, DATA_DIR: dataDir, IMPORT_FILE_CONCURRENCY: "4", ...FAST_IMPORTS });
 const shaOf = (repo: string, file: string) => hub.fileInfo(repo, "main", file).then((i) => i.sha256);
 
-async function stallLastShard(repo: string) {
+async function stallLastShard(repo: string, stallAfterBytes = 50_000) {
   const sha = await shaOf(repo, "shard-3.safetensors");
-  return hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes: 50_000, stallMs: 60_000, times: Infinity });
+  return hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes, stallMs: 60_000, times: Infinity });
 }
 
 /** Waits until every file but the stalled one is verified in staging. */
@@ -68,14 +83,14 @@ async function stagedBut(query: (sql: string, params: unknown[]) => Promise<any[
   });
 }
 
-async function expectResumedAndAvailable(kit: TestKit, repo: string, revisionId: string) {
+async function expectResumedAndAvailable(kit: TestKit, repo: string, revisionId: string, repoFiles = files(repo)) {
   const row = await waitForStatus(kit, revisionId, ["AVAILABLE", "FAILED"], 30_000);
   expect(row).toMatchObject({ status: "AVAILABLE", last_error: null });
   const fetched = hub.requests.filter((r) => r.origin === "hub" && r.url.includes(`/${repo}/resolve/`)).map((r) => r.url.split("/").pop());
   // Only the file that was in flight is fetched again; the verified ones come from staging.
   expect(fetched).toEqual(["shard-3.safetensors"]);
   const adapter = await defaultAdapter(kit);
-  for (const { path: file } of files(repo)) {
+  for (const { path: file } of repoFiles) {
     expect(sha256(await objectBytes(adapter, `${repo}/main/${file}`))).toBe(await shaOf(repo, file));
   }
   expect(await keysUnder(adapter, ".staging/")).toEqual([]);
@@ -117,6 +132,31 @@ describe("an import across a restart", () => {
       const next = await startTestKit(env(), { database: db });
       kits.push(next);
       await expectResumedAndAvailable(next, repo, revisionId);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("resumes into S3 after SIGKILL: uploads staged before the kill are completed, not fetched again, and the one cut short is aborted", async () => {
+    const repo = "restart/s3";
+    // Past the first 8 MiB part: the kill leaves a pending upload whose receipt was never kept.
+    await stallLastShard(repo, 9 * MiB);
+    const s3Env = { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_BUCKET: "restart" };
+    const server = await spawnedServer(s3Env);
+    const pending = (prefix: string) => s3.pendingUploads("restart", prefix);
+    try {
+      const revisionId = await server.scanAndImport(repo);
+      await stagedBut(server.query, revisionId, 3);
+      await waitFor("the last shard's first part to be uploaded", async () => (await pending(`${repo}/`)).includes(`${repo}/main/shard-3.safetensors`));
+      await server.kill();
+      hub.clearFaults();
+      hub.clearRequests();
+      expect(await pending(`${repo}/`)).toEqual([`${repo}/main/shard-1.safetensors`, `${repo}/main/shard-2.safetensors`, `${repo}/main/shard-3.safetensors`]);
+
+      const next = await startTestKit({ ...env(), ...s3Env }, { database: db });
+      kits.push(next);
+      await expectResumedAndAvailable(next, repo, revisionId, s3Files);
+      expect(await pending(`${repo}/`)).toEqual([]);
     } finally {
       await server.stop();
     }

@@ -2,11 +2,16 @@ import type { StorageAdapter } from "../../src/storage/storage.port";
 import { startFakeHub, type FakeHub } from "../support/fake-hub";
 import { startS3rver, type S3rverHandle } from "../support/s3rver";
 import { startTestKit, type TestKit } from "../support/testkit";
-import { defaultAdapter, FAST_IMPORTS, keysUnder, objectBytes, scanModel, sha256, startImport, waitForStatus } from "./support";
+import { cancelImport, defaultAdapter, FAST_IMPORTS, keysUnder, objectBytes, revisionRow, scanModel, sha256, startImport, waitFor, waitForStatus } from "./support";
 
-/* The same import into S3 (s3rver): uploads of unknown length, server-side copies out of staging. */
+/*
+ * The same import into S3 (s3rver): a file of several parts is staged as a multipart upload at
+ * its final key and completed in PULLED; small files go through the staging folder.
+ */
 
 const REPO = "s3/tiny";
+const CANCELLED = "s3/cancelled";
+const MiB = 1024 * 1024;
 
 let s3: S3rverHandle;
 let hub: FakeHub;
@@ -19,8 +24,14 @@ beforeAll(async () => {
     id: REPO,
     files: [
       { path: "config.json", content: '{"a": 1}' },
-      { path: "model.safetensors", content: { size: 1024 * 1024 + 5, seed: 21 }, lfs: true },
+      { path: "model.safetensors", content: { size: 10 * MiB + 5, seed: 21 }, lfs: true },
       { path: "nested/dir/extra.txt", content: "extra" },
+    ],
+  }, {
+    id: CANCELLED,
+    files: [
+      { path: "config.json", content: '{"b": 2}' },
+      { path: "model.safetensors", content: { size: 20 * MiB, seed: 22 }, lfs: true },
     ],
   }]);
   kit = await startTestKit({
@@ -55,5 +66,25 @@ describe("an import into S3 storage", () => {
     }
     expect(hub.requests.some((r) => r.origin === "cdn" && r.url.includes(sha) && /^bytes=\d+-$/.test(String(r.headers.range)))).toBe(true);
     expect(await keysUnder(adapter, ".staging/")).toEqual([]);
+    expect(await s3.pendingUploads("imports")).toEqual([]);
+  });
+
+  it("cancelled mid-transfer, aborts its pending uploads and leaves nothing in the bucket", async () => {
+    const sha = (await hub.fileInfo(CANCELLED, "main", "model.safetensors")).sha256;
+    hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes: 12 * MiB, stallMs: 60_000, times: Infinity });
+    try {
+      const revision = await scanModel(kit, CANCELLED);
+      await startImport(kit, revision);
+      await waitFor("the model's first part to be uploaded", async () => (await s3.pendingUploads("imports")).length > 0);
+
+      await cancelImport(kit, revision);
+      expect((await revisionRow(kit, revision.id)).status).toBe("SCANNED");
+      await waitFor("the worker to let go of the cancelled import", async () => !(await kit.ds.query(`SELECT 1 FROM artifact_import_files WHERE revision_id = $1`, [revision.id])).length);
+      expect(await s3.pendingUploads("imports")).toEqual([]);
+      expect(await keysUnder(adapter, `${CANCELLED}/`)).toEqual([]);
+      expect(await keysUnder(adapter, ".staging/")).toEqual([]);
+    } finally {
+      hub.clearFaults();
+    }
   });
 });

@@ -53,7 +53,7 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 let hashes: HashPool;
 
 function context(source: FileSource, counted: { bytes: number }): TransferContext {
-  return { source, adapter, signal: new AbortController().signal, onBytes: (n) => (counted.bytes += n), retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 }, hashes };
+  return { source, staging: adapter.staging("final/", "staging/"), signal: new AbortController().signal, onBytes: (n) => (counted.bytes += n), retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 }, hashes };
 }
 
 // Small slabs, so that a 64 KiB file crosses many of them when hashed in a thread.
@@ -72,8 +72,8 @@ describe.each([
       (start) => ({ bytes: BYTES.subarray(start) }),
     ]);
     const counted = { bytes: 0 };
-    const result = await transferFile(context(source, counted), FILE, "staging/weights.bin");
-    expect(result).toEqual({ sha256: SHA, size: BYTES.length });
+    const result = await transferFile(context(source, counted), FILE, "weights.bin");
+    expect(result).toEqual({ sha256: SHA, size: BYTES.length, receipt: "scratch" });
     expect(source.opens).toEqual([0, 10_000]);
     expect(counted.bytes).toBe(BYTES.length);
     expect(await objectBytes(adapter, "staging/weights.bin")).toEqual(BYTES);
@@ -86,7 +86,7 @@ describe.each([
       () => ({ bytes: BYTES, etag: "v2" }),
     ]);
     const counted = { bytes: 0 };
-    await transferFile(context(source, counted), FILE, "staging/weights.bin");
+    await transferFile(context(source, counted), FILE, "weights.bin");
     expect(source.opens).toEqual([0, 10_000, 0]);
     expect(counted.bytes).toBe(BYTES.length);
     expect(await objectBytes(adapter, "staging/weights.bin")).toEqual(BYTES);
@@ -94,7 +94,7 @@ describe.each([
 
   it("refuses a source whose length differs from the manifest before reading a byte", async () => {
     const source = scripted([() => ({ bytes: BYTES.subarray(1) })]);
-    const attempt = transferFile(context(source, { bytes: 0 }), FILE, "staging/weights.bin");
+    const attempt = transferFile(context(source, { bytes: 0 }), FILE, "weights.bin");
     await expect(attempt).rejects.toThrow(PermanentImportError);
     await expect(attempt).rejects.toThrow(`Size mismatch for weights.bin: the manifest says ${BYTES.length} bytes, the source has ${BYTES.length - 1}`);
   });
@@ -104,7 +104,7 @@ describe.each([
     tampered[100] ^= 1;
     const source = scripted([() => ({ bytes: tampered })]);
     const counted = { bytes: 0 };
-    await expect(transferFile(context(source, counted), FILE, "staging/weights.bin")).rejects.toThrow(`Checksum mismatch for weights.bin: expected SHA-256 ${SHA}`);
+    await expect(transferFile(context(source, counted), FILE, "weights.bin")).rejects.toThrow(`Checksum mismatch for weights.bin: expected SHA-256 ${SHA}`);
     expect(await adapter.stat("staging/weights.bin")).toBeNull();
     expect(await readdir(path.join(dir, ".tmp")).catch(() => [])).toEqual([]);
     expect(counted.bytes).toBe(0);
@@ -112,7 +112,7 @@ describe.each([
 
   it("gives up after the configured breaks without progress", async () => {
     const source = scripted([() => ({ bytes: BYTES, breakAfter: 0 })]);
-    await expect(transferFile(context(source, { bytes: 0 }), FILE, "staging/weights.bin")).rejects.toThrow("socket hang up");
+    await expect(transferFile(context(source, { bytes: 0 }), FILE, "weights.bin")).rejects.toThrow("socket hang up");
     expect(source.opens).toHaveLength(4);
   });
 });
@@ -138,7 +138,7 @@ describe("transferFile with a hashing thread that goes away", () => {
         return { status: 200, body, etag: "v1", contentLength: BYTES.length };
       },
     };
-    const attempt = transferFile(context(source, { bytes: 0 }), FILE, "staging/weights.bin");
+    const attempt = transferFile(context(source, { bytes: 0 }), FILE, "weights.bin");
     await expect(attempt).rejects.toThrow(HashingError);
     await expect(attempt).rejects.toMatchObject({ retryable: true });
     expect(source.opens).toBe(1);

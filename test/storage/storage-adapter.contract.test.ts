@@ -20,6 +20,8 @@ import { startS3rver } from "../support/s3rver";
 
 interface Harness {
   adapter: StorageAdapter;
+  /** Writes begun and neither finished nor abandoned: S3's pending multipart uploads under prefix, the filesystem's temporary files. */
+  pending(prefix: string): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -34,7 +36,7 @@ async function startS3(): Promise<Harness> {
   });
   await adapter.ensureBucket();
   await adapter.ensureBucket(); // idempotent
-  return { adapter, stop: () => s3.stop() };
+  return { adapter, pending: (prefix: string) => s3.pendingUploads("contract", prefix), stop: () => s3.stop() };
 }
 
 async function startFilesystem() {
@@ -52,6 +54,7 @@ async function startFilesystem() {
   const adapter = new FilesystemStorageAdapter({ basePath, signer, publicUrl: origin, store });
   return {
     adapter,
+    pending: async () => readdir(join(basePath, ".tmp")).catch(() => []),
     root,
     basePath,
     signer,
@@ -309,6 +312,7 @@ describe.each([
     expect(body.destroyed).toBe(true);
     expect(await adapter.stat(`${p}aborted`)).toBeNull();
     expect(await collect(adapter.list(p))).toEqual([]);
+    expect(await harness.pending(p)).toEqual([]);
   });
 
   test("a put with an already-aborted signal rejects without writing", async () => {
@@ -316,6 +320,82 @@ describe.each([
       adapter.put(`${p}k`, streamOf(Buffer.from("x")), { signal: AbortSignal.abort() }),
     ).rejects.toMatchObject({ name: "AbortError" });
     expect(await adapter.stat(`${p}k`)).toBeNull();
+  });
+
+  describe("staging", () => {
+    const area = () => adapter.staging(`${p}final/`, `${p}.staging/`);
+    const bytesAt = async (key: string) => sha256(await readAll(await adapter.get(key)));
+
+    test.each([
+      ["larger than one S3 part", 20 * MiB + 12_345],
+      ["of one part", 3000],
+      ["empty", 0],
+    ])("an object %s shows at its final key only once published, with the bytes staged, and only once", async (_what, length) => {
+      const data = randomBytes(length);
+      const staging = area();
+      const staged = await staging.put("dir/model.bin", streamOf(data), { size: length });
+      expect(staged.size).toBe(length);
+      expect(await adapter.stat(`${p}final/dir/model.bin`)).toBeNull();
+      // S3 keeps an object of several parts as a pending upload at its final key: nothing to copy on publish.
+      expect(await harness.pending(p)).toEqual(_kind === "s3" && length > 8 * MiB ? [`${p}final/dir/model.bin`] : []);
+      expect(await staging.holds("dir/model.bin", staged.receipt, length)).toBe(true);
+      expect(await staging.holds("dir/model.bin", staged.receipt, length + 1)).toBe(false);
+
+      await staging.publish("dir/model.bin", staged.receipt);
+      expect(await bytesAt(`${p}final/dir/model.bin`)).toBe(sha256(data));
+      expect(await staging.holds("dir/model.bin", staged.receipt, length)).toBe(false);
+      await expect(staging.publish("dir/model.bin", staged.receipt)).rejects.toBeInstanceOf(StorageNotFoundError);
+      expect(await collect(adapter.list(`${p}.staging/`))).toEqual([]);
+      expect(await harness.pending(p)).toEqual([]);
+    });
+
+    test("readers get the object already at the final key until the staged one is published over it", async () => {
+      const old = randomBytes(9 * MiB);
+      const fresh = randomBytes(9 * MiB);
+      await putBytes(`${p}final/model.bin`, old);
+      const staging = area();
+      const { receipt } = await staging.put("model.bin", streamOf(fresh));
+      expect(await bytesAt(`${p}final/model.bin`)).toBe(sha256(old));
+      await staging.publish("model.bin", receipt);
+      expect(await bytesAt(`${p}final/model.bin`)).toBe(sha256(fresh));
+    });
+
+    test("clear drops everything staged, receipts kept or lost, and leaves published objects alone", async () => {
+      const staging = area();
+      const big = await staging.put("big.bin", streamOf(randomBytes(17 * MiB)));
+      const small = await staging.put("small.bin", streamOf(randomBytes(100)));
+      await staging.put("lost.bin", streamOf(randomBytes(10 * MiB))); // its receipt is never kept, as after a kill
+      const kept = await staging.put("kept.bin", streamOf(Buffer.from("published")));
+      await staging.publish("kept.bin", kept.receipt);
+
+      await staging.clear();
+      expect(await staging.holds("big.bin", big.receipt, 17 * MiB)).toBe(false);
+      expect(await staging.holds("small.bin", small.receipt, 100)).toBe(false);
+      await expect(staging.publish("big.bin", big.receipt)).rejects.toBeInstanceOf(StorageNotFoundError);
+      expect(await harness.pending(p)).toEqual([]);
+      expect(await collect(adapter.list(`${p}.staging/`))).toEqual([]);
+      expect((await collect(adapter.list(`${p}final/`))).map((o) => o.key)).toEqual([`${p}final/kept.bin`]);
+      expect((await readAll(await adapter.get(`${p}final/kept.bin`))).toString()).toBe("published");
+    });
+
+    test("a staging put aborted mid-stream leaves nothing staged", async () => {
+      const controller = new AbortController();
+      const body = Readable.from((async function* () {
+        for (let sent = 0; sent < 64 * MiB; sent += MiB) {
+          if (sent === 20 * MiB) controller.abort();
+          yield randomBytes(MiB);
+          await sleep(1);
+        }
+      })(), { objectMode: false });
+      await expect(area().put("aborted.bin", body, { signal: controller.signal })).rejects.toMatchObject({ name: "AbortError" });
+      expect(await harness.pending(p)).toEqual([]);
+      expect(await collect(adapter.list(p))).toEqual([]);
+    });
+
+    test("the final and scratch prefixes must be folders apart from each other", () => {
+      expect(() => adapter.staging(`${p}final`, `${p}.staging/`)).toThrow(StorageKeyError);
+      expect(() => adapter.staging(`${p}final/`, `${p}final/.staging/`)).toThrow(StorageKeyError);
+    });
   });
 
   const badKeys = ["../escape", "a/../../escape", "/etc/passwd", "a\u0000b", "a//b", "./a", "a/", ""];

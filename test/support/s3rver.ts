@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,11 +9,14 @@ export interface S3rverHandle {
   accessKey: string;
   secretKey: string;
   region: string;
+  /** Keys of the multipart uploads begun and neither completed nor aborted under prefix, read from the store itself, sorted. */
+  pendingUploads(bucket: string, prefix?: string): Promise<string[]>;
   stop(): Promise<void>;
 }
 
 interface KoaContext {
   method: string;
+  status: number;
   path: string;
   query: Record<string, unknown>;
   type: string;
@@ -37,38 +40,115 @@ type S3rverCtor = new (opts: {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3rver: S3rverCtor = require("@20minutes/s3rver");
 
-const emptyMultipartListing = (bucket: string): string =>
-  '<?xml version="1.0" encoding="UTF-8"?>\n' +
-  '<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
-  `<Bucket>${bucket}</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>` +
-  "<MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>" +
-  "</ListMultipartUploadsResult>";
+const xml = (body: string) => `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;
+const escapeXml = (text: string) => text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const s3Error = (code: string, message: string) => xml(`<Error><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error>`);
+
+interface Upload {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+  dir: string;
+}
 
 /**
- * Starts an S3 protocol server (SigV4 and presigned URLs verified) on an ephemeral port.
- * s3rver has no ListMultipartUploads, which minio calls before any stream upload of
- * unknown length and on removeIncompleteUpload; an empty listing is answered here.
+ * The multipart calls s3rver lacks, answered from its own store (`<root>/<bucket>/._S3rver_uploads/<id>/`
+ * holds a `key` file and parts `1`, `2`, … with `.md5` files):
+ * - ListMultipartUploads (`GET /bucket?uploads&prefix=`), which minio calls before a stream
+ *   upload of unknown length and which staging cleanup uses;
+ * - ListParts (`GET /bucket/key?uploadId=`) and AbortMultipartUpload (`DELETE /bucket/key?uploadId=`);
+ * - NoSuchUpload for a part or a completion of an upload that is gone (s3rver would recreate
+ *   the folder, or fail with a 500), as S3 answers.
+ * These bypass s3rver's signature check; everything else goes through it.
+ */
+const uploadsDir = (directory: string, bucket: string) => join(directory, bucket, "._S3rver_uploads");
+
+async function readUpload(directory: string, bucket: string, uploadId: string): Promise<Upload | null> {
+  if (!/^[0-9a-f]+$/.test(uploadId)) return null;
+  const dir = join(uploadsDir(directory, bucket), uploadId);
+  try {
+    const [key, info] = await Promise.all([readFile(join(dir, "key"), "utf8"), stat(join(dir, "key"))]);
+    return { key, uploadId, initiated: info.mtime, dir };
+  } catch {
+    return null;
+  }
+}
+
+async function listUploads(directory: string, bucket: string, prefix: string): Promise<Upload[]> {
+  const ids = await readdir(uploadsDir(directory, bucket)).catch(() => [] as string[]);
+  return (await Promise.all(ids.map((id) => readUpload(directory, bucket, id))))
+    .filter((u): u is Upload => u !== null && u.key.startsWith(prefix))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+function multipartCalls(directory: string): KoaMiddleware {
+  const answer = (ctx: KoaContext, status: number, body: string) => {
+    ctx.status = status;
+    ctx.type = "application/xml";
+    ctx.body = body;
+  };
+  return async (ctx, next) => {
+    const [, bucket, rawKey] = /^\/([^/]+)(?:\/(.*))?$/.exec(ctx.path) ?? [];
+    if (!bucket) return next();
+    const key = rawKey ? rawKey.split("/").map(decodeURIComponent).join("/") : "";
+    const uploadId = typeof ctx.query.uploadId === "string" ? ctx.query.uploadId : null;
+
+    if (!key && ctx.method === "GET" && "uploads" in ctx.query) {
+      const prefix = typeof ctx.query.prefix === "string" ? ctx.query.prefix : "";
+      const uploads = await listUploads(directory, bucket, prefix);
+      const entries = uploads.map((u) =>
+        `<Upload><Key>${escapeXml(u.key)}</Key><UploadId>${u.uploadId}</UploadId><Initiated>${u.initiated.toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`);
+      answer(ctx, 200, xml(
+        '<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+        `<Bucket>${escapeXml(bucket)}</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker><Prefix>${escapeXml(prefix)}</Prefix>` +
+        `<MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>${entries.join("")}</ListMultipartUploadsResult>`));
+      return;
+    }
+    if (!key || uploadId === null) return next();
+
+    const upload = await readUpload(directory, bucket, uploadId);
+    if (!upload || upload.key !== key) {
+      answer(ctx, 404, s3Error("NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."));
+      return;
+    }
+    if (ctx.method === "GET") {
+      const names = (await readdir(upload.dir)).filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(a) - Number(b));
+      const parts = await Promise.all(names.map(async (name) => {
+        const [info, md5] = await Promise.all([stat(join(upload.dir, name)), readFile(join(upload.dir, `${name}.md5`), "utf8")]);
+        return `<Part><PartNumber>${name}</PartNumber><LastModified>${info.mtime.toISOString()}</LastModified><ETag>"${md5}"</ETag><Size>${info.size}</Size></Part>`;
+      }));
+      answer(ctx, 200, xml(
+        '<ListPartsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+        `<Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><UploadId>${uploadId}</UploadId>` +
+        `<MaxParts>10000</MaxParts><IsTruncated>false</IsTruncated>${parts.join("")}</ListPartsResult>`));
+      return;
+    }
+    if (ctx.method === "DELETE") {
+      await rm(upload.dir, { recursive: true, force: true });
+      ctx.status = 204;
+      return;
+    }
+    await next();
+  };
+}
+
+/**
+ * Starts an S3 protocol server (SigV4 and presigned URLs verified) on an ephemeral port, with
+ * the multipart calls s3rver lacks (see multipartCalls).
  */
 export async function startS3rver(): Promise<S3rverHandle> {
   const directory = await mkdtemp(join(tmpdir(), "s3rver-"));
   const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory });
   // Koa composes `middleware` when the server starts listening, so unshifting here puts
   // this ahead of s3rver's router (which would answer NotImplemented).
-  server.middleware.unshift(async (ctx, next) => {
-    const bucket = /^\/([^/]+)\/?$/.exec(ctx.path)?.[1];
-    if (ctx.method === "GET" && bucket && "uploads" in ctx.query) {
-      ctx.type = "application/xml";
-      ctx.body = emptyMultipartListing(bucket);
-      return;
-    }
-    await next();
-  });
+  server.middleware.unshift(multipartCalls(directory));
   const { port } = await server.run();
   return {
     endpoint: `http://127.0.0.1:${port}`,
     accessKey: "S3RVER",
     secretKey: "S3RVER",
     region: "us-east-1",
+    pendingUploads: async (bucket, prefix = "") => (await listUploads(directory, bucket, prefix)).map((u) => u.key),
     async stop() {
       await server.close();
       await rm(directory, { recursive: true, force: true });

@@ -1,0 +1,56 @@
+import type { Readable } from "node:stream";
+import { normalizePrefix, StorageKeyError, type PutOptions, type StagedObject, type StagingArea, type StorageAdapter } from "./storage.port";
+
+/** The receipt of an object staged under the scratch prefix. */
+export const SCRATCH_RECEIPT = "scratch";
+
+/**
+ * Staging under a scratch prefix: a put there, a move to publish. The filesystem's way (the move
+ * is a rename), and S3's for objects of one part.
+ */
+export class ScratchStaging implements StagingArea {
+  constructor(
+    protected readonly adapter: StorageAdapter,
+    readonly finalPrefix: string,
+    readonly scratchPrefix: string,
+  ) {
+    for (const prefix of [finalPrefix, scratchPrefix]) {
+      normalizePrefix(prefix);
+      if (!prefix.endsWith("/")) throw new StorageKeyError(prefix, "a staging prefix must end with '/'");
+    }
+    if (finalPrefix.startsWith(scratchPrefix) || scratchPrefix.startsWith(finalPrefix)) {
+      throw new StorageKeyError(scratchPrefix, `must not overlap the final prefix ${JSON.stringify(finalPrefix)}`);
+    }
+  }
+
+  async put(path: string, body: Readable, opts?: PutOptions): Promise<StagedObject> {
+    const { size } = await this.adapter.put(this.scratchKey(path), body, opts);
+    return { size, receipt: SCRATCH_RECEIPT };
+  }
+
+  async holds(path: string, receipt: string, size: number): Promise<boolean> {
+    this.expectScratch(receipt);
+    return (await this.adapter.stat(this.scratchKey(path)))?.size === size;
+  }
+
+  async publish(path: string, receipt: string): Promise<void> {
+    this.expectScratch(receipt);
+    await this.adapter.move(this.scratchKey(path), this.finalKey(path));
+  }
+
+  async clear(): Promise<void> {
+    await this.adapter.deletePrefix(this.scratchPrefix);
+  }
+
+  protected scratchKey(path: string): string {
+    return this.scratchPrefix + path;
+  }
+
+  protected finalKey(path: string): string {
+    return this.finalPrefix + path;
+  }
+
+  private expectScratch(receipt: string): void {
+    if (receipt !== SCRATCH_RECEIPT) throw new Error(`not a receipt of this storage's staging: ${JSON.stringify(receipt)}`);
+  }
+}
