@@ -3,9 +3,10 @@ import WebSocket from "ws";
 import { ArtifactStatus } from "../../src/common/enums";
 import { toGlobalId } from "../../src/common/relay";
 import { applyTransition, type LifecycleAction } from "../../src/revision/lifecycle";
-import { collect, FAST_IMPORTS, scanModel, startImport, wsClient as adminClient } from "../import/support";
+import { FAST_IMPORTS, scanModel, startImport, wsClient as adminClient } from "../import/support";
 import { startFakeHub, type FakeHub } from "../support/fake-hub";
 import { Seed } from "../support/seed";
+import { progressFence, statusFence, subscribeFenced } from "../support/subscriptions";
 import { startTestKit, type TestKit } from "../support/testkit";
 
 /**
@@ -39,42 +40,6 @@ function wsClient(kit: TestKit): Client {
   });
 }
 
-/**
- * Subscribes and resolves with every result that arrived once `count` are in and 300 ms passed
- * without another (so a duplicate would show), or rejects after a deadline. `subscribed` resolves
- * when the server has set up the subscription, judged by its acknowledgement plus a moment.
- */
-function subscribe(client: Client, revisionIds: string[], count: number) {
-  const results: any[] = [];
-  let ready!: () => void;
-  const subscribed = new Promise<void>((resolve) => (ready = resolve));
-  const done = new Promise<any[]>((resolve, reject) => {
-    let settle: NodeJS.Timeout | undefined;
-    const deadline = setTimeout(() => finish(new Error(`got ${results.length} of ${count} events within 10 s: ${JSON.stringify(results)}`)), 10_000);
-    const finish = (error?: Error) => {
-      clearTimeout(deadline);
-      clearTimeout(settle);
-      dispose();
-      if (error) reject(error);
-      else resolve(results);
-    };
-    const dispose = client.subscribe({ query: STATUS, variables: { input: { artifactRevisionIds: revisionIds } } }, {
-      next: (value) => {
-        if (value.errors) return finish(new Error(JSON.stringify(value.errors)));
-        results.push(value.data);
-        if (results.length >= count) {
-          clearTimeout(settle);
-          settle = setTimeout(() => finish(), 300);
-        }
-      },
-      error: (error) => finish(error instanceof Error ? error : new Error(JSON.stringify(error))),
-      complete: () => undefined,
-    });
-  });
-  client.on("connected", () => setTimeout(ready, 300));
-  return { subscribed, done };
-}
-
 describe("events across server processes", () => {
   it("shows a subscriber on server B, in order and once each, the transitions server A applies", async () => {
     const seed = new Seed(a.ds);
@@ -84,20 +49,29 @@ describe("events across server processes", () => {
 
     const onB = wsClient(b);
     const onA = wsClient(a);
+    // Markers published by A: on B they arrive only by way of the database, like A's transitions.
+    const subscribe = async (client: Client) => {
+      const fence = await statusFence(a, a);
+      return subscribeFenced(client, { query: STATUS, variables: { input: { artifactRevisionIds: [revision.globalId, fence.revisionId] } } }, { fence });
+    };
+    const fromB = await subscribe(onB);
+    const fromA = await subscribe(onA);
     try {
-      const steps: LifecycleAction[] = ["startImport", "pulled", "verify", "makeAvailable"];
-      const fromB = subscribe(onB, [revision.globalId], steps.length);
-      const fromA = subscribe(onA, [revision.globalId], steps.length);
-      await Promise.all([fromB.subscribed, fromA.subscribed]);
+      await Promise.all([fromB.live, fromA.live]);
 
       await applyTransition(a.ds, other.id, "startImport", { actor: "import-worker" }, a.booted.events);
-      for (const action of steps) await applyTransition(a.ds, revision.id, action, { actor: "import-worker" }, a.booted.events);
+      for (const action of ["startImport", "pulled", "verify", "makeAvailable"] as LifecycleAction[]) {
+        await applyTransition(a.ds, revision.id, action, { actor: "import-worker" }, a.booted.events);
+      }
 
+      // Everything committed so far, and a duplicate of any of it, arrives before a marker published now.
       const id = toGlobalId("ArtifactRevision", revision.id);
       const expected = ["PULLING", "PULLED", "VERIFYING", "AVAILABLE"].map((status) => ({ artifactStatusChanged: { artifactRevision: { id, status } } }));
-      expect(await fromB.done).toEqual(expected);
-      expect(await fromA.done).toEqual(expected);
+      expect(await fromB.drain()).toEqual(expected);
+      expect(await fromA.drain()).toEqual(expected);
     } finally {
+      fromB.stop();
+      fromA.stop();
       await onB.dispose();
       await onA.dispose();
     }
@@ -109,10 +83,14 @@ describe("events across server processes", () => {
     // A pause mid-file, so progress is reported while bytes are still coming.
     hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes: 1_000_000, stallMs: 2_500 });
     const client = adminClient(b);
+    // Markers published by A reach B's subscribers only through the database.
+    const fence = await statusFence(a, a);
+    const statuses = subscribeFenced(client, { query: STATUS, variables: { input: { artifactRevisionIds: [revision.globalId, fence.revisionId] } } },
+      { fence, until: (v: any) => v.artifactStatusChanged.artifactRevision.status === "AVAILABLE", timeoutMs: 30_000 });
+    const progress = subscribeFenced(client, { query: `subscription($id: ID!) { artifactImportProgressUpdated(artifactRevisionId: $id) { artifactId progress } }`, variables: { id: revision.globalId } },
+      { fence: progressFence(revision.id, a), until: (v: any) => v.artifactImportProgressUpdated.progress === 1, timeoutMs: 30_000 });
     try {
-      const statuses = collect(client, STATUS, { input: { artifactRevisionIds: [revision.globalId] } }, (v: any) => v.artifactStatusChanged.artifactRevision.status === "AVAILABLE", 30_000);
-      const progress = collect(client, `subscription($id: ID!) { artifactImportProgressUpdated(artifactRevisionId: $id) { progress } }`, { id: revision.globalId }, (v: any) => v.artifactImportProgressUpdated.progress === 1, 30_000);
-      await Promise.all([statuses.ready, progress.ready]);
+      await Promise.all([statuses.live, progress.live]);
 
       await startImport(b, revision);
 
@@ -123,6 +101,8 @@ describe("events across server processes", () => {
       expect(worker.actor).toBe("import-worker");
       expect(b.booted.imports.worker).toBeNull();
     } finally {
+      statuses.stop();
+      progress.stop();
       await client.dispose();
     }
   });

@@ -33,31 +33,44 @@ const statusEvent = (revisionId: string, n: number): RevisionStatusChangedEvent 
 });
 
 /**
- * Starts consuming at once (a Repeater only listens once iterated), and resolves with what
- * arrived when `count` events are in and `settleMs` passed without another, or rejects at the deadline.
+ * Marker events, named: published after the events under test, a marker arrives after all of
+ * them. The bus delivers in commit order, and one bus sends its events in publish order, so
+ * whatever is still to come on the path a marker took (a duplicate, a leak published earlier)
+ * comes before it.
  */
-function collect<T>(iterable: AsyncIterable<T>, count: number, { settleMs = 200, deadlineMs = 5000 } = {}): Promise<T[]> {
+const fence = (name = "end") => statusEvent(`fence:${name}`, 0);
+const statusFenceName = (event: unknown) => {
+  const id = (event as { revisionId?: string }).revisionId;
+  return id?.startsWith("fence:") ? id.slice("fence:".length) : null;
+};
+
+/**
+ * Starts consuming at once (a Repeater listens from its first iteration, which happens here,
+ * so the subscription is in place when this returns). Resolves with the events other than
+ * markers that arrived before the marker `until`; rejects at the deadline, which only bounds a
+ * failure.
+ */
+function collect<T>(
+  iterable: AsyncIterable<T>,
+  { until = "end", deadlineMs = 5000, fenceName = statusFenceName }: { until?: string; deadlineMs?: number; fenceName?: (event: T) => string | null } = {},
+): Promise<T[]> {
   const iterator = iterable[Symbol.asyncIterator]();
   const seen: T[] = [];
   return new Promise<T[]>((resolve, reject) => {
-    let settle: NodeJS.Timeout | undefined;
     const finish = (error?: Error) => {
       clearTimeout(deadline);
-      clearTimeout(settle);
       void iterator.return?.();
       if (error) reject(error);
       else resolve(seen);
     };
-    const deadline = setTimeout(() => finish(new Error(`got ${seen.length} of ${count} events within ${deadlineMs} ms: ${JSON.stringify(seen)}`)), deadlineMs);
+    const deadline = setTimeout(() => finish(new Error(`no marker ${until} within ${deadlineMs} ms; got ${JSON.stringify(seen)}`)), deadlineMs);
     const loop = async () => {
       for (;;) {
         const next = await iterator.next();
-        if (next.done) return;
-        seen.push(next.value);
-        if (seen.length >= count) {
-          clearTimeout(settle);
-          settle = setTimeout(() => finish(), settleMs);
-        }
+        if (next.done) return finish(new Error(`the subscription ended before the marker ${until}; got ${JSON.stringify(seen)}`));
+        const name = fenceName(next.value);
+        if (name === until) return finish();
+        if (name === null) seen.push(next.value);
       }
     };
     loop().catch((error) => finish(error));
@@ -95,8 +108,15 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
 describe("the PostgreSQL event bus", () => {
   it("delivers an event to a subscriber in the publishing process exactly once, by way of the database", async () => {
     const events = await bus();
-    const received = collect(events.subscribe("revision.status"), 1, { settleMs: 300 });
+    const witness = await bus();
+    const received = collect(events.subscribe("revision.status"), { until: "witness" });
+    const elsewhere = collect(witness.subscribe("revision.status"));
     events.publish("revision.status", statusEvent("r1", 1));
+    events.publish("revision.status", fence());
+    // Once another process has it, its NOTIFY committed; a marker that process sends now comes
+    // after it here too, and after a copy delivered by any shorter way, too.
+    expect(await elsewhere).toEqual([statusEvent("r1", 1)]);
+    witness.publish("revision.status", fence("witness"));
     expect(await received).toEqual([statusEvent("r1", 1)]);
   });
 
@@ -104,10 +124,13 @@ describe("the PostgreSQL event bus", () => {
     const publisher = await bus();
     const other = await bus();
     const sent = Array.from({ length: 200 }, (_, i) => statusEvent(`r${i % 3}`, i));
-    const here = collect(publisher.subscribe("revision.status"), sent.length);
-    const there = collect(other.subscribe("revision.status"), sent.length);
+    const here = collect(publisher.subscribe("revision.status"), { until: "other" });
+    const there = collect(other.subscribe("revision.status"));
     for (const event of sent) publisher.publish("revision.status", event);
+    publisher.publish("revision.status", fence());
     expect(await there).toEqual(sent);
+    // All of it committed: a marker from the other process comes after it in the publisher, too.
+    other.publish("revision.status", fence("other"));
     expect(await here).toEqual(sent);
   });
 
@@ -117,9 +140,10 @@ describe("the PostgreSQL event bus", () => {
       revisionId, artifactId: "a", status: ArtifactStatus.PULLING,
       progress: { totalFiles: 2, completedFiles: 1, totalBytes: "100", downloadedBytes: "50", bytesPerSecond: 10, startedAt: null, updatedAt: null },
     });
-    const mine = collect(events.subscribe("revision.progress", "r1"), 1, { settleMs: 300 });
+    const mine = collect(events.subscribe("revision.progress", "r1"), { fenceName: (event) => (event.artifactId === "fence" ? "end" : null) });
     events.publish("revision.progress", "r2", progress("r2"));
     events.publish("revision.progress", "r1", progress("r1"));
+    events.publish("revision.progress", "r1", { ...progress("r1"), artifactId: "fence" });
     expect(await mine).toEqual([progress("r1")]);
   });
 
@@ -130,10 +154,18 @@ describe("the PostgreSQL event bus", () => {
       const elsewhere = await createPgEventBus({ connectionString: otherDb.url, logger: recordingLogger().logger });
       const otherChannel = await bus({ channel: "someone_else" });
       try {
-        const received = collect(events.subscribe("revision.status"), 1, { settleMs: 300 });
+        const received = collect(events.subscribe("revision.status"));
+        // Each comes back to its own bus, so it was committed before the fence below is sent.
+        const sentElsewhere = collect(elsewhere.subscribe("revision.status"));
+        const sentOnOtherChannel = collect(otherChannel.subscribe("revision.status"));
         elsewhere.publish("revision.status", statusEvent("x", 1));
+        elsewhere.publish("revision.status", fence());
         otherChannel.publish("revision.status", statusEvent("y", 2));
+        otherChannel.publish("revision.status", fence());
+        expect(await sentElsewhere).toEqual([statusEvent("x", 1)]);
+        expect(await sentOnOtherChannel).toEqual([statusEvent("y", 2)]);
         events.publish("revision.status", statusEvent("r", 3));
+        events.publish("revision.status", fence());
         expect(await received).toEqual([statusEvent("r", 3)]);
       } finally {
         await elsewhere.close();
@@ -146,9 +178,10 @@ describe("the PostgreSQL event bus", () => {
   it("ignores foreign notifications on its channel, logging them, and carries on", async () => {
     const log = recordingLogger();
     const events = await bus({ logger: log.logger });
-    const received = collect(events.subscribe("revision.status"), 1, { settleMs: 300 });
+    const received = collect(events.subscribe("revision.status"));
     await sql(`SELECT pg_notify($1, 'not json'), pg_notify($1, '{"no":"topic"}')`, [DEFAULT_EVENTS_CHANNEL]);
     events.publish("revision.status", statusEvent("r", 1));
+    events.publish("revision.status", fence());
     expect(await received).toEqual([statusEvent("r", 1)]);
     expect(log.text()).toMatch(/warn: ignored a notification .* not JSON/);
     expect(log.text()).toMatch(/warn: ignored a notification .* without a topic/);
@@ -157,9 +190,10 @@ describe("the PostgreSQL event bus", () => {
   it("refuses an event over PostgreSQL's payload limit with an error log instead of failing the publisher", async () => {
     const log = recordingLogger();
     const events = await bus({ logger: log.logger });
-    const received = collect(events.subscribe("revision.status"), 1, { settleMs: 300 });
+    const received = collect(events.subscribe("revision.status"));
     expect(() => events.publish("revision.status", { ...statusEvent("big", 1), actor: "x".repeat(9000) })).not.toThrow();
     events.publish("revision.status", statusEvent("small", 2));
+    events.publish("revision.status", fence());
     expect(await received).toEqual([statusEvent("small", 2)]);
     expect(log.text()).toMatch(/error: event on revision.status is \d+ bytes, over the 7900-byte NOTIFY limit/);
   });
@@ -171,10 +205,11 @@ describe("the PostgreSQL event bus", () => {
     // The publishing bus's session, which connected first.
     const [pid, ...others] = await sessions();
     expect(others).toHaveLength(1);
-    const received = collect(listener.subscribe("revision.status"), 3);
+    const received = collect(listener.subscribe("revision.status"));
     await sql(`SELECT pg_terminate_backend($1)`, [pid]);
     await until(() => /warn: lost the event bus connection/.test(log.text()), "the lost connection to be logged");
     for (let i = 1; i <= 3; i++) events.publish("revision.status", statusEvent("r", i));
+    events.publish("revision.status", fence());
     expect(await received).toEqual([1, 2, 3].map((i) => statusEvent("r", i)));
     expect(log.text()).toMatch(/info: event bus reconnected/);
     expect(await sessions()).toHaveLength(2);
@@ -183,12 +218,13 @@ describe("the PostgreSQL event bus", () => {
   it("keeps trying while the database refuses connections, and recovers when it accepts them again", async () => {
     const log = recordingLogger();
     const events = await bus({ logger: log.logger, reconnectDelayMs: { min: 20, max: 100 } });
-    const received = collect(events.subscribe("revision.status"), 1, { deadlineMs: 10_000 });
+    const received = collect(events.subscribe("revision.status"), { deadlineMs: 10_000 });
     await sql(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS false`, [], TEST_PG_URL);
     try {
       await sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'artifact-registry-events'`, [db.name], TEST_PG_URL);
       await until(() => (log.text().match(/warn: event bus reconnect failed/g) ?? []).length >= 2, "two failed reconnects");
       events.publish("revision.status", statusEvent("r", 1));
+      events.publish("revision.status", fence());
     } finally {
       await sql(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS true`, [], TEST_PG_URL);
     }
@@ -197,15 +233,17 @@ describe("the PostgreSQL event bus", () => {
 
   it("on close, sends what is queued, then unlistens and ends its session", async () => {
     const listener = await bus();
-    const received = collect(listener.subscribe("revision.status"), 1, { settleMs: 300 });
+    const received = collect(listener.subscribe("revision.status"));
     const log = recordingLogger();
     const events = await createPgEventBus({ connectionString: db.url, logger: log.logger, channel: DEFAULT_EVENTS_CHANNEL });
     expect(await sessions()).toHaveLength(2);
     events.publish("revision.status", statusEvent("last", 1));
     await events.close();
-    expect(await received).toEqual([statusEvent("last", 1)]);
     await until(async () => (await sessions()).length === 1, "the closed bus's session to end");
     events.publish("revision.status", statusEvent("late", 2));
     expect(log.text()).toMatch(/warn: event on revision.status published after the event bus closed/);
+    // close() returned once "last" was sent, so it is ahead of a fence the listener sends now; "late" never went.
+    listener.publish("revision.status", fence());
+    expect(await received).toEqual([statusEvent("last", 1)]);
   });
 });

@@ -19,6 +19,7 @@ import { startFakeHub, type FakeHub } from "../support/fake-hub";
 import { startGateway, type RunningGateway } from "../support/gateway";
 import { startRecordingProxy, type RecordingProxy } from "../support/recording-proxy";
 import { Seed } from "../support/seed";
+import { progressFence, statusFence, subscribeFenced } from "../support/subscriptions";
 import { GraphQLClient, startTestKit, type RoleName, type TestKit } from "../support/testkit";
 
 /*
@@ -88,35 +89,6 @@ function withGroups<T, V>(document: TypedDocumentNode<T, V>): TypedDocumentNode<
 }
 
 const entityRequests = () => proxy.requests.filter((r) => r.body?.query?.includes("_entities"));
-
-/** Collects a subscription's results until `until` accepts one; rejects, printing what came, on an error. */
-function collect<T>(client: Client, document: DocumentNode, variables: Record<string, unknown>, until: (value: T) => boolean, timeoutMs = 30_000) {
-  const results: T[] = [];
-  const query = print(document);
-  let dispose: () => void = () => undefined;
-  const done = new Promise<T[]>((resolve, reject) => {
-    const fail = (error: unknown) => {
-      clearTimeout(timer);
-      dispose();
-      reject(new Error(`Subscription failed.\nOperation:\n${query}\nVariables: ${JSON.stringify(variables)}\nReceived: ${JSON.stringify(results, null, 2)}\nError: ${error instanceof Error ? error.message : JSON.stringify(error)}`));
-    };
-    const timer = setTimeout(() => fail(new Error(`no final result within ${timeoutMs} ms`)), timeoutMs);
-    dispose = client.subscribe<T>({ query, variables }, {
-      next: (value) => {
-        if (value.errors?.length) return fail(value.errors);
-        results.push(value.data as T);
-        if (until(value.data as T)) {
-          clearTimeout(timer);
-          dispose();
-          resolve(results);
-        }
-      },
-      error: fail,
-      complete: () => undefined,
-    });
-  });
-  return { done, results };
-}
 
 describe("the web UI through Hive Gateway", () => {
   it("answers the detail page with its groups in one request: the artifact from this subgraph, the model-store projects from Backend.AI", async () => {
@@ -190,11 +162,13 @@ describe("the web UI through Hive Gateway", () => {
     // Hold the weights mid-transfer for a while, so the import reports progress between 0 and 1.
     hub.inject({ origin: "cdn", match: () => true, stallAfterBytes: 256 * 1024, stallMs: 2500 });
     const socket = gatewaySocket("admin");
-    const progress = collect<any>(socket, ArtifactImportProgressSubscriptionDocument, { id: revision.globalId }, (v) => v.artifactImportProgressUpdated.progress === 1);
-    const statuses = collect<any>(socket, ArtifactStatusChangedSubscriptionDocument, { input: { artifactRevisionIds: [revision.globalId] } },
-      (v) => v.artifactStatusChanged.artifactRevision.status === "AVAILABLE");
-    // graphql-ws has no "subscribed" acknowledgement: give both hops a moment to set up.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Markers published on the subgraph's bus come back through both hops once both are set up.
+    const progress = subscribeFenced<any>(socket, { query: ArtifactImportProgressSubscriptionDocument, variables: { id: revision.globalId } },
+      { fence: progressFence(revision.id, kit), until: (v) => v.artifactImportProgressUpdated.progress === 1 });
+    const fence = await statusFence(kit, kit);
+    const statuses = subscribeFenced<any>(socket, { query: ArtifactStatusChangedSubscriptionDocument, variables: { input: { artifactRevisionIds: [revision.globalId, fence.revisionId] } } },
+      { fence, until: (v) => v.artifactStatusChanged.artifactRevision.status === "AVAILABLE" });
+    await Promise.all([progress.live, statuses.live]);
 
     const imported = await viaGateway("admin").ok(ImportArtifactsMutationDocument, { input: { artifactRevisionIds: [revision.globalId] } });
     expect(imported.importArtifacts?.tasks[0]).toMatchObject({ taskId: expect.any(String), artifactRevision: { id: revision.globalId, version: "main" } });

@@ -1,9 +1,10 @@
 import type { Client } from "graphql-ws";
 import type { StorageAdapter } from "../../src/storage/storage.port";
 import { startFakeHub, type FakeHub } from "../support/fake-hub";
+import { progressFence, statusFence, subscribeFenced } from "../support/subscriptions";
 import { startTestKit, type TestKit } from "../support/testkit";
 import {
-  collect, defaultAdapter, FAST_IMPORTS, keysUnder, objectBytes, revisionRow, scanModel, sha256, startImport, waitFor, waitForStatus, wsClient,
+  defaultAdapter, FAST_IMPORTS, keysUnder, objectBytes, revisionRow, scanModel, sha256, startImport, waitFor, waitForStatus, wsClient,
 } from "./support";
 
 /*
@@ -20,7 +21,7 @@ const FILES = [
 ];
 
 const STATUS = `subscription($input: ArtifactStatusChangedInput!) { artifactStatusChanged(input: $input) { artifactRevision { id status } } }`;
-const PROGRESS = `subscription($id: ID!) { artifactImportProgressUpdated(artifactRevisionId: $id) { status progress importProgress { totalFiles completedFiles totalBytes downloadedBytes } } }`;
+const PROGRESS = `subscription($id: ID!) { artifactImportProgressUpdated(artifactRevisionId: $id) { artifactId status progress importProgress { totalFiles completedFiles totalBytes downloadedBytes } } }`;
 const REVISION = `query($id: ID!) { artifactRevision(id: $id) { status digest importProgress { totalFiles completedFiles totalBytes downloadedBytes bytesPerSecond startedAt updatedAt } } }`;
 
 let hub: FakeHub;
@@ -45,9 +46,12 @@ describe("an import from the Hugging Face Hub", () => {
 
   it("goes SCANNED → PULLING → PULLED → VERIFYING → AVAILABLE, each transition seen in order by a subscriber", async () => {
     revision = await scanModel(kit, REPO);
-    const statuses = collect(client, STATUS, { input: { artifactRevisionIds: [revision.globalId] } }, (v: any) => v.artifactStatusChanged.artifactRevision.status === "AVAILABLE");
-    const progress = collect(client, PROGRESS, { id: revision.globalId }, (v: any) => v.artifactImportProgressUpdated.importProgress.completedFiles === FILES.length);
-    await Promise.all([statuses.ready, progress.ready]);
+    const fence = await statusFence(kit, kit);
+    const statuses = subscribeFenced(client, { query: STATUS, variables: { input: { artifactRevisionIds: [revision.globalId, fence.revisionId] } } },
+      { fence, until: (v: any) => v.artifactStatusChanged.artifactRevision.status === "AVAILABLE", timeoutMs: 20_000 });
+    const progress = subscribeFenced(client, { query: PROGRESS, variables: { id: revision.globalId } },
+      { fence: progressFence(revision.id, kit), until: (v: any) => v.artifactImportProgressUpdated.importProgress.completedFiles === FILES.length, timeoutMs: 20_000 });
+    await Promise.all([statuses.live, progress.live]);
 
     const taskId = await startImport(kit, revision);
     expect(taskId).toMatch(/^[0-9a-f-]{36}$/);

@@ -4,7 +4,7 @@ import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { Role } from "../../src/common/enums";
+import { ArtifactStatus, Role } from "../../src/common/enums";
 import { toGlobalId } from "../../src/common/relay";
 import { applyTransition } from "../../src/revision/lifecycle";
 import { delegateImport, ReservoirImportError, type ReservoirImportDeps } from "../../src/import/delegate";
@@ -14,6 +14,7 @@ import { ReservoirClient, reservoirClientFactory } from "../../src/upstream/rese
 import { startFakeHub, type FakeHub, type FakeModel } from "../support/fake-hub";
 import { startS3rver, type S3rverHandle } from "../support/s3rver";
 import { Seed, uniqueName } from "../support/seed";
+import { repeatUntil } from "../support/subscriptions";
 import { freePort, startTestKit, type TestKit } from "../support/testkit";
 import { createReservoir, issueKeypair, scannerOn } from "./support";
 
@@ -134,7 +135,7 @@ const SCAN = `mutation($input: ScanArtifactsInput!) { scanArtifacts(input: $inpu
 const IMPORT = `mutation($input: ImportArtifactsInput!) { importArtifacts(input: $input) { tasks { taskId artifactRevision { id status } } } }`;
 const SETTLED = ["AVAILABLE", "FAILED", "NEEDS_APPROVAL", "REJECTED", "SCANNED"];
 
-interface RevisionRow { id: string; status: string; digest: string | null; last_error: string | null; remote_status: string | null }
+interface RevisionRow { id: string; status: string; digest: string | null; last_error: string | null; remote_status: string | null; artifact_id: string }
 
 async function revisionOn(kit: TestKit, registryId: string, name: string, version = "main"): Promise<RevisionRow> {
   const [row] = await kit.ds.query(
@@ -435,6 +436,8 @@ describe("delegated imports", () => {
 
     let polled!: () => void;
     const firstPoll = new Promise<void>((resolve) => (polled = resolve));
+    let heard!: () => void;
+    const firstEvent = new Promise<void>((resolve) => (heard = resolve));
     const watching = (registry: ReservoirRegistryRecord) => {
       const client = clients(registry);
       const original = client.revisionState.bind(client);
@@ -443,13 +446,25 @@ describe("delegated imports", () => {
         polled();
         return state;
       };
+      // Taps what the subscription hands the waiting source, to know when it is live on A.
+      const watch = client.watchStatuses.bind(client);
+      client.watchStatuses = (ids, watcher) => watch(ids, {
+        next: (state) => {
+          heard();
+          watcher.next(state);
+        },
+        error: (error) => watcher.error(error),
+      });
       return client;
     };
     // Polling is pushed far out: only the subscription can end this wait in time.
     const source = createReservoirFileSource(depsOn(b, { clients: watching, wait: { pollIntervalMs: 600_000, timeoutMs: 20_000 } }), await refOf(b, aOnB, "org/under-way"));
     await firstPoll;
-    // graphql-ws does not acknowledge a subscription: give A a moment to set it up.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // graphql-ws does not acknowledge a subscription: A publishes the revision's current status
+    // (PULLING, which the source keeps waiting through) until one reaches the source.
+    await repeatUntil("B's subscription to A to deliver an event", () => a.booted.events.publish("revision.status", {
+      revisionId: onA.id, artifactId: onA.artifact_id, from: ArtifactStatus.PULLING, to: ArtifactStatus.PULLING, at: new Date().toISOString(), actor: "test fence",
+    }), firstEvent);
     for (const action of ["pulled", "verify", "makeAvailable"] as const) {
       await applyTransition(a.ds, onA.id, action, { actor: "test", patch: action === "makeAvailable" ? { digest: "5eed0001" } : {} }, a.booted.events);
     }

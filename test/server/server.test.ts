@@ -2,6 +2,7 @@ import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import { ArtifactStatus } from "../../src/common/enums";
 import { toGlobalId } from "../../src/common/relay";
+import { statusFence, subscribeFenced } from "../support/subscriptions";
 import { startTestKit, type TestKit } from "../support/testkit";
 
 let kit: TestKit;
@@ -28,34 +29,17 @@ function wsClient(authorization?: string): Client {
   });
 }
 
-/** Collects the next `count` results of a subscription, or fails after a deadline. */
-function take<T>(client: Client, query: string, variables: Record<string, unknown>, count: number, onReady: () => void): Promise<T[]> {
+/** The first answer of a subscription the server refuses: rejects with its errors (or resolves with what came instead). */
+function refusal(client: Client, query: string, variables: Record<string, unknown>): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
   return new Promise((resolve, reject) => {
-    const results: T[] = [];
-    const timer = setTimeout(() => reject(new Error(`got ${results.length} of ${count} events within 5 s: ${JSON.stringify(results)}`)), 5000);
-    const dispose = client.subscribe<T>({ query, variables }, {
-      next: (value) => {
-        if (value.errors) {
-          clearTimeout(timer);
-          reject(new Error(JSON.stringify(value.errors)));
-          return;
-        }
-        results.push(value.data as T);
-        if (results.length === count) {
-          clearTimeout(timer);
-          dispose();
-          resolve(results);
-        }
-      },
-      error: (error) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-      complete: () => undefined,
+    timer = setTimeout(() => reject(new Error(`no answer within 5 s to\n${query}\nVariables: ${JSON.stringify(variables)}`)), 5000);
+    client.subscribe({ query, variables }, {
+      next: (value) => (value.errors ? reject(new Error(JSON.stringify(value.errors))) : resolve(value)),
+      error: (error) => reject(error instanceof Error ? error : new Error(JSON.stringify(error))),
+      complete: () => resolve("completed without an answer"),
     });
-    // graphql-ws acknowledges the subscription before events flow; give the server a moment to subscribe.
-    setTimeout(onReady, 300);
-  });
+  }).finally(() => clearTimeout(timer));
 }
 
 describe("HTTP endpoints", () => {
@@ -104,19 +88,22 @@ describe("subscriptions over graphql-ws", () => {
     const { artifactId, revisionId } = await seedRevision();
     const other = await seedRevision();
     const client = wsClient(`Bearer ${kit.token("user")}`);
+    const fence = await statusFence(kit, kit);
+    const subscription = subscribeFenced(client, { query: STATUS, variables: { input: { artifactRevisionIds: [toGlobalId("ArtifactRevision", revisionId), fence.revisionId] } } }, { fence });
     try {
-      const events = await take<any>(client, STATUS, { input: { artifactRevisionIds: [toGlobalId("ArtifactRevision", revisionId)] } }, 2, () => {
-        const at = new Date().toISOString();
-        kit.booted.events.publish("revision.status", { revisionId: other.revisionId, artifactId: other.artifactId, from: ArtifactStatus.SCANNED, to: ArtifactStatus.PULLING, at });
-        kit.booted.events.publish("revision.status", { revisionId, artifactId, from: ArtifactStatus.SCANNED, to: ArtifactStatus.PULLING, at });
-        kit.booted.events.publish("revision.status", { revisionId, artifactId, from: ArtifactStatus.PULLING, to: ArtifactStatus.PULLED, at });
-      });
+      await subscription.live;
+      const at = new Date().toISOString();
+      kit.booted.events.publish("revision.status", { revisionId: other.revisionId, artifactId: other.artifactId, from: ArtifactStatus.SCANNED, to: ArtifactStatus.PULLING, at });
+      kit.booted.events.publish("revision.status", { revisionId, artifactId, from: ArtifactStatus.SCANNED, to: ArtifactStatus.PULLING, at });
+      kit.booted.events.publish("revision.status", { revisionId, artifactId, from: ArtifactStatus.PULLING, to: ArtifactStatus.PULLED, at });
+      const events = await subscription.drain();
       const id = toGlobalId("ArtifactRevision", revisionId);
       expect(events).toEqual([
         { artifactStatusChanged: { artifactRevision: { id, status: "PULLING", version: "main" } } },
         { artifactStatusChanged: { artifactRevision: { id, status: "PULLED", version: "main" } } },
       ]);
     } finally {
+      subscription.stop();
       await client.dispose();
     }
   });
@@ -124,7 +111,7 @@ describe("subscriptions over graphql-ws", () => {
   it("answers a subscription without a valid token with UNAUTHENTICATED", async () => {
     const client = wsClient("Bearer not-a-token");
     try {
-      await expect(take(client, STATUS, { input: { artifactRevisionIds: [] } }, 1, () => undefined)).rejects.toThrow(/"code":"UNAUTHENTICATED"/);
+      await expect(refusal(client, STATUS, { input: { artifactRevisionIds: [] } })).rejects.toThrow(/"code":"UNAUTHENTICATED"/);
     } finally {
       await client.dispose();
     }
@@ -134,7 +121,7 @@ describe("subscriptions over graphql-ws", () => {
     const client = wsClient(`Bearer ${kit.token("admin")}`);
     try {
       const missing = toGlobalId("ArtifactRevision", "00000000-0000-4000-8000-000000000000");
-      await expect(take(client, STATUS, { input: { artifactRevisionIds: [missing] } }, 1, () => undefined)).rejects.toThrow(/"code":"NOT_FOUND"/);
+      await expect(refusal(client, STATUS, { input: { artifactRevisionIds: [missing] } })).rejects.toThrow(/"code":"NOT_FOUND"/);
     } finally {
       await client.dispose();
     }
