@@ -1,7 +1,10 @@
-import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { createHash, randomUUID } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 
 export interface S3rverHandle {
   /** Full URL, e.g. http://127.0.0.1:41234 */
@@ -15,6 +18,7 @@ export interface S3rverHandle {
 }
 
 interface KoaContext {
+  req: NodeJS.ReadableStream;
   method: string;
   status: number;
   path: string;
@@ -58,7 +62,10 @@ interface Upload {
  *   upload of unknown length and which staging cleanup uses;
  * - ListParts (`GET /bucket/key?uploadId=`) and AbortMultipartUpload (`DELETE /bucket/key?uploadId=`);
  * - NoSuchUpload for a part or a completion of an upload that is gone (s3rver would recreate
- *   the folder, or fail with a 500), as S3 answers.
+ *   the folder, or fail with a 500), as S3 answers;
+ * - CompleteMultipartUpload as S3 does it: the listed parts must exist with those ETags, in
+ *   ascending order, all but the last of at least 5 MiB, and the ETag is the MD5 of the parts'
+ *   MD5s with "-N" appended. (s3rver checks none of that and hashes the whole object again.)
  * These bypass s3rver's signature check; everything else goes through it.
  */
 const uploadsDir = (directory: string, bucket: string) => join(directory, bucket, "._S3rver_uploads");
@@ -128,8 +135,63 @@ function multipartCalls(directory: string): KoaMiddleware {
       ctx.status = 204;
       return;
     }
+    if (ctx.method === "POST") {
+      const refused = await completeUpload(directory, bucket, upload, await readBody(ctx.req));
+      if (typeof refused === "string") answer(ctx, 400, refused);
+      else answer(ctx, 200, xml(
+        '<CompleteMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+        `<Location>${escapeXml(`/${bucket}/${key}`)}</Location><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><ETag>"${refused.etag}"</ETag></CompleteMultipartUploadResult>`));
+      return;
+    }
     await next();
   };
+}
+
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+// What s3rver keeps of an object's headers (its S3Object.ALLOWED_METADATA, and x-amz-meta-*).
+const KEPT_HEADERS = ["cache-control", "content-disposition", "content-encoding", "content-language", "content-type", "expires", "x-amz-storage-class", "x-amz-website-redirect-location"];
+
+async function readBody(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Writes the object in s3rver's layout from the listed parts; answers its ETag, or the S3 error document refusing the list. */
+async function completeUpload(directory: string, bucket: string, upload: Upload, body: string): Promise<{ etag: string } | string> {
+  const listed = [...body.matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map(([, part]) => ({
+    number: Number(/<PartNumber>(\d+)<\/PartNumber>/.exec(part)?.[1]),
+    etag: (/<ETag>([\s\S]*?)<\/ETag>/.exec(part)?.[1] ?? "").replace(/&quot;|&#34;|"/g, ""),
+  }));
+  if (listed.length === 0) return s3Error("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
+  const parts: Array<{ path: string; md5: string; size: number }> = [];
+  for (const [i, { number, etag }] of listed.entries()) {
+    if (i > 0 && number <= listed[i - 1]!.number) return s3Error("InvalidPartOrder", "The list of parts was not in ascending order.");
+    const path = join(upload.dir, String(number));
+    const [md5, info] = await Promise.all([readFile(`${path}.md5`, "utf8").catch(() => null), stat(path).catch(() => null)]);
+    if (md5 === null || info === null || md5 !== etag) return s3Error("InvalidPart", `Part ${number} was not found, or its ETag is not ${etag}.`);
+    parts.push({ path, md5, size: info.size });
+  }
+  if (parts.slice(0, -1).some((p) => p.size < MIN_PART_SIZE)) return s3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.");
+
+  const segments = upload.key.split("/");
+  const name = segments.pop()!;
+  const folder = join(directory, bucket, ...segments);
+  const objectPath = join(folder, `${name}._S3rver_object`);
+  await mkdir(folder, { recursive: true });
+  const tmp = `${objectPath}.${randomUUID()}.tmp`;
+  const out = createWriteStream(tmp);
+  for (const part of parts) await pipeline(createReadStream(part.path), out, { end: false });
+  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  await rename(tmp, objectPath);
+
+  const etag = `${createHash("md5").update(Buffer.concat(parts.map((p) => Buffer.from(p.md5, "hex")))).digest("hex")}-${parts.length}`;
+  const headers = JSON.parse(await readFile(join(upload.dir, "metadata"), "utf8")) as Record<string, string>;
+  const metadata = Object.fromEntries(Object.entries(headers).filter(([k]) => KEPT_HEADERS.includes(k) || k.startsWith("x-amz-meta-")));
+  await writeFile(join(folder, `${name}._S3rver_object.md5`), etag);
+  await writeFile(join(folder, `${name}._S3rver_metadata.json`), JSON.stringify({ "content-type": "binary/octet-stream", ...metadata }, null, 2));
+  await rm(upload.dir, { recursive: true, force: true });
+  return { etag };
 }
 
 /**
