@@ -13,6 +13,7 @@ import { ArtifactRevisionEntity } from "../revision/revision.entity";
 import { unsafePathReason } from "../scan/safe-path";
 import type { StorageManager } from "../storage/storage-manager";
 import type { StagingArea, StorageAdapter } from "../storage/storage.port";
+import type { RevisionServing } from "../revision/revision.service";
 import { delegateImport, type ReservoirImportDeps } from "./delegate";
 import type { ImportQueue } from "./import.ports";
 
@@ -276,18 +277,25 @@ export class ImportService {
     return this.presign(id, file.storage_key, expiration);
   }
 
-  /** For ArtifactFile.downloadUrl: null unless the revision is AVAILABLE and the file is stored. */
-  async fileDownloadUrl(revisionId: string, storageKey: string | null, expiration: number | null | undefined): Promise<string | null> {
+  /**
+   * For ArtifactFile.downloadUrl: null unless the revision is AVAILABLE and the file is stored.
+   * `serving` loads the revision's status and namespace (batched across a request's files).
+   */
+  async fileDownloadUrl(storageKey: string | null, expiration: number | null | undefined, serving: () => Promise<RevisionServing | null>): Promise<string | null> {
     checkExpiration(expiration);
     if (!storageKey) return null;
-    const [row] = await this.ds.query(`SELECT status FROM artifact_revisions WHERE id = $1`, [revisionId]);
-    if (row?.status !== ArtifactStatus.AVAILABLE) return null;
-    return this.presign(revisionId, storageKey, expiration);
+    const revision = await serving();
+    if (revision?.status !== ArtifactStatus.AVAILABLE || !revision.namespaceId) return null;
+    return this.presignIn(revision.namespaceId, storageKey, expiration);
   }
 
   private async presign(revisionId: string, storageKey: string, expiration: number | null | undefined): Promise<string> {
     const namespaceId = await this.namespaceOf(revisionId);
     if (!namespaceId) throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", revisionId)} has no storage namespace`);
+    return this.presignIn(namespaceId, storageKey, expiration);
+  }
+
+  private async presignIn(namespaceId: string, storageKey: string, expiration: number | null | undefined): Promise<string> {
     const adapter = await this.storage.adapterFor(namespaceId);
     const seconds = Math.min(Math.max(expiration ?? DEFAULT_URL_EXPIRY_SECONDS, 1), this.config.presignedUrlMaxExpiry);
     return adapter.presignGet(storageKey, { expiresInSeconds: seconds });

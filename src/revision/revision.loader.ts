@@ -9,7 +9,7 @@ import { isUuid } from "../common/relay";
 import type { ArtifactRevisionFileEntity } from "./revision-file.entity";
 import type { ArtifactRevisionEntity } from "./revision.entity";
 import type { ArtifactRevisionFilter } from "./revision.inputs";
-import { RevisionService, type RevisionQuery } from "./revision.service";
+import { RevisionService, type RevisionQuery, type RevisionServing } from "./revision.service";
 import { toRevision, type ArtifactRevision } from "./revision.type";
 
 /** The revisions of one artifact under one set of arguments. `signature` is querySignature(query). */
@@ -85,6 +85,11 @@ export function createRevisionLoaders(ds: DataSource) {
     fileCountByRevision: new DataLoader<string, number>(async (ids) => {
       const counts = await service.fileCountsByRevision(ids);
       return ids.map((id) => counts.get(id) ?? 0);
+    }),
+    /** For ArtifactFile.downloadUrl: one query for every revision whose files a request lists. */
+    servingByRevision: new DataLoader<string, RevisionServing | null>(async (ids) => {
+      const serving = await service.servingByRevision(ids);
+      return ids.map((id) => serving.get(id) ?? null);
     }),
   };
 }

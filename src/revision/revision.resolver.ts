@@ -60,6 +60,6 @@ export class ArtifactFileResolver {
     @Arg("expiration", () => Int, { nullable: true }) expiration: number | null,
     @Ctx() ctx: AppContext,
   ): Promise<string | null> {
-    return ctx.services.imports.fileDownloadUrl(file.revisionId, file.storageKey, expiration);
+    return ctx.services.imports.fileDownloadUrl(file.storageKey, expiration, () => ctx.loaders.servingByRevision.load(file.revisionId));
   }
 }

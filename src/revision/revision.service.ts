@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import type { Viewer } from "../auth/viewer";
 import { seesDeletedArtifacts } from "../artifact/artifact.service";
+import type { ArtifactStatus } from "../common/enums";
 import { countRows, countRowsByParent, fetchPage, fetchPagesByParent, type Paging } from "../common/paging";
 import { hydratePage, type EntityPage } from "../common/paging.util";
 import { hydrate, SqlParams } from "../common/sql";
@@ -10,6 +11,13 @@ import type { ArtifactRevisionFilter, ArtifactRevisionOrderBy } from "./revision
 import {
   FILE_FROM, FILE_ID, FILE_ORDER, FILE_PARENT, REVISION_FROM, REVISION_ID, REVISION_PARENT, revisionConditions, revisionOrder,
 } from "./revision.query";
+
+/** What serving a revision's files depends on. */
+export interface RevisionServing {
+  status: ArtifactStatus;
+  /** The namespace holding its files, if any. */
+  namespaceId: string | null;
+}
 
 export interface RevisionQuery {
   filter?: ArtifactRevisionFilter | null;
@@ -76,5 +84,15 @@ export class RevisionService {
 
   fileCountsByRevision(revisionIds: readonly string[]): Promise<Map<string, number>> {
     return countRowsByParent({ ds: this.ds, from: FILE_FROM, where: [], params: new SqlParams(), parentExpr: FILE_PARENT, parentIds: revisionIds });
+  }
+
+  /** What serving the revisions' files depends on: their status and the namespace holding their files. */
+  async servingByRevision(revisionIds: readonly string[]): Promise<Map<string, RevisionServing>> {
+    const rows: Array<{ id: string; status: ArtifactStatus; namespace_id: string | null }> = await this.ds.query(
+      `SELECT r.id, r.status, (SELECT n.namespace_id FROM artifact_revision_namespaces n WHERE n.revision_id = r.id LIMIT 1) AS namespace_id
+         FROM artifact_revisions r WHERE r.id = ANY($1::uuid[])`,
+      [revisionIds],
+    );
+    return new Map(rows.map((r) => [r.id, { status: r.status, namespaceId: r.namespace_id }]));
   }
 }

@@ -195,6 +195,25 @@ describe("presigned URLs", () => {
     expect(await (await fetch(url)).text()).toBe(content);
   });
 
+  it("lists the download URLs of many files with as many SQL statements as of one", async () => {
+    const { revision, key } = await availableWithFile();
+    const names = Array.from({ length: 20 }, (_, i) => `shard-${String(i).padStart(2, "0")}.bin`);
+    await seed.files(revision.id, names.map((path) => ({ path, size: 1, sha256: "b".repeat(64) })));
+    await kit.ds.query(`UPDATE artifact_revision_files SET storage_key = $2 || path WHERE revision_id = $1 AND storage_key IS NULL`, [revision.id, key.replace(/weights\.bin$/, "")]);
+    const FILES = `query($id: ID!, $first: Int) { artifactRevision(id: $id) { files(first: $first) { edges { node { path downloadUrl(expiration: 60) } } } } }`;
+
+    const urlsOf = (data: any): string[] => data.artifactRevision.files.edges.map((e: any) => e.node.downloadUrl);
+    let one: any, all: any;
+    const forOne = await kit.countQueries(async () => (one = await kit.as("user").ok(FILES, { id: revision.globalId, first: 1 })));
+    const forAll = await kit.countQueries(async () => (all = await kit.as("user").ok(FILES, { id: revision.globalId, first: 21 })));
+    expect(urlsOf(one)).toHaveLength(1);
+    expect(urlsOf(all)).toHaveLength(21);
+    for (const url of urlsOf(all)) expect(url).toMatch(/^http/);
+    // Only the page's size differs in the SQL; one statement serves every file's URL.
+    expect(forAll.count).toBe(forOne.count);
+    expect(forAll.statements.filter((sql) => sql.includes("artifact_revision_namespaces"))).toHaveLength(1);
+  });
+
   it("refuses an expiration that is not a positive number of seconds, in the mutation and on ArtifactFile.downloadUrl", async () => {
     const { revision } = await availableWithFile();
     await kit.as("user").fails(DOWNLOAD, { id: revision.globalId, key: "weights.bin", exp: 0 }, "BAD_USER_INPUT");
