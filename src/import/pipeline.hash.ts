@@ -33,7 +33,7 @@ export interface HashPoolOptions {
   threads: number;
   /** Streams shorter than this (8 MiB) are hashed on the calling thread: a round trip would cost more than it saves. */
   offloadFrom?: number;
-  /** Bytes handed to a thread at once (512 KiB). */
+  /** Bytes handed to a thread at once (256 KiB). */
   slabBytes?: number;
   /** Slabs one stream may have in flight (4): its memory bound is slabBytes × this. */
   slabsPerStream?: number;
@@ -87,7 +87,7 @@ export class HashPool {
   constructor(options: HashPoolOptions) {
     this.threads = Math.max(0, Math.floor(options.threads));
     this.offloadFrom = options.offloadFrom ?? 8 * MiB;
-    this.slabBytes = options.slabBytes ?? 512 * 1024;
+    this.slabBytes = options.slabBytes ?? 256 * 1024;
     this.slabsPerStream = Math.max(1, options.slabsPerStream ?? 4);
     this.workers = Array.from({ length: this.threads }, () => null);
   }

@@ -5,6 +5,13 @@ import { isTransientTransferError, PermanentImportError } from "./import.errors"
 import type { FileSource, ImportFile, OpenedFile } from "./import.ports";
 import { HashingError, sharedHashPool, type HashPool } from "./pipeline.hash";
 
+/*
+ * What the pipe into the storage adapter may hold before the download waits. The adapter buffers
+ * whole parts itself, so more here only keeps download chunks alive longer: chunks that wait
+ * through two young-generation collections are promoted and then freed only by a full one.
+ */
+const UPLOAD_PIPE_BYTES = 256 * 1024;
+
 export interface TransferContext {
   source: FileSource;
   /** Where the bytes go; nothing is kept there unless every byte matched. */
@@ -50,7 +57,7 @@ export async function transferFile(ctx: TransferContext, file: ImportFile, path:
 
 async function streamOnce(ctx: TransferContext, file: ImportFile, path: string): Promise<TransferResult | "restart"> {
   const expected = Number(file.size);
-  const upload = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const upload = new PassThrough({ highWaterMark: UPLOAD_PIPE_BYTES });
   const putControl = new AbortController();
   const put = ctx.staging.put(path, upload, { signal: AbortSignal.any([ctx.signal, putControl.signal]), size: expected });
   let putFailure: { error: unknown } | null = null;
