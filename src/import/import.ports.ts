@@ -26,13 +26,23 @@ export interface FileSource {
   open(file: ImportFile, opts: { range?: { start: number }; signal: AbortSignal }): Promise<OpenedFile>;
 }
 
+/** What runs SQL inside a transaction: TypeORM's EntityManager has this shape. */
+export interface SqlExecutor {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
 /**
  * The durable queue of imports. One job per revision at a time, across every process; its id
  * is the `taskId` clients see.
  */
 export interface ImportQueue {
-  /** Enqueues the revision's import, or returns the id of the job already queued or running. */
-  enqueue(revisionId: string): Promise<string>;
+  /**
+   * Enqueues the revision's import, or returns the id of the job already queued or running. With
+   * `tx`, the job is written in that transaction (it exists if and only if the transaction
+   * commits); call `notifyEnqueued` after the commit so this process's workers fetch it at once.
+   */
+  enqueue(revisionId: string, tx?: SqlExecutor): Promise<string>;
+  notifyEnqueued(): void;
   /** The id of the revision's queued or running job, if any. */
   activeJobId(revisionId: string): Promise<string | null>;
   /**

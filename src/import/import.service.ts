@@ -87,9 +87,10 @@ export class ImportService {
   }
 
   /**
-   * Validates every revision first and starts all imports in ONE transaction, so a request with
-   * one illegal item changes nothing. An import already running returns its task; an AVAILABLE
-   * revision whose upstream commit has not moved is not downloaded again unless forced.
+   * Validates every revision first and starts all imports, jobs included, in ONE transaction, so
+   * a request with one illegal item changes nothing and an answered error means nothing started.
+   * An import already running returns its task; an AVAILABLE revision whose upstream commit has
+   * not moved is not downloaded again unless forced.
    */
   async importArtifacts(rawIds: readonly string[], opts: { force: boolean; namespaceId?: string | null; delegate?: boolean }, viewer: Viewer): Promise<ImportTask[]> {
     const ids = this.parseIds(rawIds, "artifactRevisionIds");
@@ -100,6 +101,7 @@ export class ImportService {
     const started = await this.ds.transaction(async (em) => {
       const rows = await this.lockRevisions(em, ids);
       const started: RevisionStatusChangedEvent[] = [];
+      const taskIds = new Map<string, string>();
       for (const id of ids) {
         const { revision } = rows.get(id)!;
         // Already importing: its task is returned. AVAILABLE at the same commit: nothing to download.
@@ -117,14 +119,12 @@ export class ImportService {
             importCrashes: 0, importCrashMark: null, lastError: null, importProgress: null, importTaskId: null,
           },
         }, this.events));
+        taskIds.set(id, await this.queue.enqueue(id, em));
       }
+      for (const [id, taskId] of taskIds) await em.query(`UPDATE artifact_revisions SET import_task_id = $2 WHERE id = $1`, [id, taskId]);
       return started;
     });
-    for (const event of started) {
-      const taskId = await this.queue.enqueue(event.revisionId);
-      // Only while importing: a fast import may already have settled and cleared it.
-      await this.ds.query(`UPDATE artifact_revisions SET import_task_id = $2 WHERE id = $1 AND status = ANY($3)`, [event.revisionId, taskId, IMPORTING]);
-    }
+    if (started.length > 0) this.queue.notifyEnqueued();
     const fresh = await this.findRevisions(ids);
     return Promise.all(ids.map(async (id) => {
       const revision = fresh.get(id)!;
@@ -167,8 +167,13 @@ export class ImportService {
       return { placed, namespaces, importNamespaceId: row.import_namespace_id };
     });
     // Stops a run in this process and waits for it to unwind; a run elsewhere stops at its next
-    // tick and removes what it wrote after this point itself.
-    await this.queue.cancel(id);
+    // tick and removes what it wrote after this point itself. The cancel has committed: what
+    // follows is best effort, and a job left behind finds its revision SCANNED and ends idle.
+    try {
+      await this.queue.cancel(id);
+    } catch (error) {
+      this.logger.warn(`could not stop the job of the cancelled import of revision ${id}; it ends when it finds the revision SCANNED`, error);
+    }
     await this.deleteStaging(artifactName, revision.version, id, importNamespaceId);
     if (placed) {
       try {

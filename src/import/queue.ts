@@ -1,7 +1,7 @@
 import PgBoss from "pg-boss";
 import type { ImportConfig } from "../config/config";
 import type { Logger } from "../common/logger";
-import type { ImportQueue } from "./import.ports";
+import type { ImportQueue, SqlExecutor } from "./import.ports";
 
 export const IMPORT_QUEUE = "revision-import";
 /** pg-boss keeps its tables in this schema of the service's database. */
@@ -79,18 +79,23 @@ export class PgBossImportQueue implements ImportQueue {
     await this.boss.stop({ graceful: true, wait: true, timeout: timeoutMs });
   }
 
-  async enqueue(revisionId: string): Promise<string> {
-    const live = await this.liveJob(revisionId);
+  async enqueue(revisionId: string, tx?: SqlExecutor): Promise<string> {
+    const db = tx ? inTransaction(tx) : this.boss.getDb();
+    const live = await this.liveJob(revisionId, db);
     if (live) return live.id;
-    const id = await this.boss.send(IMPORT_QUEUE, { revisionId } satisfies ImportJobData, { singletonKey: revisionId });
+    const id = await this.boss.send(IMPORT_QUEUE, { revisionId } satisfies ImportJobData, { singletonKey: revisionId, db });
     if (id) {
-      this.wake();
+      if (!tx) this.wake();
       return id;
     }
     // Another process enqueued it between our look and our send.
-    const raced = await this.liveJob(revisionId);
+    const raced = await this.liveJob(revisionId, db);
     if (raced) return raced.id;
     throw new Error(`could not enqueue the import of revision ${revisionId}`);
+  }
+
+  notifyEnqueued(): void {
+    this.wake();
   }
 
   async activeJobId(revisionId: string): Promise<string | null> {
@@ -98,8 +103,8 @@ export class PgBossImportQueue implements ImportQueue {
   }
 
   /** The revision's running job if there is one, else its queued one. */
-  async liveJob(revisionId: string): Promise<LiveJob | null> {
-    const { rows } = await this.boss.getDb().executeSql(
+  async liveJob(revisionId: string, db: PgBoss.Db = this.boss.getDb()): Promise<LiveJob | null> {
+    const { rows } = await db.executeSql(
       `SELECT id, state::text AS state, started_on FROM ${PGBOSS_SCHEMA}.job
         WHERE name = $1 AND singleton_key = $2 AND state < 'completed'
         ORDER BY (state = 'active') DESC, created_on DESC LIMIT 1`,
@@ -152,4 +157,15 @@ export class PgBossImportQueue implements ImportQueue {
   private wake(): void {
     for (const id of this.workerIds) this.boss.notifyWorker(id);
   }
+}
+
+/** pg-boss's executor on a TypeORM transaction (whose query answers an UPDATE with [rows, count]). */
+function inTransaction(tx: SqlExecutor): PgBoss.Db {
+  return {
+    async executeSql(text, values) {
+      const result = await tx.query(text, values);
+      const rows = Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === "number" ? result[0] : result;
+      return { rows: Array.isArray(rows) ? rows : [] };
+    },
+  };
 }

@@ -88,6 +88,25 @@ describe("importArtifacts", () => {
     expect(await statusOf(ok.revision.id)).toBe("SCANNED");
   });
 
+  it("starts nothing when a job cannot be written: the answer is an error and every revision is as it was", async () => {
+    const a = await revisionIn("SCANNED");
+    const b = await revisionIn("SCANNED");
+    const queue = kit.booted.imports.queue;
+    const enqueue = queue.enqueue.bind(queue);
+    const spy = jest.spyOn(queue, "enqueue").mockImplementation(async (id, tx) => {
+      if (id === b.revision.id) throw new Error("the queue's table is unavailable");
+      return enqueue(id, tx);
+    });
+    try {
+      const response = await kit.as("admin").execute(IMPORT, { input: { artifactRevisionIds: [a.revision.globalId, b.revision.globalId] } });
+      expect(response.errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+    } finally {
+      spy.mockRestore();
+    }
+    expect([await statusOf(a.revision.id), await statusOf(b.revision.id)]).toEqual(["SCANNED", "SCANNED"]);
+    expect(await kit.ds.query(`SELECT id FROM pgboss.job WHERE singleton_key = ANY($1)`, [[a.revision.id, b.revision.id]])).toEqual([]);
+  });
+
   it("names every unknown revision in one NOT_FOUND", async () => {
     const ok = await revisionIn("SCANNED");
     const missing = "00000000-0000-4000-8000-00000000abcd";
