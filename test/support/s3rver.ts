@@ -180,9 +180,9 @@ async function completeUpload(directory: string, bucket: string, upload: Upload,
   const objectPath = join(folder, `${name}._S3rver_object`);
   await mkdir(folder, { recursive: true });
   const tmp = `${objectPath}.${randomUUID()}.tmp`;
-  const out = createWriteStream(tmp);
-  for (const part of parts) await pipeline(createReadStream(part.path), out, { end: false });
-  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  await pipeline(async function* () {
+    for (const part of parts) yield* createReadStream(part.path, { highWaterMark: 1024 * 1024 });
+  }, createWriteStream(tmp));
   await rename(tmp, objectPath);
 
   const etag = `${createHash("md5").update(Buffer.concat(parts.map((p) => Buffer.from(p.md5, "hex")))).digest("hex")}-${parts.length}`;
