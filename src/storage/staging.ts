@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { normalizePrefix, StorageKeyError, type PutOptions, type StagedObject, type StagingArea, type StorageAdapter } from "./storage.port";
+import { normalizePrefix, StorageKeyError, StorageNotFoundError, type PutOptions, type StagedObject, type StagingArea, type StorageAdapter } from "./storage.port";
 
 /** The receipt of an object staged under the scratch prefix. */
 export const SCRATCH_RECEIPT = "scratch";
@@ -28,13 +28,14 @@ export class ScratchStaging implements StagingArea {
     return { size, receipt: SCRATCH_RECEIPT };
   }
 
+  /** A receipt this staging did not write (another backend's, say) holds nothing here. */
   async holds(path: string, receipt: string, size: number): Promise<boolean> {
-    this.expectScratch(receipt);
+    if (receipt !== SCRATCH_RECEIPT) return false;
     return (await this.adapter.stat(this.scratchKey(path)))?.size === size;
   }
 
   async publish(path: string, receipt: string): Promise<void> {
-    this.expectScratch(receipt);
+    if (receipt !== SCRATCH_RECEIPT) throw new StorageNotFoundError(this.scratchKey(path));
     await this.adapter.move(this.scratchKey(path), this.finalKey(path));
   }
 
@@ -48,9 +49,5 @@ export class ScratchStaging implements StagingArea {
 
   protected finalKey(path: string): string {
     return this.finalPrefix + path;
-  }
-
-  private expectScratch(receipt: string): void {
-    if (receipt !== SCRATCH_RECEIPT) throw new Error(`not a receipt of this storage's staging: ${JSON.stringify(receipt)}`);
   }
 }

@@ -392,6 +392,14 @@ describe.each([
       expect(await collect(adapter.list(p))).toEqual([]);
     });
 
+    test("a receipt it did not write holds nothing and publishes nothing", async () => {
+      const staging = area();
+      await staging.put("model.bin", streamOf(randomBytes(100)));
+      expect(await staging.holds("model.bin", "upload:not-an-upload", 100)).toBe(false);
+      await expect(staging.publish("model.bin", "upload:not-an-upload")).rejects.toBeInstanceOf(StorageNotFoundError);
+      expect(await adapter.stat(`${p}final/model.bin`)).toBeNull();
+    });
+
     test("the final and scratch prefixes must be folders apart from each other", () => {
       expect(() => adapter.staging(`${p}final`, `${p}.staging/`)).toThrow(StorageKeyError);
       expect(() => adapter.staging(`${p}final/`, `${p}final/.staging/`)).toThrow(StorageKeyError);
