@@ -51,6 +51,7 @@ interface Settings {
   concurrency: number;
   serverEnv: Record<string, string>;
   serverNodeArgs: string[];
+  baselineNodeArgs: string[];
   timeoutMs: number;
 }
 
@@ -80,6 +81,7 @@ function settings(env = process.env): Settings {
     // The same parallelism on both sides, unless asked otherwise.
     serverEnv: { IMPORT_FILE_CONCURRENCY: String(int("BENCH_CONCURRENCY", 4)), ...serverEnv },
     serverNodeArgs: (env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean),
+    baselineNodeArgs: (env.BENCH_BASELINE_NODE_ARGS ?? "").split(/\s+/).filter(Boolean),
     timeoutMs: int("BENCH_TIMEOUT_S", 3600) * 1000,
   };
 }
@@ -262,8 +264,8 @@ interface Measurement {
   servicesCpu?: { hub: number | null; s3: number | null };
 }
 
-async function runBaseline(job: BaselineJob): Promise<Measurement> {
-  const child = spawn(process.execPath, [path.join(DIST, "bench", "baseline.js"), JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
+async function runBaseline(job: BaselineJob, nodeArgs: string[]): Promise<Measurement> {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(DIST, "bench", "baseline.js"), JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
   const probe = new RssProbe(child.pid!);
   let out = "";
   child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
@@ -387,7 +389,7 @@ async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Serv
       };
       const baseline = async () => {
         process.stderr.write(`${backend} run ${run}: baseline (hub → storage adapter, ${s.concurrency} files at a time)\n`);
-        const measured = await withServicesCpu(hub, s3, () => runBaseline(baselineJob));
+        const measured = await withServicesCpu(hub, s3, () => runBaseline(baselineJob, s.baselineNodeArgs));
         // Leave the disk as the import finds it: the baseline's copy goes before the next measurement.
         if (!s3) await rm(path.join(work, `baseline-${run}`), { recursive: true, force: true });
         return measured;
