@@ -314,9 +314,11 @@ class ImportRun {
     const rows: Array<{ path: string; size: string; sha256: string | null; storage_key: string; staged_receipt: string | null }> = await this.deps.ds.query(
       `SELECT f.path, f.size::text AS size, f.sha256, f.storage_key, i.staged_receipt
          FROM artifact_revision_files f LEFT JOIN artifact_import_files i ON i.revision_id = f.revision_id AND i.path = f.path
-        WHERE f.revision_id = $1 AND f.storage_key IS NOT NULL AND i.placed IS NOT TRUE`,
+        WHERE f.revision_id = $1 AND f.storage_key IS NOT NULL AND i.placed IS NOT TRUE
+        ORDER BY f.size DESC`,
       [this.revision.id],
     );
+    // Largest first: completing a big upload takes the store longest, and the small files' copies fill in beside it.
     const publish = pLimit(STORAGE_CONCURRENCY);
     await Promise.all(rows.map((row) => publish(async () => {
       this.signal.throwIfAborted();
