@@ -15,6 +15,7 @@ import type { StorageManager } from "../storage/storage-manager";
 import type { StagingArea, StorageAdapter } from "../storage/storage.port";
 import type { RevisionServing } from "../revision/revision.service";
 import { delegateImport, type ReservoirImportDeps } from "./delegate";
+import { claimFolder, folderSharer } from "./folders";
 import type { ImportQueue } from "./import.ports";
 
 export const MAX_IMPORT_IDS = 100;
@@ -103,13 +104,14 @@ export class ImportService {
       const started: RevisionStatusChangedEvent[] = [];
       const taskIds = new Map<string, string>();
       for (const id of ids) {
-        const { revision } = rows.get(id)!;
+        const { revision, artifactName } = rows.get(id)!;
         // Already importing: its task is returned. AVAILABLE at the same commit: nothing to download.
         if (IMPORTING.includes(revision.status)) continue;
         if (revision.status === ArtifactStatus.AVAILABLE && !opts.force && (revision.latestUpstreamDigest ?? revision.digest) === revision.digest) continue;
         if (!revision.latestUpstreamDigest) {
           throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} has no known upstream commit: scan it first`, { currentStatus: revision.status });
         }
+        await claimFolder(em, id, artifactName, revision.version, namespaceId, revision.latestUpstreamDigest);
         started.push(await applyTransitionIn(em, id, "startImport", {
           actor: viewer.sub,
           reason: opts.force ? "forced import requested" : "import requested",
@@ -241,11 +243,11 @@ export class ImportService {
     return linked.ids;
   }
 
-  /** Deletes the revision's folder and staging area in each namespace. */
+  /** Deletes the revision's folder (unless another revision still names it) and staging area in each namespace. */
   private async deleteFiles(artifactName: string, version: string, id: string, namespaceIds: string[]): Promise<void> {
     for (const namespaceId of new Set(namespaceIds)) {
       const adapter = await this.storage.adapterFor(namespaceId);
-      await adapter.deletePrefix(finalKey(artifactName, version, ""));
+      if (!(await folderSharer(this.ds, id, artifactName, version, namespaceId))) await adapter.deletePrefix(finalKey(artifactName, version, ""));
       await stagingArea(adapter, artifactName, version, id).clear();
     }
   }

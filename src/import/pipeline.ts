@@ -13,6 +13,7 @@ import { StorageNotFoundError, type StagingArea, type StorageAdapter } from "../
 import { DEFAULT_RETRY, sleep, type RetryPolicy } from "../upstream/http";
 import { describeError, ImportCancelledError, ImportInterruptedError, isRetryable, PermanentImportError } from "./import.errors";
 import type { ImportFile } from "./import.ports";
+import { folderSharer } from "./folders";
 import { finalKey, stagingArea } from "./import.service";
 import { loadImportRevision, type ImportRevision } from "./pipeline.revision";
 import { PIPE_BYTES, transferFile } from "./pipeline.transfer";
@@ -300,6 +301,8 @@ class ImportRun {
       const stale = oldFiles.filter((f) => namespaceId !== this.namespaceId || !kept.has(f.path));
       if (stale.length === 0) continue;
       try {
+        // Another revision of the same folder there still names them (it holds the same commit).
+        if (await folderSharer(this.deps.ds, this.revision.id, this.revision.artifactName, this.revision.version, namespaceId)) continue;
         const adapter = await this.deps.storage.adapterFor(namespaceId);
         const remove = pLimit(STORAGE_CONCURRENCY);
         await Promise.all(stale.map((f) => remove(() => adapter.delete(f.storage_key))));
@@ -454,6 +457,7 @@ class ImportRun {
     try {
       const [row] = await this.deps.ds.query(`SELECT status FROM artifact_revisions WHERE id = $1`, [this.revision.id]);
       if (row?.status !== SCANNED) return;
+      if (await folderSharer(this.deps.ds, this.revision.id, this.revision.artifactName, this.revision.version, this.namespaceId)) return;
       await this.adapter.deletePrefix(finalKey(this.revision.artifactName, this.revision.version, ""));
     } catch (error) {
       this.deps.logger.warn(`import of ${this.label}: could not remove the files of the cancelled import`, error);

@@ -176,6 +176,56 @@ describe("cancel, approve and reject", () => {
   });
 });
 
+describe("a folder two registries' revisions share", () => {
+  /** The same model name from another registry, as when a Reservoir peer mirrors a Hugging Face model. */
+  async function sameNameElsewhere(name: string, status: string, commit: string) {
+    const registry = await seed.registry({ name: uniqueName("svc-peer") });
+    const artifact = await seed.artifact(registry.id, { name });
+    return seed.revision(artifact.id, { version: "main", status, latestUpstreamDigest: commit, digest: status === "AVAILABLE" ? commit : null });
+  }
+
+  it("refuses an import that would put another commit where a revision of the same name keeps its files, and allows the same commit", async () => {
+    const { artifact, revision: stored } = await availableWithFile();
+    const other = await sameNameElsewhere(artifact.name, "SCANNED", "d".repeat(40));
+
+    const refused = await kit.as("admin").fails(IMPORT, { input: { artifactRevisionIds: [other.globalId] } }, "CONFLICT");
+    expect(refused.extensions?.conflictingArtifactRevisionId).toBe(stored.globalId);
+    expect(await statusOf(other.id)).toBe("SCANNED");
+
+    await kit.ds.query(`UPDATE artifact_revisions SET latest_upstream_digest = $2 WHERE id = $1`, [other.id, "c".repeat(40)]);
+    const data = await kit.as("admin").ok(IMPORT, { input: { artifactRevisionIds: [other.globalId] } });
+    expect(data.importArtifacts.tasks[0].artifactRevision.status).toBe("PULLING");
+  });
+
+  it("refuses a second import into the folder while one is running", async () => {
+    const { artifact, revision: first } = await revisionIn("SCANNED");
+    const second = await sameNameElsewhere(artifact.name, "SCANNED", "c".repeat(40));
+    const refused = await kit.as("admin").fails(IMPORT, { input: { artifactRevisionIds: [first.globalId, second.globalId] } }, "CONFLICT");
+    expect(refused.extensions?.conflictingArtifactRevisionId).toBe(first.globalId);
+    // All or nothing: the first one did not start either.
+    expect([await statusOf(first.id), await statusOf(second.id)]).toEqual(["SCANNED", "SCANNED"]);
+
+    await kit.as("admin").ok(IMPORT, { input: { artifactRevisionIds: [first.globalId] } });
+    await kit.as("admin").fails(IMPORT, { input: { artifactRevisionIds: [second.globalId] } }, "CONFLICT");
+  });
+
+  it("cleanup of one revision keeps the files the other still serves; cleanup of the last removes them", async () => {
+    const { artifact, revision: first, key, adapter } = await availableWithFile("shared bytes");
+    const second = await sameNameElsewhere(artifact.name, "AVAILABLE", "c".repeat(40));
+    await seed.files(second.id, [{ path: "weights.bin", size: 12, sha256: createHash("sha256").update("shared bytes").digest("hex") }]);
+    await kit.ds.query(`UPDATE artifact_revision_files SET storage_key = $2 WHERE revision_id = $1`, [second.id, key]);
+    await kit.ds.query(`INSERT INTO artifact_revision_namespaces (revision_id, namespace_id) VALUES ($1, $2)`, [second.id, kit.booted.storage.defaultNamespaceId]);
+
+    await kit.as("admin").ok(CLEANUP, { ids: [first.globalId] });
+    expect((await objectBytes(adapter, key)).toString()).toBe("shared bytes");
+    const url = await kit.as("user").ok(DOWNLOAD, { id: second.globalId, key: "weights.bin" });
+    expect(await (await fetch(url.getPresignedDownloadUrl.presignedUrl)).text()).toBe("shared bytes");
+
+    await kit.as("admin").ok(CLEANUP, { ids: [second.globalId] });
+    expect(await adapter.stat(key)).toBeNull();
+  });
+});
+
 describe("cleanup", () => {
   it("deletes the files of an AVAILABLE revision, keeps its metadata, and returns it to SCANNED", async () => {
     const { revision, key, adapter } = await availableWithFile();
