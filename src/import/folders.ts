@@ -1,11 +1,26 @@
+/** Where an import puts a revision's files in a namespace: its folder, its staging area, and who else may use the folder. */
 import type { DataSource } from "typeorm";
-import { ArtifactStatus } from "../common/enums";
+import type { ArtifactStatus } from "../common/enums";
 import { ERRORS } from "../common/errors";
 import { toGlobalId } from "../common/relay";
+import { RECOVERABLE_STATUSES } from "../revision/lifecycle";
+import type { StagingArea, StorageAdapter } from "../storage/storage.port";
 
 type Queryable = { query: DataSource["query"] };
 
-const IMPORTING = [ArtifactStatus.PULLING, ArtifactStatus.PULLED, ArtifactStatus.VERIFYING];
+/** Where a revision's files live: `{artifact name}/{version}/{file path}` in its namespace (the Backend.AI layout). */
+export function finalKey(artifactName: string, version: string, path: string): string {
+  return `${artifactName}/${version}/${path}`;
+}
+
+export function stagingPrefix(revisionId: string): string {
+  return `.staging/${revisionId}/`;
+}
+
+/** Where an import of the revision stages its files before they go to their final keys. */
+export function stagingArea(adapter: StorageAdapter, artifactName: string, version: string, revisionId: string): StagingArea {
+  return adapter.staging(finalKey(artifactName, version, ""), stagingPrefix(revisionId));
+}
 
 /*
  * A namespace keeps a revision's files at `{artifact name}/{version}/`, the Backend.AI layout,
@@ -39,13 +54,13 @@ export async function folderSharer(q: Queryable, revisionId: string, artifactNam
  * A transaction lock on the folder orders concurrent requests.
  */
 export async function claimFolder(q: Queryable, revisionId: string, artifactName: string, version: string, namespaceId: string, commit: string): Promise<void> {
-  const folder = `${artifactName}/${version}/`;
+  const folder = finalKey(artifactName, version, "");
   await q.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`${namespaceId}:${folder}`]);
   const [importing]: Array<{ id: string; status: ArtifactStatus }> = await q.query(
     `SELECT r.id, r.status FROM artifact_revisions r JOIN artifacts a ON a.id = r.artifact_id
       WHERE a.name = $1 AND r.version = $2 AND r.id <> $3 AND r.import_namespace_id = $4 AND r.status = ANY($5)
       LIMIT 1`,
-    [artifactName, version, revisionId, namespaceId, IMPORTING],
+    [artifactName, version, revisionId, namespaceId, RECOVERABLE_STATUSES],
   );
   const refuse = (other: { id: string }, why: string) => {
     const otherId = toGlobalId("ArtifactRevision", other.id);

@@ -12,10 +12,9 @@ import { applyTransition, applyTransitionIn } from "../revision/lifecycle";
 import { ArtifactRevisionEntity } from "../revision/revision.entity";
 import { unsafePathReason } from "../scan/safe-path";
 import type { StorageManager } from "../storage/storage-manager";
-import type { StagingArea, StorageAdapter } from "../storage/storage.port";
 import type { RevisionServing } from "../revision/revision.service";
 import { delegateImport, type ReservoirImportDeps } from "./delegate";
-import { claimFolder, folderSharer } from "./folders";
+import { claimFolder, finalKey, folderSharer, stagingArea } from "./folders";
 import type { ImportQueue } from "./import.ports";
 
 export const MAX_IMPORT_IDS = 100;
@@ -33,20 +32,6 @@ interface RevisionRow {
   artifactName: string;
   artifactReadonly: boolean;
   availability: string;
-}
-
-/** Where a revision's files live: `{artifact name}/{version}/{file path}` in its namespace (the Backend.AI layout). */
-export function finalKey(artifactName: string, version: string, path: string): string {
-  return `${artifactName}/${version}/${path}`;
-}
-
-export function stagingPrefix(revisionId: string): string {
-  return `.staging/${revisionId}/`;
-}
-
-/** Where an import of the revision stages its files before they go to their final keys. */
-export function stagingArea(adapter: StorageAdapter, artifactName: string, version: string, revisionId: string): StagingArea {
-  return adapter.staging(finalKey(artifactName, version, ""), stagingPrefix(revisionId));
 }
 
 /** A presigned URL's lifetime, when given, is a whole number of seconds, at least one. */

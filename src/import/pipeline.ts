@@ -13,8 +13,7 @@ import { StorageNotFoundError, type StagingArea, type StorageAdapter } from "../
 import { DEFAULT_RETRY, sleep, type RetryPolicy } from "../upstream/http";
 import { describeError, ImportCancelledError, ImportInterruptedError, isRetryable, PermanentImportError } from "./import.errors";
 import type { ImportFile } from "./import.ports";
-import { folderSharer } from "./folders";
-import { finalKey, stagingArea } from "./import.service";
+import { finalKey, folderSharer, stagingArea } from "./folders";
 import { loadImportRevision, type ImportRevision } from "./pipeline.revision";
 import { PIPE_BYTES, transferFile } from "./pipeline.transfer";
 import { ImportProgressTracker, isSameImport, readPulse } from "./progress";
