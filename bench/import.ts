@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
@@ -11,6 +11,7 @@ import { freePort } from "../src/common/net";
 import { decodeGlobalId } from "../src/common/relay";
 import { createTestDatabase } from "../test/support/database";
 import type { FakeFile } from "../test/support/fake-hub";
+import { sha256Rate } from "../src/import/pipeline.hash";
 import type { BaselineJob } from "./baseline";
 import type { HubService, S3Service } from "./services";
 
@@ -445,19 +446,6 @@ function runLine({ baseline, imported }: Row): string {
     `ratio ${(rate(imported) / rate(baseline)).toFixed(2)}; by status: ${imported.phases.map((p) => `${p.status} ${p.seconds.toFixed(1)}`).join(", ")}`;
 }
 
-/**
- * One core's SHA-256 rate here, in MB/s: the import must hash every byte, so this bounds it on a
- * machine with few cores (~400 MB/s without the CPU's SHA extensions, 1.5–2 GB/s with them).
- */
-function sha256Rate(): number {
-  const block = randomBytes(MiB);
-  const hash = createHash("sha256");
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < 256; i++) hash.update(block);
-  hash.digest();
-  return (256 * MiB) / 1e6 / (Number(process.hrtime.bigint() - started) / 1e9);
-}
-
 function report(s: Settings, model: { files: FakeFile[]; totalBytes: number }, rows: Row[], shaRates: [number, number]): string {
   const small = model.files.filter((f) => !f.lfs);
   const large = model.files.filter((f) => f.lfs);
@@ -486,13 +474,13 @@ function report(s: Settings, model: { files: FakeFile[]; totalBytes: number }, r
 async function main(): Promise<void> {
   const s = settings();
   const model = syntheticModel(s);
-  const shaBefore = sha256Rate();
+  const shaBefore = sha256Rate(256);
   process.stderr.write(`starting the fake hub; it hashes the synthetic model (${s.sizeMiB} MiB) once, before anything is timed\n`);
   const hub = await startService<HubService>(["hub", JSON.stringify({ repo: REPO, files: model.files, inMemory: s.hubInMemory })]);
   try {
     const rows: Row[] = [];
     for (const backend of s.backends) rows.push(...(await benchBackend(backend, s, hub, model)));
-    process.stdout.write(`\n${report(s, model, rows, [shaBefore, sha256Rate()])}\n`);
+    process.stdout.write(`\n${report(s, model, rows, [shaBefore, sha256Rate(256)])}\n`);
   } finally {
     await hub.stop();
   }

@@ -146,17 +146,17 @@ export function sharedHashPool(): HashPool {
   return shared;
 }
 
-/** This core's SHA-256 rate in MB/s: the better of two passes over 8 MiB (a few milliseconds with SHA extensions). */
-export function sha256Rate(): number {
-  const block = Buffer.alloc(1024 * 1024, 0x5a);
+/** This core's SHA-256 rate in MB/s: the better of two passes over `mebibytes` (8 MiB take a few milliseconds with SHA extensions). */
+export function sha256Rate(mebibytes = 8): number {
+  const block = Buffer.alloc(MiB, 0x5a);
   let best = 0;
   for (let pass = 0; pass < 2; pass++) {
     const started = process.hrtime.bigint();
     const hash = createHash("sha256");
-    for (let i = 0; i < 8; i++) hash.update(block);
+    for (let i = 0; i < mebibytes; i++) hash.update(block);
     hash.digest();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    best = Math.max(best, (8 * block.length) / 1e6 / Math.max(seconds, 1e-9));
+    best = Math.max(best, (mebibytes * MiB) / 1e6 / Math.max(seconds, 1e-9));
   }
   return best;
 }
