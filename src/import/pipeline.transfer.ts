@@ -6,15 +6,13 @@ import type { FileSource, ImportFile, OpenedFile } from "./import.ports";
 import { HashingError, sharedHashPool, type HashPool } from "./pipeline.hash";
 
 /*
- * What the pipe into the storage may hold before the download waits, by default. On S3 the
- * adapter buffers whole parts itself, so a small pipe is enough; with 1 MiB an S3 import peaked
- * at 301 MiB (goal: under 300) against 289 with 256 KiB. A file write stream buffers only 16 KiB,
- * so on the filesystem the pipe is the write-behind: measured (1 GiB, 3 runs each) 256 KiB gave
- * 108–116 MiB/s, 512 KiB 115, 1 MiB 121–131, 4 MiB 89. More than that keeps download chunks alive
- * long enough to be promoted (they survive two young-generation collections) and freed only by
- * a full collection, which costs both time and memory.
+ * What the pipe into the storage adapter may hold before the download waits. The adapters
+ * buffer ahead themselves (S3 whole parts, files a write-behind), so more here only keeps
+ * download chunks alive longer: with 1 MiB an S3 import peaked at 301 MiB (goal: under 300)
+ * against 289 with 256 KiB, and 4 MiB slowed a file import to 89 MiB/s, since chunks that survive
+ * two young-generation collections are promoted and freed only by a full one.
  */
-export const PIPE_BYTES = { s3: 256 * 1024, filesystem: 1024 * 1024 } as const;
+const UPLOAD_PIPE_BYTES = 256 * 1024;
 
 export interface TransferContext {
   source: FileSource;
@@ -32,8 +30,6 @@ export interface TransferContext {
   maxRestarts?: number;
   /** Where the bytes are hashed; the process's shared threads by default. */
   hashes?: HashPool;
-  /** What the pipe into the staging area holds before the download waits (PIPE_BYTES.s3 by default). */
-  pipeBytes?: number;
 }
 
 export interface TransferResult {
@@ -63,7 +59,7 @@ export async function transferFile(ctx: TransferContext, file: ImportFile, path:
 
 async function streamOnce(ctx: TransferContext, file: ImportFile, path: string): Promise<TransferResult | "restart"> {
   const expected = Number(file.size);
-  const upload = new PassThrough({ highWaterMark: ctx.pipeBytes ?? PIPE_BYTES.s3 });
+  const upload = new PassThrough({ highWaterMark: UPLOAD_PIPE_BYTES });
   const putControl = new AbortController();
   const put = ctx.staging.put(path, upload, { signal: AbortSignal.any([ctx.signal, putControl.signal]), size: expected });
   let putFailure: { error: unknown } | null = null;

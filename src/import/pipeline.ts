@@ -15,7 +15,7 @@ import { describeError, ImportCancelledError, ImportInterruptedError, isRetryabl
 import type { ImportFile } from "./import.ports";
 import { finalKey, folderSharer, stagingArea } from "./folders";
 import { loadImportRevision, type ImportRevision } from "./pipeline.revision";
-import { PIPE_BYTES, transferFile } from "./pipeline.transfer";
+import { transferFile } from "./pipeline.transfer";
 import { ImportProgressTracker, isSameImport, readPulse } from "./progress";
 import type { FileSourceFactory, PreparedSource } from "./sources";
 import { runVerifiers, type VerifiableFile, type Verifier } from "./verifiers";
@@ -174,7 +174,6 @@ class ImportRun {
             signal,
             onBytes: (bytes) => this.tracker.add(bytes),
             retry: this.deps.transferRetry ?? DEFAULT_RETRY,
-            pipeBytes: PIPE_BYTES[this.adapter.kind],
           },
           toImportFile(file),
           file.path,

@@ -33,6 +33,13 @@ export interface FilesystemStorageOptions {
   store: string;
 }
 
+/**
+ * What a put's file stream buffers ahead of the disk (Node's default is 16 KiB). An import moved
+ * 108–116 MiB/s into files through a 256 KiB pipe and 111–131 with 1 MiB (1 GiB, sets of 3 runs):
+ * the writer needs room to keep the download going while the disk catches up.
+ */
+const WRITE_BEHIND_BYTES = 1024 * 1024;
+
 /** Uploads are staged here, on the same filesystem, so the final rename is atomic. Keys may not start with it. */
 const TMP_DIR = ".tmp";
 
@@ -59,7 +66,7 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     await this.assertInside(key, dirname(target));
     const tmp = await this.tempPath();
     try {
-      await pipeline(body, createWriteStream(tmp, { flags: "wx", flush: true }), { signal });
+      await pipeline(body, createWriteStream(tmp, { flags: "wx", flush: true, highWaterMark: WRITE_BEHIND_BYTES }), { signal });
       const stats = await stat(tmp, { bigint: true });
       await this.commit(key, tmp, target);
       return { key, size: Number(stats.size), etag: etagOf(stats) };
