@@ -18,6 +18,7 @@ import { loadImportRevision, type ImportRevision } from "./pipeline.revision";
 import { transferFile } from "./pipeline.transfer";
 import { ImportProgressTracker, isSameImport, readPulse } from "./progress";
 import type { FileSourceFactory, PreparedSource } from "./sources";
+import { WriteBehind } from "./write-behind";
 import { runVerifiers, type VerifiableFile, type Verifier } from "./verifiers";
 
 const { PULLING, PULLED, VERIFYING, FAILED, SCANNED } = ArtifactStatus;
@@ -157,6 +158,9 @@ class ImportRun {
       this.tracker.fileDone();
       return false;
     });
+    // Smallest first: the configs, tokenizer and model card are in within a second or so, and the
+    // large files' writes do not queue in front of them (each small file waits for its fsync).
+    todo.sort((a, b) => Number(a.size) - Number(b.size) || (a.path < b.path ? -1 : 1));
     await this.tracker.flush(PULLING, true);
 
     // The first failure stops the other transfers: the revision fails (or retries) as a whole.
@@ -164,6 +168,12 @@ class ImportRun {
     const signal = AbortSignal.any([this.signal, siblings.signal]);
     let failure: FileImportError | null = null;
     const limit = pLimit(this.deps.fileConcurrency);
+    const verified = new WriteBehind<{ path: string; sha256: string; receipt: string }>((notes) => this.deps.ds.query(
+      `UPDATE artifact_import_files AS i SET staged_sha256 = n.sha256, staged_receipt = n.receipt, sha256 = COALESCE(i.sha256, n.sha256)
+         FROM unnest($2::text[], $3::text[], $4::text[]) AS n(path, sha256, receipt)
+        WHERE i.revision_id = $1 AND i.path = n.path`,
+      [this.revision.id, notes.map((n) => n.path), notes.map((n) => n.sha256), notes.map((n) => n.receipt)],
+    ));
     await Promise.all(todo.map((file) => limit(async () => {
       if (signal.aborted) return;
       try {
@@ -178,10 +188,7 @@ class ImportRun {
           toImportFile(file),
           file.path,
         );
-        await this.deps.ds.query(
-          `UPDATE artifact_import_files SET staged_sha256 = $3, staged_receipt = $4, sha256 = COALESCE(sha256, $3) WHERE revision_id = $1 AND path = $2`,
-          [this.revision.id, file.path, sha256, receipt],
-        );
+        verified.add({ path: file.path, sha256, receipt });
         this.tracker.fileDone();
       } catch (error) {
         if (failure || this.signal.aborted) return;
@@ -189,6 +196,8 @@ class ImportRun {
         siblings.abort(failure);
       }
     })));
+    // What did arrive is noted whatever happened to the rest: another attempt skips it.
+    await verified.flush();
     this.signal.throwIfAborted();
     if (failure) throw failure;
     await this.tracker.flush(PULLING, true);
@@ -322,11 +331,17 @@ class ImportRun {
     );
     // Largest first: completing a big upload takes the store longest, and the small files' copies fill in beside it.
     const publish = pLimit(STORAGE_CONCURRENCY);
-    await Promise.all(rows.map((row) => publish(async () => {
+    const placed = new WriteBehind<string>((paths) => this.deps.ds.query(
+      `UPDATE artifact_import_files SET placed = true WHERE revision_id = $1 AND path = ANY($2::text[])`,
+      [this.revision.id, paths],
+    ));
+    const published = await Promise.allSettled(rows.map((row) => publish(async () => {
       this.signal.throwIfAborted();
       if (!(await this.publish(row))) await this.checkPlaced(row);
-      await this.deps.ds.query(`UPDATE artifact_import_files SET placed = true WHERE revision_id = $1 AND path = $2`, [this.revision.id, row.path]);
+      placed.add(row.path);
     })));
+    await placed.flush();
+    for (const outcome of published) if (outcome.status === "rejected") throw outcome.reason;
     this.signal.throwIfAborted();
     await this.transition("verify", "files are in their final place");
     this.phase = VERIFYING;

@@ -1,0 +1,84 @@
+import { WriteBehind } from "../../src/import/write-behind";
+
+/* Notes written behind the work: one statement at a time, batching what arrives meanwhile. */
+
+/** A writer whose writes finish only when the test says so. */
+function heldWriter() {
+  const writes: Array<{ notes: number[]; finish: (error?: Error) => void }> = [];
+  const write = (notes: number[]) => new Promise<void>((resolve, reject) => {
+    writes.push({ notes, finish: (error) => (error ? reject(error) : resolve()) });
+  });
+  return { writes, write };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("WriteBehind", () => {
+  it("writes the first note at once and every note that arrives meanwhile in the next statement", async () => {
+    const { writes, write } = heldWriter();
+    const notes = new WriteBehind(write);
+    notes.add(1);
+    await tick();
+    notes.add(2);
+    notes.add(3);
+    await tick();
+    expect(writes.map((w) => w.notes)).toEqual([[1]]);
+
+    writes[0]!.finish();
+    await tick();
+    expect(writes.map((w) => w.notes)).toEqual([[1], [2, 3]]);
+    writes[1]!.finish();
+    await notes.flush();
+    expect(writes).toHaveLength(2);
+  });
+
+  it("flush waits for the notes added before it, including those still queued", async () => {
+    const { writes, write } = heldWriter();
+    const notes = new WriteBehind(write);
+    notes.add(1);
+    notes.add(2);
+    let flushed = false;
+    const flushing = notes.flush().then(() => (flushed = true));
+    await tick();
+    writes[0]!.finish();
+    await tick();
+    expect(flushed).toBe(false);
+    expect(writes.map((w) => w.notes)).toEqual([[1], [2]]);
+    writes[1]!.finish();
+    await flushing;
+    expect(flushed).toBe(true);
+  });
+
+  it("splits a long queue into statements of at most maxBatch notes", async () => {
+    const written: number[][] = [];
+    const notes = new WriteBehind(async (batch: number[]) => void written.push(batch), 2);
+    for (let i = 1; i <= 5; i++) notes.add(i);
+    await notes.flush();
+    expect(written).toEqual([[1], [2, 3], [4, 5]]);
+  });
+
+  it("throws a failed write from flush, and drops the notes queued behind it", async () => {
+    const { writes, write } = heldWriter();
+    const notes = new WriteBehind(write);
+    notes.add(1);
+    notes.add(2);
+    await tick();
+    writes[0]!.finish(new Error("connection terminated"));
+    await expect(notes.flush()).rejects.toThrow("connection terminated");
+    notes.add(3);
+    await expect(notes.flush()).rejects.toThrow("connection terminated");
+    expect(writes.map((w) => w.notes)).toEqual([[1]]);
+  });
+
+  it("survives a writer that throws before returning a promise", async () => {
+    const notes = new WriteBehind<number>(() => {
+      throw new Error("bad statement");
+    });
+    notes.add(1);
+    await expect(notes.flush()).rejects.toThrow("bad statement");
+  });
+
+  it("has nothing to wait for when nothing was added", async () => {
+    await expect(new WriteBehind(async () => undefined).flush()).resolves.toBeUndefined();
+  });
+});
