@@ -4,7 +4,9 @@ import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { createClient } from "graphql-ws";
 import { Client } from "pg";
+import WebSocket from "ws";
 import { signToken } from "../src/auth/jwt";
 import { Role } from "../src/common/enums";
 import { freePort } from "../src/common/net";
@@ -281,7 +283,7 @@ async function runBaseline(job: BaselineJob, nodeArgs: string[]): Promise<Measur
 const SCAN = `mutation($input: ScanArtifactsInput!) { scanArtifacts(input: $input) { artifacts { id name } } }`;
 const REVISIONS = `query($id: ID!) { artifact(id: $id) { revisions(first: 10) { edges { node { id version status files(first: 1) { count } } } } } }`;
 const IMPORT = `mutation($input: ImportArtifactsInput!) { importArtifacts(input: $input) { tasks { taskId artifactRevision { id status } } } }`;
-const STATUS = `query($id: ID!) { artifactRevision(id: $id) { status lastError importProgress { downloadedBytes totalBytes } } }`;
+const STATUS = `query($id: ID!) { artifactRevision(id: $id) { status lastError } }`;
 
 interface ImportMeasurement extends Measurement {
   serverHwmMiB: number | null;
@@ -327,27 +329,93 @@ async function runImport(server: Server, databaseUrl: string, fileCount: number,
   }
 
   const resting = Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${server.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+  const watch = await watchRevision(server, revisionId);
   const probe = await new RssProbe(server.pid).start();
-  const requestedAt = Date.now();
-  const started = process.hrtime.bigint();
-  await gql(server, IMPORT, { input: { artifactRevisionIds: [revisionId] } });
-  let last = "";
-  for (const deadline = Date.now() + timeoutMs; ; await sleep(100)) {
-    const { artifactRevision } = await gql(server, STATUS, { id: revisionId });
-    if (artifactRevision.status === "AVAILABLE") break;
-    if (artifactRevision.status === "FAILED") throw new Error(`the import FAILED: ${artifactRevision.lastError}`);
-    if (Date.now() > deadline) throw new Error(`the import is still ${artifactRevision.status} after ${timeoutMs / 1000} s`);
-    const progress = artifactRevision.importProgress;
-    const line = progress ? `${artifactRevision.status} ${(Number(progress.downloadedBytes) / MiB).toFixed(0)}/${(Number(progress.totalBytes) / MiB).toFixed(0)} MiB` : artifactRevision.status;
-    if (line !== last && process.stderr.isTTY) process.stderr.write(`\r  import: ${line}      `);
-    last = line;
+  let rss: Awaited<ReturnType<RssProbe["stop"]>> | undefined;
+  try {
+    const requestedAt = Date.now();
+    const started = process.hrtime.bigint();
+    await gql(server, IMPORT, { input: { artifactRevisionIds: [revisionId] } });
+    const outcome = await watch.settled(timeoutMs);
+    const seconds = Number(outcome.at - started) / 1e9;
+    rss = await probe.stop();
+    if (process.stderr.isTTY) process.stderr.write("\n");
+    if (outcome.status === "FAILED") {
+      const { artifactRevision } = await gql(server, STATUS, { id: revisionId });
+      throw new Error(`the import FAILED: ${artifactRevision.lastError}`);
+    }
+    const { id } = decodeRevisionId(revisionId);
+    const phases = await phasesOf(databaseUrl, id, requestedAt, requestedAt + seconds * 1000);
+    return { bytes: totalBytes, seconds, peakRssMiB: rss.sampledPeakMiB, serverHwmMiB: rss.hwmMiB, restingRssMiB: resting, cpuSeconds: rss.cpuSeconds, phases };
+  } finally {
+    if (!rss) await probe.stop();
+    await watch.close();
   }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (process.stderr.isTTY) process.stderr.write("\n");
-  const rss = await probe.stop();
-  const { id } = decodeRevisionId(revisionId);
-  const phases = await phasesOf(databaseUrl, id, requestedAt, requestedAt + seconds * 1000);
-  return { bytes: totalBytes, seconds, peakRssMiB: rss.sampledPeakMiB, serverHwmMiB: rss.hwmMiB, restingRssMiB: resting, cpuSeconds: rss.cpuSeconds, phases };
+}
+
+const STATUS_CHANGED = `subscription($input: ArtifactStatusChangedInput!) { artifactStatusChanged(input: $input) { artifactRevision { status } } }`;
+const PROGRESS_UPDATED = `subscription($id: ID!) { artifactImportProgressUpdated(artifactRevisionId: $id) { status importProgress { downloadedBytes totalBytes } } }`;
+
+/**
+ * Learns when the import settles from the server's own subscription, as a client would, instead
+ * of asking: ten status queries a second cost the server CPU that the import needs on a small
+ * machine. A query every 2 s stands by in case the subscription missed the end.
+ */
+async function watchRevision(server: Server, revisionId: string): Promise<{ settled(timeoutMs: number): Promise<{ status: string; at: bigint }>; close(): Promise<void> }> {
+  const ws = createClient({ url: `${server.url.replace(/^http/, "ws")}/graphql`, webSocketImpl: WebSocket, connectionParams: { Authorization: `Bearer ${server.token}` }, retryAttempts: 0, lazy: false });
+  await new Promise<void>((resolve, reject) => {
+    ws.on("connected", () => resolve());
+    ws.on("closed", (event) => reject(new Error(`the subscription connection closed: ${JSON.stringify(event)}`)));
+  });
+  let settle!: (outcome: { status: string; at: bigint }) => void;
+  let fail!: (error: unknown) => void;
+  const outcome = new Promise<{ status: string; at: bigint }>((resolve, reject) => {
+    settle = resolve;
+    fail = reject;
+  });
+  // Rejections are read by settled(); this keeps one that comes first from going unhandled.
+  outcome.catch(() => undefined);
+  const ended = (status: string) => {
+    if (status === "AVAILABLE" || status === "FAILED") settle({ status, at: process.hrtime.bigint() });
+  };
+  const unsubscribe = [
+    ws.subscribe<any>({ query: STATUS_CHANGED, variables: { input: { artifactRevisionIds: [revisionId] } } }, {
+      next: ({ data, errors }) => (errors ? fail(new Error(JSON.stringify(errors))) : ended(data?.artifactStatusChanged.artifactRevision.status)),
+      error: fail,
+      complete: () => undefined,
+    }),
+  ];
+  if (process.stderr.isTTY) {
+    unsubscribe.push(ws.subscribe<any>({ query: PROGRESS_UPDATED, variables: { id: revisionId } }, {
+      next: ({ data }) => {
+        const { status, importProgress: p } = data?.artifactImportProgressUpdated ?? {};
+        if (p) process.stderr.write(`\r  import: ${status} ${(Number(p.downloadedBytes) / MiB).toFixed(0)}/${(Number(p.totalBytes) / MiB).toFixed(0)} MiB      `);
+      },
+      error: () => undefined,
+      complete: () => undefined,
+    }));
+  }
+  const standBy = setInterval(() => {
+    gql(server, STATUS, { id: revisionId }).then(({ artifactRevision }) => ended(artifactRevision.status), fail);
+  }, 2000);
+  return {
+    settled: async (timeoutMs) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the import did not settle within ${timeoutMs / 1000} s`)), timeoutMs);
+      });
+      try {
+        return await Promise.race([outcome, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: async () => {
+      clearInterval(standBy);
+      for (const stop of unsubscribe) stop();
+      await ws.dispose();
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
