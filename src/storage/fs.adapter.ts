@@ -143,8 +143,8 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     const source = await this.realFile(sourceKey, sourcePath);
     if (sourceKey === destKey) return;
     await this.commit(destKey, source, target);
-    // Prune the directories the source leaves empty, as delete does.
-    await this.remove(sourceKey, sourcePath);
+    // The directories the source leaves empty go, as after delete.
+    await this.prune(dirname(sourcePath));
   }
 
   async delete(key: string): Promise<void> {
@@ -267,14 +267,19 @@ export class FilesystemStorageAdapter implements StorageAdapter {
       if (isMissing(err) || code === "EISDIR" || code === "EPERM") return false;
       throw err;
     }
-    for (let dir = dirname(path); dir !== this.basePath && dir.startsWith(this.basePath + sep); dir = dirname(dir)) {
+    await this.prune(dirname(path));
+    return true;
+  }
+
+  /** Removes dir if it is empty, then its parents while they are, up to the base. */
+  private async prune(dir: string): Promise<void> {
+    for (; dir !== this.basePath && dir.startsWith(this.basePath + sep); dir = dirname(dir)) {
       try {
         await rmdir(dir);
       } catch {
-        break; // not empty (or already gone): stop pruning
+        return; // not empty (or already gone): stop pruning
       }
     }
-    return true;
   }
 
   private async *walk(dir: string, dirKey: string, prefix: string): AsyncGenerator<ObjectStat> {

@@ -614,6 +614,16 @@ describe("the filesystem link router", () => {
     expect(await readdir(join(fsh.basePath, ".tmp"))).toEqual([]);
   });
 
+  test("move and delete remove the directories they leave empty, and no others", async () => {
+    await fsh.adapter.put("pruned/a/b/moved.bin", streamOf(Buffer.from("m")));
+    await fsh.adapter.put("pruned/a/kept.bin", streamOf(Buffer.from("k")));
+    await fsh.adapter.put("pruned/c/deleted.bin", streamOf(Buffer.from("d")));
+    await fsh.adapter.move("pruned/a/b/moved.bin", "placed/moved.bin");
+    await fsh.adapter.delete("pruned/c/deleted.bin");
+    expect((await readdir(join(fsh.basePath, "pruned"))).sort()).toEqual(["a"]);
+    expect(await readdir(join(fsh.basePath, "pruned", "a"))).toEqual(["kept.bin"]);
+  });
+
   test("keys under the staging directory are refused", async () => {
     await expect(fsh.adapter.put(".tmp/x", streamOf(Buffer.from("x")))).rejects.toBeInstanceOf(StorageKeyError);
   });
