@@ -83,9 +83,14 @@ export interface StagingArea {
   put(path: string, body: Readable, opts?: PutOptions): Promise<StagedObject>;
   /** Whether the object `receipt` names is still staged, whole (`size` bytes). */
   holds(path: string, receipt: string, size: number): Promise<boolean>;
-  /** Makes the staged object the one at its final key. Rejects with StorageNotFoundError when nothing is staged under receipt (say, it was published already). */
+  /**
+   * Makes the staged object the one at its final key; it is then no longer staged. Rejects with
+   * StorageNotFoundError when nothing is staged under receipt (say, this area published it
+   * already). A backend may leave the published object's staged copy until `clear`, so another
+   * area (after a crash) may publish the same bytes again.
+   */
   publish(path: string, receipt: string): Promise<void>;
-  /** Drops everything staged in this area, whoever wrote it and whether or not its receipt was kept; published objects stay. */
+  /** Drops everything staged in this area (and staged copies left by publish), whoever wrote it and whether or not its receipt was kept; published objects stay. */
   clear(): Promise<void>;
 }
 
