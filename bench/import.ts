@@ -521,11 +521,14 @@ function report(s: Settings, model: { files: FakeFile[]; totalBytes: number }, r
     const runs = rows.filter((r) => r.backend === backend);
     const m = (pick: (r: Row) => number) => median(runs.map(pick));
     const maxImportRss = Math.max(...runs.map((r) => Math.max(r.imported.peakRssMiB, r.imported.serverHwmMiB ?? 0)));
-    return `| ${backend} | ${m((r) => rate(r.baseline)).toFixed(1)} | ${m((r) => rate(r.imported)).toFixed(1)} | ${m((r) => rate(r.imported) / rate(r.baseline)).toFixed(2)} | ` +
+    const ratios = runs.map((r) => rate(r.imported) / rate(r.baseline));
+    const spread = runs.length > 1 ? ` (runs ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})` : "";
+    return `| ${backend} | ${m((r) => rate(r.baseline)).toFixed(1)} | ${m((r) => rate(r.imported)).toFixed(1)} | ${median(ratios).toFixed(2)}${spread} | ` +
       `${m((r) => r.imported.peakRssMiB).toFixed(0)} (max ${maxImportRss.toFixed(0)}) | ${m((r) => r.baseline.peakRssMiB).toFixed(0)} |`;
   });
   const lines = [
-    `Machine: ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} CPU(s), ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, ${os.platform()} ${os.release()}, Node ${process.version}; SHA-256 on one core: ${shaRates.map((r) => r.toFixed(0)).join(" MB/s before the runs, ")} MB/s after`,
+    `Machine: ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} CPU(s), ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, ${os.platform()} ${os.release()}, Node ${process.version}; SHA-256 on one core: ${shaRates.map((r) => r.toFixed(0)).join(" MB/s before the runs, ")} MB/s after ` +
+      `(the import's SHA-256 of the model alone: ${(model.totalBytes / 1e6 / Math.max(...shaRates)).toFixed(2)} s of one core)`,
     `Model: ${(model.totalBytes / MiB).toFixed(0)} MiB = ${large.length} LFS files of ~${(((large[0]?.content as { size: number })?.size ?? 0) / MiB).toFixed(0)} MiB + ${small.length} small files (1–64 KiB)`,
     `Each measured process (baseline, server) runs alone in its process; the fake hub (content ${s.hubInMemory ? "held in memory" : "generated as sent"}) and s3rver each run in another. ` +
       `${s.concurrency} files at a time on both sides. Medians of ${s.runs} run(s); peak RSS is the measured process's own.`,
