@@ -73,7 +73,8 @@ describe("the import queue", () => {
     const second = await startWorkerProcess();
     const [first] = workers;
     const shas = await Promise.all(["queue/one", "queue/two"].map((repo) => hub.fileInfo(repo, "main", "model.safetensors").then((i) => i.sha256)));
-    for (const sha of shas) hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes: 10_000, stallMs: 1_500 });
+    // Long enough that both run at once even when a loaded machine is slow to hand out the second job.
+    for (const sha of shas) hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes: 10_000, stallMs: 5_000 });
     const revisions = [await scanModel(api, "queue/one"), await scanModel(api, "queue/two")];
     for (const revision of revisions) await startImport(api, revision);
 
