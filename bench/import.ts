@@ -375,13 +375,18 @@ async function watchRevision(server: Server, revisionId: string): Promise<{ sett
   });
   // Rejections are read by settled(); this keeps one that comes first from going unhandled.
   outcome.catch(() => undefined);
-  const ended = (status: string) => {
-    if (status === "AVAILABLE" || status === "FAILED") settle({ status, at: process.hrtime.bigint() });
+  let seen = false;
+  const ended = (status: string, by: "event" | "query") => {
+    if (seen || (status !== "AVAILABLE" && status !== "FAILED")) return;
+    seen = true;
+    if (by === "query") process.stderr.write(`  the subscription missed the end of the import: its time is up to 2 s long\n`);
+    settle({ status, at: process.hrtime.bigint() });
   };
   const unsubscribe = [
     ws.subscribe<any>({ query: STATUS_CHANGED, variables: { input: { artifactRevisionIds: [revisionId] } } }, {
-      next: ({ data, errors }) => (errors ? fail(new Error(JSON.stringify(errors))) : ended(data?.artifactStatusChanged.artifactRevision.status)),
-      error: fail,
+      next: ({ data, errors }) => (errors ? fail(new Error(JSON.stringify(errors))) : ended(data?.artifactStatusChanged.artifactRevision.status, "event")),
+      // A lost connection leaves the end to the standby query.
+      error: (error) => process.stderr.write(`  the status subscription failed (${String((error as Error)?.message ?? error)}); waiting by query\n`),
       complete: () => undefined,
     }),
   ];
@@ -396,7 +401,7 @@ async function watchRevision(server: Server, revisionId: string): Promise<{ sett
     }));
   }
   const standBy = setInterval(() => {
-    gql(server, STATUS, { id: revisionId }).then(({ artifactRevision }) => ended(artifactRevision.status), fail);
+    gql(server, STATUS, { id: revisionId }).then(({ artifactRevision }) => ended(artifactRevision.status, "query"), fail);
   }, 2000);
   return {
     settled: async (timeoutMs) => {

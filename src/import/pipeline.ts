@@ -167,13 +167,20 @@ class ImportRun {
     const siblings = new AbortController();
     const signal = AbortSignal.any([this.signal, siblings.signal]);
     let failure: FileImportError | null = null;
+    let notesFailed = false;
     const limit = pLimit(this.deps.fileConcurrency);
     const verified = new WriteBehind<{ path: string; sha256: string; receipt: string }>((notes) => this.deps.ds.query(
       `UPDATE artifact_import_files AS i SET staged_sha256 = n.sha256, staged_receipt = n.receipt, sha256 = COALESCE(i.sha256, n.sha256)
          FROM unnest($2::text[], $3::text[], $4::text[]) AS n(path, sha256, receipt)
         WHERE i.revision_id = $1 AND i.path = n.path`,
       [this.revision.id, notes.map((n) => n.path), notes.map((n) => n.sha256), notes.map((n) => n.receipt)],
-    ));
+    ), {
+      // What arrives from here on could not be noted: stop, as when a file fails.
+      onFailure: (error) => {
+        notesFailed = true;
+        siblings.abort(error);
+      },
+    });
     await Promise.all(todo.map((file) => limit(async () => {
       if (signal.aborted) return;
       try {
@@ -191,15 +198,17 @@ class ImportRun {
         verified.add({ path: file.path, sha256, receipt });
         this.tracker.fileDone();
       } catch (error) {
-        if (failure || this.signal.aborted) return;
+        // Stopped because the notes failed: that failure is the one to report, not this file.
+        if (failure || this.signal.aborted || notesFailed) return;
         failure = new FileImportError(file.path, error);
         siblings.abort(failure);
       }
     })));
     // What did arrive is noted whatever happened to the rest: another attempt skips it.
-    await verified.flush();
+    const unnoted = await verified.flush().then(() => null, (error: unknown) => ({ error }));
     this.signal.throwIfAborted();
     if (failure) throw failure;
+    if (unnoted) throw unnoted.error;
     await this.tracker.flush(PULLING, true);
     await this.publishStagedFiles(manifest);
   }
@@ -274,6 +283,13 @@ class ImportRun {
         [id],
       );
       const oldNamespaces: Array<{ namespace_id: string }> = await em.query(`SELECT namespace_id FROM artifact_revision_namespaces WHERE revision_id = $1`, [id]);
+      // Every file was verified into staging, and each was noted: a file not noted has no receipt
+      // to publish it by. Another attempt fetches what is missing.
+      const [{ unnoted }]: Array<{ unnoted: number }> = await em.query(
+        `SELECT count(*)::int AS unnoted FROM artifact_import_files WHERE revision_id = $1 AND (staged_sha256 IS NULL OR staged_receipt IS NULL)`,
+        [id],
+      );
+      if (unnoted > 0) throw Object.assign(new Error(`${unnoted} file(s) of ${this.label} were transferred but not noted as staged`), { retryable: true });
       await applyTransitionIn(em, id, "pulled", {
         actor: ACTOR,
         reason: "every file is staged and verified",
@@ -451,9 +467,15 @@ class ImportRun {
   private async cleanupStaging(): Promise<void> {
     try {
       await this.staging?.clear();
+    } catch (error) {
+      // What is left is overwritten and cleared by the revision's next import.
+      this.deps.logger.warn(`import of ${this.label}: could not clean up its staging area`, error);
+    }
+    try {
+      // Even when staging could not be cleared: the next import must not take its copies for its own.
       await this.deps.ds.query(`DELETE FROM artifact_import_files WHERE revision_id = $1`, [this.revision.id]);
     } catch (error) {
-      this.deps.logger.warn(`import of ${this.label}: could not clean up its staging area`, error);
+      this.deps.logger.warn(`import of ${this.label}: could not drop its working manifest`, error);
     }
   }
 

@@ -10,20 +10,27 @@ export class WriteBehind<T> {
   private pending: T[] = [];
   private running: Promise<void> | null = null;
   private failure: { error: unknown } | null = null;
+  private readonly maxBatch: number;
+  private readonly onFailure?: (error: unknown) => void;
 
   constructor(
     private readonly write: (notes: T[]) => Promise<unknown>,
-    private readonly maxBatch = 1000,
-  ) {}
+    options: {
+      /** Notes per statement at most (1000). */
+      maxBatch?: number;
+      /** Told of the first failed write, at once: the work the notes record may stop early. */
+      onFailure?: (error: unknown) => void;
+    } = {},
+  ) {
+    this.maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 1000));
+    this.onFailure = options.onFailure;
+  }
 
   /** Queues a note; a failure to write it is thrown by `flush`. */
   add(note: T): void {
     if (this.failure) return;
     this.pending.push(note);
-    // `finally` runs after the assignment, even when the write fails at once.
-    this.running ??= this.run().finally(() => {
-      this.running = null;
-    });
+    this.running ??= this.run();
   }
 
   /** Waits until every note added so far is written; throws the first failure to write one. */
@@ -33,11 +40,16 @@ export class WriteBehind<T> {
   }
 
   private async run(): Promise<void> {
+    // Yields first, so that `running` is set before the loop can end and clear it.
+    await undefined;
     try {
       while (this.pending.length > 0) await this.write(this.pending.splice(0, this.maxBatch));
     } catch (error) {
       this.failure = { error };
       this.pending = [];
+      this.onFailure?.(error);
     }
+    // In the same step as the last look at `pending`: a note added from here on starts a new run.
+    this.running = null;
   }
 }

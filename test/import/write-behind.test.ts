@@ -36,6 +36,7 @@ describe("WriteBehind", () => {
     const { writes, write } = heldWriter();
     const notes = new WriteBehind(write);
     notes.add(1);
+    await tick();
     notes.add(2);
     let flushed = false;
     const flushing = notes.flush().then(() => (flushed = true));
@@ -51,18 +52,18 @@ describe("WriteBehind", () => {
 
   it("splits a long queue into statements of at most maxBatch notes", async () => {
     const written: number[][] = [];
-    const notes = new WriteBehind(async (batch: number[]) => void written.push(batch), 2);
+    const notes = new WriteBehind(async (batch: number[]) => void written.push(batch), { maxBatch: 2 });
     for (let i = 1; i <= 5; i++) notes.add(i);
     await notes.flush();
-    expect(written).toEqual([[1], [2, 3], [4, 5]]);
+    expect(written).toEqual([[1, 2], [3, 4], [5]]);
   });
 
   it("throws a failed write from flush, and drops the notes queued behind it", async () => {
     const { writes, write } = heldWriter();
     const notes = new WriteBehind(write);
     notes.add(1);
-    notes.add(2);
     await tick();
+    notes.add(2);
     writes[0]!.finish(new Error("connection terminated"));
     await expect(notes.flush()).rejects.toThrow("connection terminated");
     notes.add(3);
@@ -76,6 +77,33 @@ describe("WriteBehind", () => {
     });
     notes.add(1);
     await expect(notes.flush()).rejects.toThrow("bad statement");
+  });
+
+  it.each([0, 1, 2, 3, 4, 5, 6])("writes a note that arrives %i microtasks after the last write finished", async (delay) => {
+    const { writes, write } = heldWriter();
+    const notes = new WriteBehind(write);
+    notes.add(1);
+    await tick();
+    writes[0]!.finish();
+    for (let i = 0; i < delay; i++) await Promise.resolve();
+    notes.add(2);
+    const flushed = notes.flush();
+    await tick();
+    writes[1]?.finish();
+    await flushed;
+    expect(writes.map((w) => w.notes)).toEqual([[1], [2]]);
+  });
+
+  it("calls onFailure once, when a write first fails", async () => {
+    const failures: unknown[] = [];
+    const notes = new WriteBehind<number>(async () => {
+      throw new Error("connection terminated");
+    }, { onFailure: (error) => void failures.push(error) });
+    notes.add(1);
+    await expect(notes.flush()).rejects.toThrow("connection terminated");
+    notes.add(2);
+    await expect(notes.flush()).rejects.toThrow("connection terminated");
+    expect(failures).toEqual([new Error("connection terminated")]);
   });
 
   it("has nothing to wait for when nothing was added", async () => {
