@@ -30,6 +30,7 @@ const MODELS = [
   model("faults/cancelled", {}, 6),
   model("faults/placed-then-stopped", {}, 7),
   model("faults/staging-lost", {}, 8),
+  model("faults/note-lost", {}, 9),
 ];
 
 let hub: FakeHub;
@@ -206,5 +207,47 @@ describe("storage faults while files are put in place", () => {
     expect(row.status).toBe("FAILED");
     expect(row.last_error).toContain("model.safetensors is neither in staging nor in its final place");
     expect(sha256(await objectBytes(adapter, `${repo}/main/model.safetensors`))).not.toBe(expected);
+  });
+});
+
+describe("database faults while verified files are noted", () => {
+  afterEach(async () => {
+    await kit.ds.query(`DROP TRIGGER IF EXISTS refuse_first_note ON artifact_import_files`);
+    await kit.ds.query(`DROP FUNCTION IF EXISTS refuse_first_note()`);
+    await kit.ds.query(`DROP SEQUENCE IF EXISTS refused_notes`);
+  });
+
+  it("stops the other transfers when a note cannot be written, says why, and imports on the next attempt", async () => {
+    const repo = "faults/note-lost";
+    const sha = await weightsSha(repo);
+    // The weights stall for far longer than the test waits: only the stop can close their download.
+    hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes: 10_000, stallMs: 60_000 });
+    const revision = await scanModel(kit, repo);
+    // The database refuses the first note of this revision (config.json, fetched first), once.
+    await kit.ds.query(`CREATE SEQUENCE refused_notes`);
+    await kit.ds.query(`
+      CREATE FUNCTION refuse_first_note() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.revision_id = '${revision.id}' AND NEW.staged_sha256 IS NOT NULL AND nextval('refused_notes') = 1 THEN
+          RAISE EXCEPTION 'injected: the note of % was refused', NEW.path;
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await kit.ds.query(`CREATE TRIGGER refuse_first_note BEFORE UPDATE ON artifact_import_files FOR EACH ROW EXECUTE FUNCTION refuse_first_note()`);
+
+    await startImport(kit, revision);
+    const stalled = await waitFor("the weights to be in flight", async () => cdnRequestsFor(sha)[0]);
+    await waitFor("the stalled download to be closed", async () => stalled.status !== undefined, 10_000);
+    const retrying = await waitFor("the attempt to fail", async () => {
+      const row = await revisionRow(kit, revision.id);
+      return row.last_error?.includes("injected") ? row : undefined;
+    });
+    expect(retrying.last_error).toMatch(/^Attempt 1 of \d+ failed, retrying: .*injected: the note of config\.json was refused/);
+    expect(retrying.last_error).not.toContain("Could not fetch");
+
+    const row = await waitForStatus(kit, revision.id, ["AVAILABLE", "FAILED"]);
+    expect(row).toMatchObject({ status: "AVAILABLE", last_error: null });
+    expect(sha256(await objectBytes(adapter, `${repo}/main/model.safetensors`))).toBe(sha);
+    expect(cdnRequestsFor(sha)).toHaveLength(2);
   });
 });
