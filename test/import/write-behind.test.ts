@@ -2,41 +2,37 @@ import { WriteBehind } from "../../src/import/write-behind";
 
 /* Notes written behind the work: one statement at a time, batching what arrives meanwhile. */
 
-/** A writer whose writes finish only when the test says so. */
-function heldWriter() {
-  const writes: Array<{ notes: number[]; finish: (error?: Error) => void }> = [];
-  const write = (notes: number[]) => new Promise<void>((resolve, reject) => {
-    writes.push({ notes, finish: (error) => (error ? reject(error) : resolve()) });
-  });
-  return { writes, write };
-}
-
 const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A WriteBehind whose writes finish only when the test says so, its first note (1) already being written. */
+async function writingFirstNote() {
+  const writes: Array<{ notes: number[]; finish: (error?: Error) => void }> = [];
+  const notes = new WriteBehind((batch: number[]) => new Promise<void>((resolve, reject) => {
+    writes.push({ notes: batch, finish: (error) => (error ? reject(error) : resolve()) });
+  }));
+  notes.add(1);
+  await tick();
+  return { writes, notes, batches: () => writes.map((w) => w.notes) };
+}
 
 describe("WriteBehind", () => {
   it("writes the first note at once and every note that arrives meanwhile in the next statement", async () => {
-    const { writes, write } = heldWriter();
-    const notes = new WriteBehind(write);
-    notes.add(1);
-    await tick();
+    const { writes, notes, batches } = await writingFirstNote();
     notes.add(2);
     notes.add(3);
     await tick();
-    expect(writes.map((w) => w.notes)).toEqual([[1]]);
+    expect(batches()).toEqual([[1]]);
 
     writes[0]!.finish();
     await tick();
-    expect(writes.map((w) => w.notes)).toEqual([[1], [2, 3]]);
+    expect(batches()).toEqual([[1], [2, 3]]);
     writes[1]!.finish();
     await notes.flush();
     expect(writes).toHaveLength(2);
   });
 
   it("flush waits for the notes added before it, including those still queued", async () => {
-    const { writes, write } = heldWriter();
-    const notes = new WriteBehind(write);
-    notes.add(1);
-    await tick();
+    const { writes, notes, batches } = await writingFirstNote();
     notes.add(2);
     let flushed = false;
     const flushing = notes.flush().then(() => (flushed = true));
@@ -44,7 +40,7 @@ describe("WriteBehind", () => {
     writes[0]!.finish();
     await tick();
     expect(flushed).toBe(false);
-    expect(writes.map((w) => w.notes)).toEqual([[1], [2]]);
+    expect(batches()).toEqual([[1], [2]]);
     writes[1]!.finish();
     await flushing;
     expect(flushed).toBe(true);
@@ -59,16 +55,13 @@ describe("WriteBehind", () => {
   });
 
   it("throws a failed write from flush, and drops the notes queued behind it", async () => {
-    const { writes, write } = heldWriter();
-    const notes = new WriteBehind(write);
-    notes.add(1);
-    await tick();
+    const { writes, notes, batches } = await writingFirstNote();
     notes.add(2);
     writes[0]!.finish(new Error("connection terminated"));
     await expect(notes.flush()).rejects.toThrow("connection terminated");
     notes.add(3);
     await expect(notes.flush()).rejects.toThrow("connection terminated");
-    expect(writes.map((w) => w.notes)).toEqual([[1]]);
+    expect(batches()).toEqual([[1]]);
   });
 
   it("survives a writer that throws before returning a promise", async () => {
@@ -80,10 +73,7 @@ describe("WriteBehind", () => {
   });
 
   it.each([0, 1, 2, 3, 4, 5, 6])("writes a note that arrives %i microtasks after the last write finished", async (delay) => {
-    const { writes, write } = heldWriter();
-    const notes = new WriteBehind(write);
-    notes.add(1);
-    await tick();
+    const { writes, notes, batches } = await writingFirstNote();
     writes[0]!.finish();
     for (let i = 0; i < delay; i++) await Promise.resolve();
     notes.add(2);
@@ -91,7 +81,7 @@ describe("WriteBehind", () => {
     await tick();
     writes[1]?.finish();
     await flushed;
-    expect(writes.map((w) => w.notes)).toEqual([[1], [2]]);
+    expect(batches()).toEqual([[1], [2]]);
   });
 
   it("calls onFailure once, when a write first fails", async () => {
