@@ -449,8 +449,13 @@ class S3Staging extends ScratchStaging {
 
   override async publish(path: string, receipt: string): Promise<void> {
     const uploadId = uploadIdOf(receipt);
-    if (uploadId !== null) return this.s3.completeUpload(this.finalKey(path), uploadId);
-    if (receipt !== SCRATCH_RECEIPT || this.published.has(path)) throw new StorageNotFoundError(this.scratchKey(path));
+    if (uploadId === null) return super.publish(path, receipt);
+    await this.s3.completeUpload(this.finalKey(path), uploadId);
+  }
+
+  /** A copy: the scratch copy stays until clear(), which deletes them all in batches. */
+  protected override async publishScratch(path: string): Promise<void> {
+    if (this.published.has(path)) throw new StorageNotFoundError(this.scratchKey(path));
     await this.s3.copy(this.scratchKey(path), this.finalKey(path));
     this.published.add(path);
   }

@@ -36,6 +36,11 @@ export class ScratchStaging implements StagingArea {
 
   async publish(path: string, receipt: string): Promise<void> {
     if (receipt !== SCRATCH_RECEIPT) throw new StorageNotFoundError(this.scratchKey(path));
+    await this.publishScratch(path);
+  }
+
+  /** Puts the scratch copy of path at its final key: a move here (a rename on the filesystem). */
+  protected async publishScratch(path: string): Promise<void> {
     await this.adapter.move(this.scratchKey(path), this.finalKey(path));
   }
 
