@@ -79,6 +79,15 @@ interface WorkingFile {
   stagedReceipt: string | null;
 }
 
+/** A file of the revision on its way from staging to its final key. */
+interface PlacedFile {
+  path: string;
+  size: string;
+  sha256: string | null;
+  storage_key: string;
+  staged_receipt: string | null;
+}
+
 /** A file's failure, naming the file; keeps the cause's verdict on retrying. */
 class FileImportError extends Error {
   readonly retryable: boolean;
@@ -338,13 +347,20 @@ class ImportRun {
   // --- PULLED: staged files to their final place ---------------------------------------------
 
   private async place(): Promise<void> {
-    const rows: Array<{ path: string; size: string; sha256: string | null; storage_key: string; staged_receipt: string | null }> = await this.deps.ds.query(
+    const rows: PlacedFile[] = await this.deps.ds.query(
       `SELECT f.path, f.size::text AS size, f.sha256, f.storage_key, i.staged_receipt
          FROM artifact_revision_files f LEFT JOIN artifact_import_files i ON i.revision_id = f.revision_id AND i.path = f.path
         WHERE f.revision_id = $1 AND f.storage_key IS NOT NULL AND i.placed IS NOT TRUE
         ORDER BY f.size DESC`,
       [this.revision.id],
     );
+    if (!(await this.publishFolder(rows))) await this.publishEach(rows);
+    this.signal.throwIfAborted();
+    await this.transition("verify", "files are in their final place");
+    this.phase = VERIFYING;
+  }
+
+  private async publishEach(rows: PlacedFile[]): Promise<void> {
     // Largest first: completing a big upload takes the store longest, and the small files' copies fill in beside it.
     const publish = pLimit(STORAGE_CONCURRENCY);
     const placed = new WriteBehind<string>((paths) => this.deps.ds.query(
@@ -358,9 +374,22 @@ class ImportRun {
     })));
     await placed.flush();
     for (const outcome of published) if (outcome.status === "rejected") throw outcome.reason;
-    this.signal.throwIfAborted();
-    await this.transition("verify", "files are in their final place");
-    this.phase = VERIFYING;
+  }
+
+  /**
+   * Publishes every staged file in one step where the storage can (a folder rename on the
+   * filesystem, when the revision's folder is new: a first import, or one after cleanup); false
+   * when the files go one by one. A crash between the rename and the notes leaves the files in
+   * place and not noted: the next attempt finds them gone from staging and checks their bytes.
+   */
+  private async publishFolder(rows: PlacedFile[]): Promise<boolean> {
+    const staging = this.staging!;
+    if (!staging.publishAll || rows.length === 0) return false;
+    const { artifactName, version } = this.revision;
+    const staged = rows.flatMap((row) => row.staged_receipt && row.storage_key === finalKey(artifactName, version, row.path) ? [{ path: row.path, receipt: row.staged_receipt }] : []);
+    if (staged.length < rows.length || !(await staging.publishAll(staged))) return false;
+    await this.deps.ds.query(`UPDATE artifact_import_files SET placed = true WHERE revision_id = $1`, [this.revision.id]);
+    return true;
   }
 
   /** Publishes a staged file; false when its staging holds nothing (an earlier attempt published it). */

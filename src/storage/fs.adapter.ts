@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { constants, createWriteStream, type BigIntStats, type Dirent } from "node:fs";
-import { access, copyFile, mkdir, open, readdir, realpath, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import { access, copyFile, lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { addAbortSignal, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { LinkOp, LinkSigner } from "./link-signer";
-import { ScratchStaging } from "./staging";
+import { SCRATCH_RECEIPT, ScratchStaging } from "./staging";
 import {
   checkByteRange,
   checkPresignOptions,
@@ -19,6 +19,7 @@ import {
   type PresignOptions,
   type PutOptions,
   type PutResult,
+  type StagedFile,
   type StagingArea,
   type StorageAdapter,
 } from "./storage.port";
@@ -147,6 +148,40 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     await this.prune(dirname(sourcePath));
   }
 
+  /**
+   * Renames the folder of `sourcePrefix` to `destPrefix` in one step, which moves each of `paths`
+   * (relative to the prefixes) to its key under destPrefix. Only when nothing is at destPrefix yet
+   * and the folder holds exactly those regular files, and nothing else but the folders they are
+   * in: true when it did, false (nothing moved) otherwise. 204 files moved one by one took 60–100 ms.
+   */
+  async renameFolder(sourcePrefix: string, destPrefix: string, paths: readonly string[]): Promise<boolean> {
+    for (const prefix of [sourcePrefix, destPrefix]) {
+      normalizePrefix(prefix);
+      if (!prefix.endsWith("/")) throw new StorageKeyError(prefix, "a folder prefix must end with '/'");
+    }
+    const sourceKey = sourcePrefix.slice(0, -1);
+    const destKey = destPrefix.slice(0, -1);
+    const source = this.pathOf(sourceKey);
+    const dest = this.pathOf(destKey);
+    if (dest.startsWith(source + sep) || source.startsWith(dest + sep)) throw new StorageKeyError(destPrefix, `must not overlap ${JSON.stringify(sourcePrefix)}`);
+    // Where a symlink would take either folder elsewhere, the files go one by one (and are refused there).
+    if (!(await this.isInside(dirname(dest))) || (await this.realDir(source)) !== join(await this.base(), ...sourceKey.split("/"))) return false;
+    if (await lstat(dest).then(() => true, (err) => (isMissing(err) ? false : Promise.reject(err)))) return false;
+    const held = await this.filesIn(source, "");
+    if (held === null || held.size !== paths.length || paths.some((path) => !held.has(path))) return false;
+    await mkdir(dirname(dest), { recursive: true });
+    try {
+      await rename(source, dest);
+    } catch (err) {
+      // Something got there first, or the folder went: the caller goes file by file.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOTEMPTY" || code === "EEXIST" || isMissing(err)) return false;
+      throw err;
+    }
+    await this.prune(dirname(source));
+    return true;
+  }
+
   async delete(key: string): Promise<void> {
     await this.remove(key, this.pathOf(key));
   }
@@ -174,7 +209,7 @@ export class FilesystemStorageAdapter implements StorageAdapter {
   }
 
   staging(finalPrefix: string, scratchPrefix: string): StagingArea {
-    return new ScratchStaging(this, finalPrefix, scratchPrefix);
+    return new FilesystemStaging(this, finalPrefix, scratchPrefix);
   }
 
   private link(key: string, op: LinkOp, opts: PresignOptions): string {
@@ -282,6 +317,32 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     }
   }
 
+  /** The real path of the directory at path, or null when there is none. */
+  private async realDir(path: string): Promise<string | null> {
+    try {
+      const real = await realpath(path);
+      return (await stat(real)).isDirectory() ? real : null;
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * The paths of the regular files under dir, relative to it; null when it holds anything else
+   * (a symlink, a device, an empty directory), which a folder rename would carry along.
+   */
+  private async filesIn(dir: string, relative: string, found = new Set<string>()): Promise<Set<string> | null> {
+    const entries = await readdir(dir, { withFileTypes: true });
+    if (entries.length === 0) return null;
+    for (const entry of entries) {
+      const path = relative + entry.name;
+      if (entry.isFile()) found.add(path);
+      else if (!entry.isDirectory() || (await this.filesIn(join(dir, entry.name), `${path}/`, found)) === null) return null;
+    }
+    return found;
+  }
+
   private async *walk(dir: string, dirKey: string, prefix: string): AsyncGenerator<ObjectStat> {
     let entries: Dirent[];
     try {
@@ -308,6 +369,22 @@ export class FilesystemStorageAdapter implements StorageAdapter {
       }
       // Symlinks are never followed.
     }
+  }
+}
+
+/** Staging in a folder of scratch files, which publishes a whole area with one rename where it can. */
+class FilesystemStaging extends ScratchStaging {
+  constructor(
+    private readonly files: FilesystemStorageAdapter,
+    finalPrefix: string,
+    scratchPrefix: string,
+  ) {
+    super(files, finalPrefix, scratchPrefix);
+  }
+
+  async publishAll(staged: readonly StagedFile[]): Promise<boolean> {
+    if (staged.length === 0 || staged.some((file) => file.receipt !== SCRATCH_RECEIPT)) return false;
+    return this.files.renameFolder(this.scratchPrefix, this.finalPrefix, staged.map((file) => file.path));
   }
 }
 

@@ -71,6 +71,12 @@ export interface StagedObject {
   receipt: string;
 }
 
+/** A file of a staging area: its path there, and the receipt its put gave. */
+export interface StagedFile {
+  path: string;
+  receipt: string;
+}
+
 /**
  * Where objects are written before they are published: nothing shows at their final keys
  * (`finalPrefix` + path) until `publish`, so a forced re-import keeps serving the old files. The
@@ -90,6 +96,13 @@ export interface StagingArea {
    * area (after a crash) may publish the same bytes again.
    */
   publish(path: string, receipt: string): Promise<void>;
+  /**
+   * Publishes the whole area in one step, where the backend can (a folder rename on the
+   * filesystem): only when nothing is under the final prefix yet and the area holds exactly
+   * `staged`. True when it did: each file is at its final key and none is staged. False when it
+   * did nothing, and the caller publishes the files one by one.
+   */
+  publishAll?(staged: readonly StagedFile[]): Promise<boolean>;
   /** Drops everything staged in this area (and staged copies left by publish), whoever wrote it and whether or not its receipt was kept; published objects stay. */
   clear(): Promise<void>;
 }

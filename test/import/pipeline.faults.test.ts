@@ -1,6 +1,7 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
+import { FilesystemStorageAdapter } from "../../src/storage/fs.adapter";
 import type { StorageAdapter } from "../../src/storage/storage.port";
 import { startFakeHub, type FakeHub, type FakeModel } from "../support/fake-hub";
 import { startTestKit, type TestKit } from "../support/testkit";
@@ -31,6 +32,8 @@ const MODELS = [
   model("faults/placed-then-stopped", {}, 7),
   model("faults/staging-lost", {}, 8),
   model("faults/note-lost", {}, 9),
+  model("faults/folder-at-once", {}, 10),
+  model("faults/folder-then-stopped", {}, 11),
 ];
 
 let hub: FakeHub;
@@ -166,6 +169,8 @@ describe("upstream faults", () => {
  * connection would: the attempt ends there and the job runs again, in PULLED.
  */
 function breakNextPublish(file: string, misbehave: (source: string, dest: string, move: StorageAdapter["move"]) => Promise<void>) {
+  // A new folder would be published in one rename: this is about files published one by one.
+  jest.spyOn(filesystem(), "renameFolder").mockResolvedValue(false);
   const move = adapter.move.bind(adapter);
   const spy = jest.spyOn(adapter, "move").mockImplementation(async (source, dest) => {
     if (!source.endsWith(`/${file}`)) return move(source, dest);
@@ -176,8 +181,61 @@ function breakNextPublish(file: string, misbehave: (source: string, dest: string
   return spy;
 }
 
+/** The test kit's storage: the filesystem, as on embedded defaults. */
+function filesystem(): FilesystemStorageAdapter {
+  expect(adapter).toBeInstanceOf(FilesystemStorageAdapter);
+  return adapter as FilesystemStorageAdapter;
+}
+
 describe("storage faults while files are put in place", () => {
   afterEach(() => jest.restoreAllMocks());
+
+  it("publishes a new folder with one rename, and a forced re-import into it file by file", async () => {
+    const repo = "faults/folder-at-once";
+    const renameFolder = jest.spyOn(filesystem(), "renameFolder");
+    const move = jest.spyOn(adapter, "move");
+    const revision = await scanModel(kit, repo);
+    await startImport(kit, revision);
+
+    expect(await waitForStatus(kit, revision.id, ["AVAILABLE", "FAILED"])).toMatchObject({ status: "AVAILABLE", last_error: null });
+    expect(renameFolder).toHaveBeenCalledTimes(1);
+    await expect(renameFolder.mock.results[0].value).resolves.toBe(true);
+    expect(move).not.toHaveBeenCalled();
+    expect(await keysUnder(adapter, `${repo}/`)).toEqual([`${repo}/main/config.json`, `${repo}/main/model.safetensors`]);
+    expect(sha256(await objectBytes(adapter, `${repo}/main/model.safetensors`))).toBe(await weightsSha(repo));
+    expect(await keysUnder(adapter, `.staging/${revision.id}/`)).toEqual([]);
+
+    await startImport(kit, revision, { force: true });
+    expect(await waitForStatus(kit, revision.id, ["AVAILABLE", "FAILED"])).toMatchObject({ status: "AVAILABLE", last_error: null });
+    await expect(renameFolder.mock.results[1].value).resolves.toBe(false);
+    expect(move.mock.calls.map(([, dest]) => dest).sort()).toEqual([`${repo}/main/config.json`, `${repo}/main/model.safetensors`]);
+    expect(sha256(await objectBytes(adapter, `${repo}/main/model.safetensors`))).toBe(await weightsSha(repo));
+  });
+
+  it("resumes after an attempt that published the whole folder and stopped before noting it, and checks the files' bytes", async () => {
+    const repo = "faults/folder-then-stopped";
+    const sha = await weightsSha(repo);
+    const fs = filesystem();
+    const renameFolder = fs.renameFolder.bind(fs);
+    const spy = jest.spyOn(fs, "renameFolder").mockImplementation(async (...args) => {
+      spy.mockRestore();
+      expect(await renameFolder(...args)).toBe(true);
+      throw Object.assign(new Error("connection reset after the rename"), { code: "ECONNRESET" });
+    });
+    const get = jest.spyOn(adapter, "get");
+    const revision = await scanModel(kit, repo);
+    await startImport(kit, revision);
+
+    const row = await waitForStatus(kit, revision.id, ["AVAILABLE", "FAILED"]);
+    expect(row).toMatchObject({ status: "AVAILABLE", last_error: null });
+    // The second attempt read the placed weights back to check them, and fetched nothing again.
+    expect(get.mock.calls.map(([key]) => key)).toContain(`${repo}/main/model.safetensors`);
+    expect(cdnRequestsFor(sha)).toHaveLength(1);
+    expect(sha256(await objectBytes(adapter, `${repo}/main/model.safetensors`))).toBe(sha);
+    const history = await kit.ds.query(`SELECT to_status FROM artifact_revision_status_history WHERE revision_id = $1 ORDER BY id`, [revision.id]);
+    expect(history.map((h: any) => h.to_status)).toEqual(["SCANNED", "PULLING", "PULLED", "VERIFYING", "AVAILABLE"]);
+    expect(await keysUnder(adapter, `.staging/${revision.id}/`)).toEqual([]);
+  });
 
   it("resumes after an attempt that published a file and stopped before noting it, and checks that file's bytes", async () => {
     const repo = "faults/placed-then-stopped";

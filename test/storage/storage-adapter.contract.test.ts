@@ -656,3 +656,72 @@ describe("the filesystem link router", () => {
     expect(await readFile(join(fsh.basePath, "uploads", "new.bin"))).toEqual(body);
   });
 });
+
+describe("the filesystem's publish of a whole staging area", () => {
+  let fsh: Awaited<ReturnType<typeof startFilesystem>>;
+  let n = 0;
+  let folder: string;
+
+  beforeAll(async () => {
+    fsh = await startFilesystem();
+  });
+  afterAll(() => fsh?.stop());
+  beforeEach(() => {
+    folder = `area-${++n}/`;
+  });
+
+  const area = () => fsh.adapter.staging(`${folder}final/`, `${folder}.staging/`);
+  const FILES = { "config.json": "{}", "weights/model.bin": "weights", "weights/deep/tokenizer.json": "tokens" };
+  async function stageAll() {
+    const staging = area();
+    const staged = [];
+    for (const [path, text] of Object.entries(FILES)) staged.push({ path, receipt: (await staging.put(path, streamOf(Buffer.from(text)))).receipt });
+    return { staging, staged };
+  }
+  const keysUnder = async (prefix: string) => (await collect(fsh.adapter.list(prefix))).map((o) => o.key).sort();
+  const finalKeys = () => Object.keys(FILES).map((path) => `${folder}final/${path}`).sort();
+
+  test("moves every file to its final key in one rename when the final folder is new, and leaves no staging folder", async () => {
+    const { staging, staged } = await stageAll();
+    expect(await staging.publishAll!(staged)).toBe(true);
+
+    expect(await keysUnder(folder)).toEqual(finalKeys());
+    for (const [path, text] of Object.entries(FILES)) expect((await readAll(await fsh.adapter.get(`${folder}final/${path}`))).toString()).toBe(text);
+    expect(await readdir(join(fsh.basePath, folder))).toEqual(["final"]);
+    // Published means no longer staged: publishing a file again finds nothing.
+    await expect(staging.publish("config.json", staged[0].receipt)).rejects.toBeInstanceOf(StorageNotFoundError);
+  });
+
+  test("does nothing when the final folder already exists, even empty: each file is published on its own", async () => {
+    const { staging, staged } = await stageAll();
+    await mkdir(join(fsh.basePath, folder, "final"), { recursive: true });
+    expect(await staging.publishAll!(staged)).toBe(false);
+    expect(await keysUnder(`${folder}final/`)).toEqual([]);
+    for (const { path, receipt } of staged) expect(await staging.holds(path, receipt, FILES[path as keyof typeof FILES].length)).toBe(true);
+  });
+
+  test("does nothing when the area holds a file it was not given, or lacks one it was given", async () => {
+    const { staging, staged } = await stageAll();
+    expect(await staging.publishAll!(staged.slice(1))).toBe(false);
+    expect(await staging.publishAll!([...staged, { path: "missing.bin", receipt: staged[0].receipt }])).toBe(false);
+    expect(await keysUnder(`${folder}final/`)).toEqual([]);
+    expect(await staging.publishAll!(staged)).toBe(true);
+    expect(await keysUnder(folder)).toEqual(finalKeys());
+  });
+
+  test("does nothing for a receipt it did not write, or when the area holds anything but files and their folders", async () => {
+    const { staging, staged } = await stageAll();
+    expect(await staging.publishAll!(staged.map((file, i) => (i === 0 ? { ...file, receipt: "upload:not-an-upload" } : file)))).toBe(false);
+    // A symlink (or an empty folder) would be carried into the final folder along with the files.
+    await symlink(join(fsh.root, "elsewhere"), join(fsh.basePath, folder, ".staging", "weights", "link"));
+    expect(await staging.publishAll!(staged)).toBe(false);
+    expect(await keysUnder(`${folder}final/`)).toEqual([]);
+  });
+
+  test("does nothing when the area is gone (another attempt published it)", async () => {
+    const { staging, staged } = await stageAll();
+    expect(await staging.publishAll!(staged)).toBe(true);
+    await rm(join(fsh.basePath, folder, "final"), { recursive: true });
+    expect(await staging.publishAll!(staged)).toBe(false);
+  });
+});
