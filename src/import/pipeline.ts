@@ -25,6 +25,12 @@ const { PULLING, PULLED, VERIFYING, FAILED, SCANNED } = ArtifactStatus;
 const ACTOR = "import-worker";
 /** Staging checks, publications and deletes in flight at once. */
 const STORAGE_CONCURRENCY = 8;
+/**
+ * How long the notes of verified (and placed) files wait for others before they are written. A
+ * note per small file cost a commit each, flushed to disk beside the files' own fsyncs; a note
+ * lost to a crash only means that file is fetched or checked again.
+ */
+const NOTE_LINGER_MS = 100;
 
 export interface PipelineDeps {
   ds: DataSource;
@@ -184,6 +190,7 @@ class ImportRun {
         WHERE i.revision_id = $1 AND i.path = n.path`,
       [this.revision.id, notes.map((n) => n.path), notes.map((n) => n.sha256), notes.map((n) => n.receipt)],
     ), {
+      lingerMs: NOTE_LINGER_MS,
       // What arrives from here on could not be noted: stop, as when a file fails.
       onFailure: (error) => {
         notesFailed = true;
@@ -366,7 +373,7 @@ class ImportRun {
     const placed = new WriteBehind<string>((paths) => this.deps.ds.query(
       `UPDATE artifact_import_files SET placed = true WHERE revision_id = $1 AND path = ANY($2::text[])`,
       [this.revision.id, paths],
-    ));
+    ), { lingerMs: NOTE_LINGER_MS });
     const published = await Promise.allSettled(rows.map((row) => publish(async () => {
       this.signal.throwIfAborted();
       if (!(await this.publish(row))) await this.checkPlaced(row);

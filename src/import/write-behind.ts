@@ -11,18 +11,29 @@ export class WriteBehind<T> {
   private running: Promise<void> | null = null;
   private failure: { error: unknown } | null = null;
   private readonly maxBatch: number;
+  private readonly lingerMs: number;
   private readonly onFailure?: (error: unknown) => void;
+  /** Ends the current linger early (flush wants everything written now). */
+  private wake: (() => void) | null = null;
+  private flushing = 0;
 
   constructor(
     private readonly write: (notes: T[]) => Promise<unknown>,
     options: {
       /** Notes per statement at most (1000). */
       maxBatch?: number;
+      /**
+       * How long a statement waits for more notes before it is written (0: only until the one
+       * before it is done). Each statement is a commit the database flushes to disk; notes that
+       * may lag a little cost fewer of them.
+       */
+      lingerMs?: number;
       /** Told of the first failed write, at once: the work the notes record may stop early. */
       onFailure?: (error: unknown) => void;
     } = {},
   ) {
     this.maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 1000));
+    this.lingerMs = Math.max(0, options.lingerMs ?? 0);
     this.onFailure = options.onFailure;
   }
 
@@ -35,7 +46,13 @@ export class WriteBehind<T> {
 
   /** Waits until every note added so far is written; throws the first failure to write one. */
   async flush(): Promise<void> {
-    while (this.running) await this.running;
+    this.flushing++;
+    try {
+      this.wake?.();
+      while (this.running) await this.running;
+    } finally {
+      this.flushing--;
+    }
     if (this.failure) throw this.failure.error;
   }
 
@@ -43,7 +60,10 @@ export class WriteBehind<T> {
     // Yields first, so that `running` is set before the loop can end and clear it.
     await undefined;
     try {
-      while (this.pending.length > 0) await this.write(this.pending.splice(0, this.maxBatch));
+      while (this.pending.length > 0) {
+        if (this.lingerMs > 0 && this.flushing === 0) await this.linger();
+        await this.write(this.pending.splice(0, this.maxBatch));
+      }
     } catch (error) {
       this.failure = { error };
       this.pending = [];
@@ -51,5 +71,16 @@ export class WriteBehind<T> {
     }
     // In the same step as the last look at `pending`: a note added from here on starts a new run.
     this.running = null;
+  }
+
+  private linger(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.wake?.(), this.lingerMs);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
   }
 }

@@ -46,6 +46,30 @@ describe("WriteBehind", () => {
     expect(flushed).toBe(true);
   });
 
+  it("with lingerMs, waits that long for more notes before each statement, unless flushed", async () => {
+    jest.useFakeTimers();
+    try {
+      const written: number[][] = [];
+      const notes = new WriteBehind(async (batch: number[]) => void written.push(batch), { lingerMs: 100 });
+      notes.add(1);
+      await jest.advanceTimersByTimeAsync(60);
+      notes.add(2);
+      expect(written).toEqual([]);
+      await jest.advanceTimersByTimeAsync(40);
+      expect(written).toEqual([[1, 2]]);
+
+      notes.add(3);
+      await jest.advanceTimersByTimeAsync(10);
+      expect(written).toEqual([[1, 2]]);
+      // A flush does not wait out the linger.
+      await notes.flush();
+      expect(written).toEqual([[1, 2], [3]]);
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it("splits a long queue into statements of at most maxBatch notes", async () => {
     const written: number[][] = [];
     const notes = new WriteBehind(async (batch: number[]) => void written.push(batch), { maxBatch: 2 });
