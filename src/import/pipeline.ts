@@ -394,7 +394,9 @@ class ImportRun {
     if (!staging.publishAll || rows.length === 0) return false;
     const { artifactName, version } = this.revision;
     const staged = rows.flatMap((row) => row.staged_receipt && row.storage_key === finalKey(artifactName, version, row.path) ? [{ path: row.path, receipt: row.staged_receipt }] : []);
-    if (staged.length < rows.length || !(await staging.publishAll(staged))) return false;
+    if (staged.length < rows.length) return false;
+    this.signal.throwIfAborted();
+    if (!(await staging.publishAll(staged))) return false;
     await this.deps.ds.query(`UPDATE artifact_import_files SET placed = true WHERE revision_id = $1`, [this.revision.id]);
     return true;
   }

@@ -61,7 +61,7 @@ export class WriteBehind<T> {
     await undefined;
     try {
       while (this.pending.length > 0) {
-        if (this.lingerMs > 0 && this.flushing === 0) await this.linger();
+        if (this.lingerMs > 0 && this.flushing === 0 && this.pending.length < this.maxBatch) await this.linger();
         await this.write(this.pending.splice(0, this.maxBatch));
       }
     } catch (error) {

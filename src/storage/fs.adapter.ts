@@ -165,11 +165,15 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     const dest = this.pathOf(destKey);
     if (dest.startsWith(source + sep) || source.startsWith(dest + sep)) throw new StorageKeyError(destPrefix, `must not overlap ${JSON.stringify(sourcePrefix)}`);
     // Where a symlink would take either folder elsewhere, the files go one by one (and are refused there).
-    if (!(await this.isInside(dirname(dest))) || (await this.realDir(source)) !== join(await this.base(), ...sourceKey.split("/"))) return false;
+    const base = await this.base();
+    const plain = (key: string) => join(base, ...key.split("/"));
+    if ((await this.realDir(source)) !== plain(sourceKey)) return false;
     if (await lstat(dest).then(() => true, (err) => (isMissing(err) ? false : Promise.reject(err)))) return false;
     const held = await this.filesIn(source, "");
     if (held === null || held.size !== paths.length || paths.some((path) => !held.has(path))) return false;
+    if (!(await this.isInside(dirname(dest)))) return false;
     await mkdir(dirname(dest), { recursive: true });
+    if ((await this.realDir(dirname(dest))) !== dirname(plain(destKey))) return false;
     try {
       await rename(source, dest);
     } catch (err) {
@@ -178,6 +182,8 @@ export class FilesystemStorageAdapter implements StorageAdapter {
       if (code === "ENOTEMPTY" || code === "EEXIST" || isMissing(err)) return false;
       throw err;
     }
+    // The caller notes every file as placed next: the rename must outlive a power cut first.
+    await Promise.all([syncDir(dirname(dest)), syncDir(dirname(source))]);
     await this.prune(dirname(source));
     return true;
   }
@@ -385,6 +391,16 @@ class FilesystemStaging extends ScratchStaging {
   async publishAll(staged: readonly StagedFile[]): Promise<boolean> {
     if (staged.length === 0 || staged.some((file) => file.receipt !== SCRATCH_RECEIPT)) return false;
     return this.files.renameFolder(this.scratchPrefix, this.finalPrefix, staged.map((file) => file.path));
+  }
+}
+
+/** Makes the entries of dir (a rename into or out of it) durable. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

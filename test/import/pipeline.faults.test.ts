@@ -34,6 +34,7 @@ const MODELS = [
   model("faults/note-lost", {}, 9),
   model("faults/folder-at-once", {}, 10),
   model("faults/folder-then-stopped", {}, 11),
+  model("faults/stale-staging", {}, 12),
 ];
 
 let hub: FakeHub;
@@ -210,6 +211,20 @@ describe("storage faults while files are put in place", () => {
     await expect(renameFolder.mock.results[1].value).resolves.toBe(false);
     expect(move.mock.calls.map(([, dest]) => dest).sort()).toEqual([`${repo}/main/config.json`, `${repo}/main/model.safetensors`]);
     expect(sha256(await objectBytes(adapter, `${repo}/main/model.safetensors`))).toBe(await weightsSha(repo));
+  });
+
+  it("publishes file by file, and never a stale file, when the staging folder holds more than this import staged", async () => {
+    const repo = "faults/stale-staging";
+    const revision = await scanModel(kit, repo);
+    // Left by an earlier attempt at another commit, say.
+    await adapter.put(`.staging/${revision.id}/stale.bin`, Readable.from([Buffer.from("stale")]));
+    const renameFolder = jest.spyOn(filesystem(), "renameFolder");
+    await startImport(kit, revision);
+
+    expect(await waitForStatus(kit, revision.id, ["AVAILABLE", "FAILED"])).toMatchObject({ status: "AVAILABLE", last_error: null });
+    await expect(renameFolder.mock.results[0].value).resolves.toBe(false);
+    expect(await keysUnder(adapter, `${repo}/`)).toEqual([`${repo}/main/config.json`, `${repo}/main/model.safetensors`]);
+    expect(await keysUnder(adapter, `.staging/${revision.id}/`)).toEqual([]);
   });
 
   it("resumes after an attempt that published the whole folder and stopped before noting it, and checks the files' bytes", async () => {

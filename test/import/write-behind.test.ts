@@ -70,6 +70,22 @@ describe("WriteBehind", () => {
     }
   });
 
+  it("with lingerMs, writes a full batch at once, and lingers only for the rest", async () => {
+    jest.useFakeTimers();
+    try {
+      const written: number[][] = [];
+      const notes = new WriteBehind(async (batch: number[]) => void written.push(batch), { lingerMs: 100, maxBatch: 2 });
+      for (let i = 1; i <= 3; i++) notes.add(i);
+      await jest.advanceTimersByTimeAsync(0);
+      expect(written).toEqual([[1, 2]]);
+      await jest.advanceTimersByTimeAsync(100);
+      expect(written).toEqual([[1, 2], [3]]);
+      await notes.flush();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it("splits a long queue into statements of at most maxBatch notes", async () => {
     const written: number[][] = [];
     const notes = new WriteBehind(async (batch: number[]) => void written.push(batch), { maxBatch: 2 });

@@ -709,13 +709,42 @@ describe("the filesystem's publish of a whole staging area", () => {
     expect(await keysUnder(folder)).toEqual(finalKeys());
   });
 
-  test("does nothing for a receipt it did not write, or when the area holds anything but files and their folders", async () => {
+  test("does nothing for a receipt it did not write", async () => {
     const { staging, staged } = await stageAll();
     expect(await staging.publishAll!(staged.map((file, i) => (i === 0 ? { ...file, receipt: "upload:not-an-upload" } : file)))).toBe(false);
-    // A symlink (or an empty folder) would be carried into the final folder along with the files.
-    await symlink(join(fsh.root, "elsewhere"), join(fsh.basePath, folder, ".staging", "weights", "link"));
+    expect(await keysUnder(`${folder}final/`)).toEqual([]);
+  });
+
+  test.each([
+    ["a symlink", (dir: string) => symlink(join(fsh.root, "elsewhere"), join(dir, "link"))],
+    ["an empty folder", (dir: string) => mkdir(join(dir, "empty"))],
+  ])("does nothing when the area holds %s besides the files: it would be carried along", async (_what, add) => {
+    const { staging, staged } = await stageAll();
+    await add(join(fsh.basePath, folder, ".staging", "weights"));
     expect(await staging.publishAll!(staged)).toBe(false);
     expect(await keysUnder(`${folder}final/`)).toEqual([]);
+    expect(await readdir(join(fsh.basePath, folder))).toEqual([".staging"]);
+  });
+
+  test.each([
+    ["outside the store", () => join(fsh.root, "outside-final")],
+    ["elsewhere inside the store", () => join(fsh.basePath, "other-folder")],
+  ])("does nothing through a symlink %s, in place of the final folder's parent or of the area", async (_what, target) => {
+    await mkdir(target(), { recursive: true });
+    // The final folder's parent is a symlink.
+    const { staging, staged } = await stageAll();
+    const linked = fsh.adapter.staging(`${folder}linked/final/`, `${folder}.staging/`);
+    await symlink(target(), join(fsh.basePath, folder, "linked"));
+    expect(await linked.publishAll!(staged)).toBe(false);
+    expect(await readdir(target())).toEqual([]);
+    // The area itself is reached through a symlink.
+    await symlink(join(fsh.basePath, folder, ".staging"), join(fsh.basePath, folder, ".linked-staging"));
+    const through = fsh.adapter.staging(`${folder}final/`, `${folder}.linked-staging/`);
+    expect(await through.publishAll!(staged)).toBe(false);
+    expect(await keysUnder(`${folder}final/`)).toEqual([]);
+    // Nothing moved: the area still publishes where no symlink is in the way.
+    expect(await staging.publishAll!(staged)).toBe(true);
+    expect(await keysUnder(`${folder}final/`)).toEqual(finalKeys());
   });
 
   test("does nothing when the area is gone (another attempt published it)", async () => {
