@@ -137,13 +137,15 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     }
   }
 
-  /** A rename: no byte is copied, and readers see either the old object or the new one. */
+  /** A rename: no byte is copied, readers see either the old object or the new one, and it is on disk once this resolves. */
   async move(sourceKey: string, destKey: string): Promise<void> {
     const sourcePath = this.pathOf(sourceKey);
     const target = this.pathOf(destKey);
     const source = await this.realFile(sourceKey, sourcePath);
     if (sourceKey === destKey) return;
     await this.commit(destKey, source, target);
+    // A move publishes a staged file, which is noted next: it must outlive a power cut first.
+    await Promise.all([syncDir(dirname(target)), syncDir(dirname(source))]);
     // The directories the source leaves empty go, as after delete.
     await this.prune(dirname(sourcePath));
   }
@@ -394,9 +396,18 @@ class FilesystemStaging extends ScratchStaging {
   }
 }
 
-/** Makes the entries of dir (a rename into or out of it) durable. */
+/**
+ * Makes the entries of dir (a rename into or out of it) durable. A folder gone already (pruned by
+ * a move beside this one, once empty) has nothing left to keep.
+ */
 async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
+  let handle;
+  try {
+    handle = await open(dir, "r");
+  } catch (err) {
+    if (isMissing(err)) return;
+    throw err;
+  }
   try {
     await handle.sync();
   } finally {

@@ -641,6 +641,21 @@ describe("the filesystem link router", () => {
     expect(await readdir(join(fsh.basePath, "pruned", "a"))).toEqual(["kept.bin"]);
   });
 
+  test("moves out of one folder side by side all land, and the emptied folder goes", async () => {
+    // As an import publishes: a few moves at a time, each starting as another ends, the last ones
+    // racing to prune the folder they empty.
+    for (let round = 0; round < 3; round++) {
+      const keys = Array.from({ length: 200 }, (_, i) => `side-by-side/${round}/from/${i}.json`);
+      for (const key of keys) await fsh.adapter.put(key, streamOf(Buffer.from(key)));
+      const queue = [...keys];
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        for (let key = queue.shift(); key; key = queue.shift()) await fsh.adapter.move(key, key.replace("/from/", "/to/"));
+      }));
+      expect((await collect(fsh.adapter.list(`side-by-side/${round}/`))).map((o) => o.key).sort()).toEqual(keys.map((key) => key.replace("/from/", "/to/")).sort());
+      expect(await readdir(join(fsh.basePath, "side-by-side", String(round)))).toEqual(["to"]);
+    }
+  });
+
   test("keys under the staging directory are refused", async () => {
     await expect(fsh.adapter.put(".tmp/x", streamOf(Buffer.from("x")))).rejects.toBeInstanceOf(StorageKeyError);
   });
