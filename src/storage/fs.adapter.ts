@@ -170,7 +170,7 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     const base = await this.base();
     const plain = (key: string) => join(base, ...key.split("/"));
     if ((await this.realDir(source)) !== plain(sourceKey)) return false;
-    if (await lstat(dest).then(() => true, (err) => (isMissing(err) ? false : Promise.reject(err)))) return false;
+    if (await occupied(dest)) return false;
     const held = await this.filesIn(source, "");
     if (held === null || held.size !== paths.length || paths.some((path) => !held.has(path))) return false;
     if (!(await this.isInside(dirname(dest)))) return false;
@@ -412,6 +412,17 @@ async function syncDir(dir: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** Whether anything (a file, a folder, a symlink, even a dangling one) is at path. */
+async function occupied(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err) {
+    if (isMissing(err)) return false;
+    throw err;
   }
 }
 
