@@ -5,6 +5,7 @@ import { FilesystemStorageAdapter } from "../src/storage/fs.adapter";
 import { createS3Adapter } from "../src/storage/storage-manager";
 import type { StorageAdapter } from "../src/storage/storage.port";
 import { createHubClient } from "../src/upstream/huggingface/hub.client";
+import { threadCpu, threadCpuSince } from "./proc";
 
 /*
  * The benchmark's baseline, in its own process so its CPU and memory are measured apart from the
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   const limit = pLimit(job.concurrency);
   const started = process.hrtime.bigint();
   const cpuAtStart = process.cpuUsage();
+  const threadsAtStart = await threadCpu("self");
   let bytes = 0;
   await Promise.all(job.files.map((file) => limit(async () => {
     const download = await hub.download(job.repo, job.commit, file.path);
@@ -43,7 +45,8 @@ async function main(): Promise<void> {
   })));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = process.cpuUsage(cpuAtStart);
-  process.stdout.write(`${JSON.stringify({ bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
+  const threads = threadCpuSince(threadsAtStart, await threadCpu("self"));
+  process.stdout.write(`${JSON.stringify({ bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, threadCpu: threads })}\n`);
 }
 
 main().catch((error) => {

@@ -15,6 +15,7 @@ import { createTestDatabase } from "../test/support/database";
 import type { FakeFile } from "../test/support/fake-hub";
 import { sha256Rate } from "../src/import/pipeline.hash";
 import type { BaselineJob } from "./baseline";
+import { cpuSeconds, formatThreadCpu, threadCpu, threadCpuSince } from "./proc";
 import type { HubService, S3Service } from "./services";
 
 /*
@@ -126,32 +127,28 @@ class RssProbe {
     this.peakKiB = Math.max(this.peakKiB, rss);
   }
 
-  async stop(): Promise<{ sampledPeakMiB: number; hwmMiB: number | null; cpuSeconds: number | null }> {
+  async stop(): Promise<{ sampledPeakMiB: number; hwmMiB: number | null; cpuSeconds: number | null; threadCpu?: Record<string, number> }> {
     clearInterval(this.timer);
     await this.sample();
     const status = await readFile(`/proc/${this.pid}/status`, "utf8").catch(() => "");
     const hwm = /VmHWM:\s+(\d+)/.exec(status)?.[1];
-    const cpu = await cpuSeconds(this.pid);
-    return { sampledPeakMiB: this.peakKiB / 1024, hwmMiB: hwm ? Number(hwm) / 1024 : null, cpuSeconds: cpu === null || this.cpuAtStart === null ? null : cpu - this.cpuAtStart };
+    const [cpu, threads] = await Promise.all([cpuSeconds(this.pid), threadCpu(this.pid)]);
+    return {
+      sampledPeakMiB: this.peakKiB / 1024,
+      hwmMiB: hwm ? Number(hwm) / 1024 : null,
+      cpuSeconds: cpu === null || this.cpuAtStart === null ? null : cpu - this.cpuAtStart,
+      threadCpu: this.threadsAtStart ? threadCpuSince(this.threadsAtStart, threads) : undefined,
+    };
   }
 
-  /** CPU time (user + system) the process has used so far, to tell a CPU-bound import from a waiting one. */
+  /** CPU time (user + system) the process has used so far, in all and by thread, to tell a CPU-bound import from a waiting one. */
   async start(): Promise<this> {
-    this.cpuAtStart = await cpuSeconds(this.pid);
+    [this.cpuAtStart, this.threadsAtStart] = await Promise.all([cpuSeconds(this.pid), threadCpu(this.pid)]);
     return this;
   }
 
   private cpuAtStart: number | null = null;
-}
-
-/** utime + stime of /proc/<pid>/stat, in seconds (clock ticks are 1/100 s on Linux). */
-async function cpuSeconds(pid: number): Promise<number | null> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-  // The command name may hold spaces; the fields after its closing parenthesis are fixed.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return Number.isFinite(utime) && Number.isFinite(stime) ? (utime + stime) / 100 : null;
+  private threadsAtStart: Map<string, number> | null = null;
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
@@ -263,6 +260,8 @@ interface Measurement {
   peakRssMiB: number;
   /** CPU seconds the measured process used meanwhile. */
   cpuSeconds: number | null;
+  /** The same by kind of thread (see threadCpu). */
+  threadCpu?: Record<string, number>;
   /** CPU seconds the hub and s3rver used meanwhile. */
   servicesCpu?: { hub: number | null; s3: number | null };
 }
@@ -276,8 +275,8 @@ async function runBaseline(job: BaselineJob, nodeArgs: string[]): Promise<Measur
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   const rss = await probe.stop();
   if (code !== 0) throw new Error(`the baseline exited with ${code}`);
-  const { bytes, seconds, cpuSeconds } = JSON.parse(out.trim().split("\n").pop()!) as { bytes: number; seconds: number; cpuSeconds: number };
-  return { bytes, seconds, peakRssMiB: rss.sampledPeakMiB, cpuSeconds };
+  const { bytes, seconds, cpuSeconds, threadCpu } = JSON.parse(out.trim().split("\n").pop()!) as Pick<Measurement, "bytes" | "seconds" | "cpuSeconds" | "threadCpu">;
+  return { bytes, seconds, peakRssMiB: rss.sampledPeakMiB, cpuSeconds, threadCpu };
 }
 
 const SCAN = `mutation($input: ScanArtifactsInput!) { scanArtifacts(input: $input) { artifacts { id name } } }`;
@@ -346,7 +345,7 @@ async function runImport(server: Server, databaseUrl: string, fileCount: number,
     }
     const { id } = decodeRevisionId(revisionId);
     const phases = await phasesOf(databaseUrl, id, requestedAt, requestedAt + seconds * 1000);
-    return { bytes: totalBytes, seconds, peakRssMiB: rss.sampledPeakMiB, serverHwmMiB: rss.hwmMiB, restingRssMiB: resting, cpuSeconds: rss.cpuSeconds, phases };
+    return { bytes: totalBytes, seconds, peakRssMiB: rss.sampledPeakMiB, serverHwmMiB: rss.hwmMiB, restingRssMiB: resting, cpuSeconds: rss.cpuSeconds, threadCpu: rss.threadCpu, phases };
   } finally {
     if (!rss) await probe.stop();
     await watch.close();
@@ -514,8 +513,9 @@ const cpu = (value: number | null | undefined) => (value === null || value === u
 
 function runLine({ baseline, imported }: Row): string {
   const services = (m: Measurement) => `hub ${cpu(m.servicesCpu?.hub)}${m.servicesCpu?.s3 === null || m.servicesCpu?.s3 === undefined ? "" : `, s3rver ${cpu(m.servicesCpu.s3)}`}`;
-  return `baseline ${rate(baseline).toFixed(1)} MiB/s in ${baseline.seconds.toFixed(1)} s (CPU ${cpu(baseline.cpuSeconds)} s; ${services(baseline)}), peak RSS ${baseline.peakRssMiB.toFixed(0)} MiB; ` +
-    `import ${rate(imported).toFixed(1)} MiB/s in ${imported.seconds.toFixed(1)} s (server CPU ${cpu(imported.cpuSeconds)} s; ${services(imported)}), peak RSS ${imported.peakRssMiB.toFixed(0)} MiB (VmHWM ${imported.serverHwmMiB?.toFixed(0) ?? "?"}, ${imported.restingRssMiB.toFixed(0)} at rest before); ` +
+  const threads = (m: Measurement) => (m.threadCpu ? ` [${formatThreadCpu(m.threadCpu)}]` : "");
+  return `baseline ${rate(baseline).toFixed(1)} MiB/s in ${baseline.seconds.toFixed(1)} s (CPU ${cpu(baseline.cpuSeconds)} s${threads(baseline)}; ${services(baseline)}), peak RSS ${baseline.peakRssMiB.toFixed(0)} MiB; ` +
+    `import ${rate(imported).toFixed(1)} MiB/s in ${imported.seconds.toFixed(1)} s (server CPU ${cpu(imported.cpuSeconds)} s${threads(imported)}; ${services(imported)}), peak RSS ${imported.peakRssMiB.toFixed(0)} MiB (VmHWM ${imported.serverHwmMiB?.toFixed(0) ?? "?"}, ${imported.restingRssMiB.toFixed(0)} at rest before); ` +
     `ratio ${(rate(imported) / rate(baseline)).toFixed(2)}; by status: ${imported.phases.map((p) => `${p.status} ${p.seconds.toFixed(1)}`).join(", ")}`;
 }
 
