@@ -39,8 +39,8 @@ async function main(): Promise<void> {
   let bytes = 0;
   await Promise.all(job.files.map((file) => limit(async () => {
     const download = await hub.download(job.repo, job.commit, file.path);
-    // The same size hint the import gives, so S3 sizes its parts the same way.
-    const put = await adapter.put(`baseline/${file.path}`, download.body, { size: file.size });
+    // The same size hint the import gives, so S3 sizes its parts the same way, and no folder sync, as for its staged files.
+    const put = await adapter.put(`baseline/${file.path}`, download.body, { size: file.size, syncFolder: false });
     bytes += put.size;
   })));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

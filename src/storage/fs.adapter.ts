@@ -70,6 +70,8 @@ export class FilesystemStorageAdapter implements StorageAdapter {
       await pipeline(body, createWriteStream(tmp, { flags: "wx", flush: true, highWaterMark: WRITE_BEHIND_BYTES }), { signal });
       const stats = await stat(tmp, { bigint: true });
       await this.commit(key, tmp, target);
+      // An upload answered 200 (a presigned PUT) must still be there after a power cut.
+      if (opts.syncFolder !== false) await syncDir(dirname(target));
       return { key, size: Number(stats.size), etag: etagOf(stats) };
     } catch (err) {
       body.destroy();
@@ -130,7 +132,9 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     try {
       // FICLONE reflinks on btrfs/XFS and falls back to a byte copy elsewhere.
       await copyFile(source, tmp, constants.COPYFILE_FICLONE);
+      await syncFile(tmp);
       await this.commit(destKey, tmp, target);
+      await syncDir(dirname(target));
     } catch (err) {
       await rm(tmp, { force: true });
       throw isMissing(err) ? new StorageNotFoundError(sourceKey) : err;
@@ -408,6 +412,16 @@ async function syncDir(dir: string): Promise<void> {
     if (isMissing(err)) return;
     throw err;
   }
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Makes the bytes of the file at path durable. */
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, "r+");
   try {
     await handle.sync();
   } finally {

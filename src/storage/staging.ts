@@ -24,7 +24,8 @@ export class ScratchStaging implements StagingArea {
   }
 
   async put(path: string, body: Readable, opts?: PutOptions): Promise<StagedObject> {
-    const { size } = await this.adapter.put(this.scratchKey(path), body, opts);
+    // Its name need not be durable yet: a crash means the file is checked again, and publishing syncs folders.
+    const { size } = await this.adapter.put(this.scratchKey(path), body, { ...opts, syncFolder: false });
     return { size, receipt: SCRATCH_RECEIPT };
   }
 

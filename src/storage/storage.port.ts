@@ -15,6 +15,12 @@ export interface PutOptions {
   signal?: AbortSignal;
   contentType?: string;
   size?: number;
+  /**
+   * Whether put resolves only once the object's name, not only its bytes, would outlive a power
+   * cut (default true; on the filesystem, a sync of its folder). A staging area passes false:
+   * what it holds is checked again after a crash, and publishing syncs the folders.
+   */
+  syncFolder?: boolean;
 }
 export interface PresignOptions {
   expiresInSeconds: number;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, open, readdir, readFile, readlink, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -16,6 +16,7 @@ import {
   StorageRangeError,
   type StorageAdapter,
 } from "../../src/storage/storage.port";
+import { SCRATCH_RECEIPT } from "../../src/storage/staging";
 import { startS3rver } from "../support/s3rver";
 
 interface Harness {
@@ -654,6 +655,43 @@ describe("the filesystem link router", () => {
       expect((await collect(fsh.adapter.list(`side-by-side/${round}/`))).map((o) => o.key).sort()).toEqual(keys.map((key) => key.replace("/from/", "/to/")).sort());
       expect(await readdir(join(fsh.basePath, "side-by-side", String(round)))).toEqual(["to"]);
     }
+  });
+
+  /** The paths whose FileHandle.sync ran while work did (Linux names a descriptor's path in /proc/self/fd). */
+  async function syncedDuring(work: () => Promise<unknown>): Promise<string[]> {
+    const handle = await open(fsh.basePath, "r");
+    const prototype = Object.getPrototypeOf(handle) as { sync(): Promise<void> };
+    await handle.close();
+    const synced: string[] = [];
+    const original = prototype.sync;
+    const spy = jest.spyOn(prototype, "sync").mockImplementation(async function (this: { fd: number }) {
+      synced.push(await readlink(`/proc/self/fd/${this.fd}`));
+      return original.call(this);
+    });
+    try {
+      await work();
+    } finally {
+      spy.mockRestore();
+    }
+    return synced;
+  }
+
+  test("put, a presigned PUT and copy answer only once the new object's folder is synced, so a power cut cannot lose it", async () => {
+    const root = await realpath(fsh.basePath);
+    expect(await syncedDuring(() => fsh.adapter.put("durable/a/b/put.bin", streamOf(Buffer.from("p"))))).toContain(join(root, "durable", "a", "b"));
+    const link = await fsh.adapter.presignPut("durable/uploads/new.bin", { expiresInSeconds: 60 });
+    expect(await syncedDuring(() => fetch(link, { method: "PUT", body: "uploaded" }).then((res) => expect(res.status).toBe(200)))).toContain(join(root, "durable", "uploads"));
+    const copied = await syncedDuring(() => fsh.adapter.copy("durable/a/b/put.bin", "durable/c/copy.bin"));
+    expect(copied).toContain(join(root, "durable", "c"));
+    expect(copied.some((path) => path.startsWith(join(root, ".tmp") + "/"))).toBe(true);
+  });
+
+  test("a staging area's put leaves its folder to the publish, which syncs it", async () => {
+    const root = await realpath(fsh.basePath);
+    const staging = fsh.adapter.staging("durable/final/", "durable/.staging/");
+    const synced = await syncedDuring(() => staging.put("x.bin", streamOf(Buffer.from("x"))));
+    expect(synced).not.toContain(join(root, "durable", ".staging"));
+    expect(await syncedDuring(() => staging.publish("x.bin", SCRATCH_RECEIPT))).toEqual(expect.arrayContaining([join(root, "durable", "final"), join(root, "durable", ".staging")]));
   });
 
   test("keys under the staging directory are refused", async () => {
