@@ -41,6 +41,10 @@ const schema = z.object({
   IMPORT_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).max(60).default(2),
   IMPORT_RECOVERY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   IMPORT_PICKLE_POLICY: z.enum(["off", "warn", "reject"]).default("warn"),
+  IMPORT_HASH_THREADS: z.string().trim().toLowerCase()
+    .refine((v) => v === "auto" || (/^\d{1,2}$/.test(v) && Number(v) <= 16), 'must be "auto" or a whole number from 0 to 16')
+    .transform((v): number | "auto" => (v === "auto" ? "auto" : Number(v)))
+    .default("auto"),
 });
 
 export interface Config {
@@ -79,6 +83,8 @@ export interface ImportConfig {
   recoveryIntervalSeconds: number;
   /** Pickle files next to a safetensors twin: ignored, reported, or refused. */
   picklePolicy: "off" | "warn" | "reject";
+  /** Threads that hash large files beside the event loop; "auto" decides by cores, SHA speed and storage (see hashPlacement). */
+  hashThreads: number | "auto";
 }
 
 export class ConfigError extends Error {
@@ -125,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollIntervalSeconds: e.IMPORT_POLL_INTERVAL_SECONDS,
       recoveryIntervalSeconds: e.IMPORT_RECOVERY_INTERVAL_SECONDS,
       picklePolicy: e.IMPORT_PICKLE_POLICY,
+      hashThreads: e.IMPORT_HASH_THREADS,
     },
   };
 }

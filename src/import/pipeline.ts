@@ -15,6 +15,7 @@ import { describeError, ImportCancelledError, ImportInterruptedError, isRetryabl
 import type { ImportFile } from "./import.ports";
 import { finalKey, folderSharer, stagingArea } from "./folders";
 import { loadImportRevision, type ImportRevision } from "./pipeline.revision";
+import type { HashPlacement } from "./pipeline.hash";
 import { transferFile } from "./pipeline.transfer";
 import { ImportProgressTracker, isSameImport, readPulse } from "./progress";
 import type { FileSourceFactory, PreparedSource } from "./sources";
@@ -48,6 +49,8 @@ export interface PipelineDeps {
   transferRetry?: RetryPolicy;
   /** How often progress is written and the revision's status checked. */
   tickMs?: number;
+  /** Where files are hashed, by the kind of storage they go to; the process's shared pool when absent. */
+  hashes?: HashPlacement;
 }
 
 export interface ImportAttempt {
@@ -207,6 +210,7 @@ class ImportRun {
             signal,
             onBytes: (bytes) => this.tracker.add(bytes),
             retry: this.deps.transferRetry ?? DEFAULT_RETRY,
+            hashes: this.deps.hashes?.poolFor(this.adapter.kind),
           },
           toImportFile(file),
           file.path,

@@ -11,6 +11,7 @@ import { sleep } from "../upstream/http";
 import { reservoirClientFactory } from "../upstream/reservoir/reservoir.client";
 import { ImportCancelledError, ImportInterruptedError } from "./import.errors";
 import { isImportLockHeld, RevisionLocks } from "./locks";
+import { HashPlacement } from "./pipeline.hash";
 import { runImport, type PipelineDeps } from "./pipeline";
 import type { ImportJob, LiveJob, PgBossImportQueue } from "./queue";
 import { createFileSourceFactory } from "./sources";
@@ -77,6 +78,7 @@ export class ImportWorker {
     await withDeadline(Promise.allSettled(runs.map((r) => r.done)), UNWIND_TIMEOUT_MS);
     await this.recovering;
     await this.locks.close();
+    await this.deps.pipeline.hashes?.close();
   }
 
   /** Revisions this process is importing right now. */
@@ -226,6 +228,7 @@ export function createImportWorker(deps: CreateImportWorkerDeps): ImportWorker {
       fileConcurrency: deps.config.import.fileConcurrency,
       requireApproval: deps.config.import.requireApproval,
       maxCrashes: deps.config.import.maxCrashes,
+      hashes: new HashPlacement(deps.config.import.hashThreads),
     },
   });
 }

@@ -48,6 +48,16 @@ describe("configuration", () => {
     expect(named).toEqual(expect.arrayContaining(["PORT", "PUBLIC_URL", "DATABASE_URL", "S3_BUCKET", "AUTH_JWT_SECRET", "S3_ACCESS_KEY", "S3_SECRET_KEY"]));
   });
 
+  it("hashes where auto decides unless IMPORT_HASH_THREADS names a count from 0 to 16", () => {
+    expect(loadConfig({}).import.hashThreads).toBe("auto");
+    expect(loadConfig({ IMPORT_HASH_THREADS: "auto" }).import.hashThreads).toBe("auto");
+    expect(loadConfig({ IMPORT_HASH_THREADS: "0" }).import.hashThreads).toBe(0);
+    expect(loadConfig({ IMPORT_HASH_THREADS: "2" }).import.hashThreads).toBe(2);
+    for (const bad of ["many", "-1", "17", "1.5"]) {
+      expect(problemsOf({ IMPORT_HASH_THREADS: bad })).toEqual([expect.stringMatching(/^IMPORT_HASH_THREADS: must be "auto" or a whole number from 0 to 16/)]);
+    }
+  });
+
   it("derives the public URL from host and port, and strips a trailing slash from an explicit one", () => {
     expect(loadConfig({ HOST: "0.0.0.0", PORT: "8080" }).publicUrl).toBe("http://0.0.0.0:8080");
     expect(loadConfig({ PUBLIC_URL: "https://registry.example.com/" }).publicUrl).toBe("https://registry.example.com");

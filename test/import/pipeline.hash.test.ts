@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { HashingError, HashPool, type StreamHasher } from "../../src/import/pipeline.hash";
+import { autoHashThreads, HashingError, HashPlacement, HashPool, type StreamHasher } from "../../src/import/pipeline.hash";
 
 /* The hashing threads: the same digests as hashing in place, bounded memory, clean failures. */
 
@@ -81,5 +81,50 @@ describe("HashPool", () => {
     const kept = pool.open(data.length, null);
     await feed(kept, data);
     expect((await kept.digest()).sha256).toBe(sha256(data));
+  });
+});
+
+describe("where imports hash (IMPORT_HASH_THREADS)", () => {
+  const fast = { cores: 2, sha256MBps: 2000 };
+  const slow = { cores: 8, sha256MBps: 350 };
+
+  it("on auto, gives the filesystem a thread and S3 none where SHA-256 is fast", () => {
+    expect(autoHashThreads("filesystem", fast)).toBe(1);
+    expect(autoHashThreads("s3", fast)).toBe(0);
+  });
+
+  it("on auto, gives every storage a thread per spare core, at most four, where SHA-256 is slow", () => {
+    expect(autoHashThreads("s3", slow)).toBe(4);
+    expect(autoHashThreads("filesystem", { cores: 3, sha256MBps: 350 })).toBe(2);
+  });
+
+  it("on auto, hashes on the event loop when there is only one core", () => {
+    expect(autoHashThreads("filesystem", { cores: 1, sha256MBps: 2000 })).toBe(0);
+    expect(autoHashThreads("s3", { cores: 1, sha256MBps: 350 })).toBe(0);
+  });
+
+  it("hands each storage the pool auto chose for it, one pool per thread count", async () => {
+    const placement = new HashPlacement("auto", () => fast);
+    try {
+      expect(placement.poolFor("filesystem").threads).toBe(1);
+      expect(placement.poolFor("s3").threads).toBe(0);
+      expect(placement.poolFor("filesystem")).toBe(placement.poolFor("filesystem"));
+    } finally {
+      await placement.close();
+    }
+  });
+
+  it("uses a configured count for every storage, and stops its threads on close", async () => {
+    const placement = new HashPlacement(2, () => fast);
+    const pool = placement.poolFor("s3");
+    expect(pool.threads).toBe(2);
+    expect(placement.poolFor("filesystem")).toBe(pool);
+    const data = randomBytes(64 * 1024);
+    const hasher = pool.open(16 * 1024 * 1024, null);
+    hasher.update(data);
+    expect(pool.runningThreads).toBe(1);
+    hasher.dispose();
+    await placement.close();
+    expect(pool.runningThreads).toBe(0);
   });
 });

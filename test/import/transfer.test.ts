@@ -157,7 +157,7 @@ describe("verifiers and configuration", () => {
   it("reads the IMPORT_* variables with their documented defaults", () => {
     expect(loadConfig({}).import).toEqual({
       worker: true, concurrency: 2, fileConcurrency: 4, requireApproval: false, maxAttempts: 5, maxCrashes: 3,
-      retryDelaySeconds: 10, pollIntervalSeconds: 2, recoveryIntervalSeconds: 60, picklePolicy: "warn",
+      retryDelaySeconds: 10, pollIntervalSeconds: 2, recoveryIntervalSeconds: 60, picklePolicy: "warn", hashThreads: "auto",
     });
     expect(loadConfig({ IMPORT_WORKER: "false", IMPORT_REQUIRE_APPROVAL: "1", IMPORT_PICKLE_POLICY: "off" }).import).toMatchObject({ worker: false, requireApproval: true, picklePolicy: "off" });
     expect(configuredVerifiers({ picklePolicy: "off" })).toEqual([]);
