@@ -49,6 +49,7 @@ beforeAll(async () => {
     { id: "restart/killed", files: files("killed") },
     { id: "restart/crashing", files: files("crashing") },
     { id: "restart/s3", files: s3Files },
+    { id: "restart/threaded", files: s3Files },
   ]);
   s3 = await startS3rver();
 });
@@ -157,6 +158,28 @@ describe("an import across a restart", () => {
       kits.push(next);
       await expectResumedAndAvailable(next, repo, revisionId, s3Files);
       expect(await pending(`${repo}/`)).toEqual([]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("resumes after SIGKILL while a hashing thread hashes its large files, and every byte lands right", async () => {
+    const repo = "restart/threaded";
+    // Shards of 9-12 MiB go to the hashing thread; the kill comes with the last one past 9 MiB.
+    await stallLastShard(repo, 9 * MiB);
+    const threaded = { IMPORT_HASH_THREADS: "1" };
+    const server = await spawnedServer(threaded);
+    try {
+      const revisionId = await server.scanAndImport(repo);
+      await stagedBut(server.query, revisionId, 3);
+      await server.kill();
+      hub.clearFaults();
+      hub.clearRequests();
+      expect(await server.statusOf(revisionId)).toBe("PULLING");
+
+      const next = await startTestKit({ ...env(), ...threaded }, { database: db });
+      kits.push(next);
+      await expectResumedAndAvailable(next, repo, revisionId, s3Files);
     } finally {
       await server.stop();
     }
