@@ -22,9 +22,9 @@ export async function cpuSeconds(pid: number | "self"): Promise<number | null> {
 }
 
 /**
- * The process's CPU time by kind of thread: "main" (the event loop), and the rest by their names,
- * which Node gives them: "libuv-worker" (file system calls, hashing offloaded to the thread
- * pool), "V8 DefaultWorke" (the garbage collector's helpers), and so on.
+ * The process's CPU time by kind of thread: "main" (the event loop), and the rest by their names.
+ * Node 20 leaves its own threads (file system calls, worker threads such as the hashing one, the
+ * garbage collector's helpers) with the process's name, "node"; later versions name some of them.
  */
 export async function threadCpu(pid: number | "self"): Promise<Map<string, number>> {
   const own = pid === "self" ? process.pid : pid;
@@ -46,7 +46,7 @@ export function threadCpuSince(before: Map<string, number>, after: Map<string, n
   return used;
 }
 
-/** "main 1.4, libuv-worker 0.6, V8 DefaultWorke 0.3": the kinds that used at least 0.05 s, busiest first. */
+/** "node 1.3, main 1.0": the kinds that used at least 0.05 s, busiest first. */
 export function formatThreadCpu(used: Record<string, number> | undefined): string {
   if (!used) return "";
   return Object.entries(used)

@@ -83,7 +83,7 @@ export interface ImportConfig {
   recoveryIntervalSeconds: number;
   /** Pickle files next to a safetensors twin: ignored, reported, or refused. */
   picklePolicy: "off" | "warn" | "reject";
-  /** Threads that hash large files beside the event loop; "auto" decides by cores, SHA speed and storage (see hashPlacement). */
+  /** Threads that hash large files beside the event loop; "auto" decides by cores, SHA speed and storage (see autoHashThreads). */
   hashThreads: number | "auto";
 }
 
