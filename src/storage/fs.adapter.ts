@@ -69,9 +69,9 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     try {
       await pipeline(body, createWriteStream(tmp, { flags: "wx", flush: true, highWaterMark: WRITE_BEHIND_BYTES }), { signal });
       const stats = await stat(tmp, { bigint: true });
-      await this.commit(key, tmp, target);
+      const changed = await this.commit(key, tmp, target);
       // An upload answered 200 (a presigned PUT) must still be there after a power cut.
-      if (opts.syncFolder !== false) await syncDir(dirname(target));
+      if (opts.syncFolder !== false) await syncDirs(changed);
       return { key, size: Number(stats.size), etag: etagOf(stats) };
     } catch (err) {
       body.destroy();
@@ -133,8 +133,7 @@ export class FilesystemStorageAdapter implements StorageAdapter {
       // FICLONE reflinks on btrfs/XFS and falls back to a byte copy elsewhere.
       await copyFile(source, tmp, constants.COPYFILE_FICLONE);
       await syncFile(tmp);
-      await this.commit(destKey, tmp, target);
-      await syncDir(dirname(target));
+      await syncDirs(await this.commit(destKey, tmp, target));
     } catch (err) {
       await rm(tmp, { force: true });
       throw isMissing(err) ? new StorageNotFoundError(sourceKey) : err;
@@ -147,9 +146,9 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     const target = this.pathOf(destKey);
     const source = await this.realFile(sourceKey, sourcePath);
     if (sourceKey === destKey) return;
-    await this.commit(destKey, source, target);
+    const changed = await this.commit(destKey, source, target);
     // A move publishes a staged file, which is noted next: it must outlive a power cut first.
-    await Promise.all([syncDir(dirname(target)), syncDir(dirname(source))]);
+    await syncDirs([...changed, dirname(source)]);
     // The directories the source leaves empty go, as after delete.
     await this.prune(dirname(sourcePath));
   }
@@ -178,7 +177,9 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     const held = await this.filesIn(source, "");
     if (held === null || held.size !== paths.length || paths.some((path) => !held.has(path))) return false;
     if (!(await this.isInside(dirname(dest)))) return false;
-    await mkdir(dirname(dest), { recursive: true });
+    // The staged files' own entries were not synced when they were written (see PutOptions.syncFolder).
+    await syncDirs([source, ...new Set(paths.map((path) => dirname(join(source, ...path.split("/")))))]);
+    const created = await mkdir(dirname(dest), { recursive: true });
     if ((await this.realDir(dirname(dest))) !== dirname(plain(destKey))) return false;
     try {
       await rename(source, dest);
@@ -189,7 +190,7 @@ export class FilesystemStorageAdapter implements StorageAdapter {
       throw err;
     }
     // The caller notes every file as placed next: the rename must outlive a power cut first.
-    await Promise.all([syncDir(dirname(dest)), syncDir(dirname(source))]);
+    await syncDirs([...foldersChanged(created, dirname(dest)), dirname(source)]);
     await this.prune(dirname(source));
     return true;
   }
@@ -290,14 +291,20 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     return join(dir, randomUUID());
   }
 
-  private async commit(key: string, tmp: string, target: string): Promise<void> {
+  /**
+   * Renames tmp to target, making its folders as needed. Returns the folders whose entries changed
+   * (target's, every folder made, and the parent of the first), for callers that sync them.
+   */
+  private async commit(key: string, tmp: string, target: string): Promise<string[]> {
+    let created: string | undefined;
     // A concurrent delete may prune the parent between mkdir and rename; retry a few times.
     for (let attempt = 1; ; attempt++) {
-      await mkdir(dirname(target), { recursive: true });
+      const made = await mkdir(dirname(target), { recursive: true });
+      if (made !== undefined && (created === undefined || made.length < created.length)) created = made;
       await this.assertInside(key, dirname(target));
       try {
         await rename(tmp, target);
-        return;
+        return foldersChanged(created, dirname(target));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt === 3) throw err;
       }
@@ -419,9 +426,26 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** Makes the bytes of the file at path durable. */
+/** Syncs the folders at once. */
+async function syncDirs(dirs: string[]): Promise<void> {
+  await Promise.all(dirs.map(syncDir));
+}
+
+/**
+ * The folders whose entries a new entry in `folder` changed: folder itself and, when mkdir made
+ * `created` and the folders below it down to folder, each of those and created's parent.
+ */
+function foldersChanged(created: string | undefined, folder: string): string[] {
+  const changed = [folder];
+  if (created === undefined) return changed;
+  for (let dir = folder; dir !== created && dir.startsWith(created + sep); dir = dirname(dir)) changed.push(dirname(dir));
+  changed.push(dirname(created));
+  return [...new Set(changed)];
+}
+
+/** Makes the bytes of the file at path durable (a read-only descriptor will do, and works on a read-only copy). */
 async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, "r+");
+  const handle = await open(path, "r");
   try {
     await handle.sync();
   } finally {

@@ -96,6 +96,27 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
+/** The paths whose FileHandle.sync ran while work did (Linux names a descriptor's path in /proc/self/fd). */
+async function syncedDuring(work: () => Promise<unknown>): Promise<string[]> {
+  const handle = await open(tmpdir(), "r");
+  const prototype = Object.getPrototypeOf(handle) as { sync(): Promise<void> };
+  await handle.close();
+  const synced: string[] = [];
+  const original = prototype.sync;
+  const spy = jest.spyOn(prototype, "sync").mockImplementation(async function (this: { fd: number }) {
+    synced.push(await readlink(`/proc/self/fd/${this.fd}`));
+    return original.call(this);
+  });
+  try {
+    await work();
+  } finally {
+    spy.mockRestore();
+  }
+  return synced;
+}
+/** For tests that read which descriptor was synced from /proc/self/fd. */
+const onLinux = process.platform === "linux" ? test : test.skip;
+
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -657,28 +678,10 @@ describe("the filesystem link router", () => {
     }
   });
 
-  /** The paths whose FileHandle.sync ran while work did (Linux names a descriptor's path in /proc/self/fd). */
-  async function syncedDuring(work: () => Promise<unknown>): Promise<string[]> {
-    const handle = await open(fsh.basePath, "r");
-    const prototype = Object.getPrototypeOf(handle) as { sync(): Promise<void> };
-    await handle.close();
-    const synced: string[] = [];
-    const original = prototype.sync;
-    const spy = jest.spyOn(prototype, "sync").mockImplementation(async function (this: { fd: number }) {
-      synced.push(await readlink(`/proc/self/fd/${this.fd}`));
-      return original.call(this);
-    });
-    try {
-      await work();
-    } finally {
-      spy.mockRestore();
-    }
-    return synced;
-  }
-
-  test("put, a presigned PUT and copy answer only once the new object's folder is synced, so a power cut cannot lose it", async () => {
+  onLinux("put, a presigned PUT and copy answer only once the new object's folder, and every folder made for it, is synced, so a power cut cannot lose it", async () => {
     const root = await realpath(fsh.basePath);
-    expect(await syncedDuring(() => fsh.adapter.put("durable/a/b/put.bin", streamOf(Buffer.from("p"))))).toContain(join(root, "durable", "a", "b"));
+    const put = await syncedDuring(() => fsh.adapter.put("durable/a/b/put.bin", streamOf(Buffer.from("p"))));
+    expect(put).toEqual(expect.arrayContaining([join(root, "durable", "a", "b"), join(root, "durable", "a"), join(root, "durable"), root]));
     const link = await fsh.adapter.presignPut("durable/uploads/new.bin", { expiresInSeconds: 60 });
     expect(await syncedDuring(() => fetch(link, { method: "PUT", body: "uploaded" }).then((res) => expect(res.status).toBe(200)))).toContain(join(root, "durable", "uploads"));
     const copied = await syncedDuring(() => fsh.adapter.copy("durable/a/b/put.bin", "durable/c/copy.bin"));
@@ -686,7 +689,7 @@ describe("the filesystem link router", () => {
     expect(copied.some((path) => path.startsWith(join(root, ".tmp") + "/"))).toBe(true);
   });
 
-  test("a staging area's put leaves its folder to the publish, which syncs it", async () => {
+  onLinux("a staging area's put leaves its folders to the publish, which syncs them", async () => {
     const root = await realpath(fsh.basePath);
     const staging = fsh.adapter.staging("durable/final/", "durable/.staging/");
     const synced = await syncedDuring(() => staging.put("x.bin", streamOf(Buffer.from("x"))));
@@ -733,6 +736,14 @@ describe("the filesystem's publish of a whole staging area", () => {
   }
   const keysUnder = async (prefix: string) => (await collect(fsh.adapter.list(prefix))).map((o) => o.key).sort();
   const finalKeys = () => Object.keys(FILES).map((path) => `${folder}final/${path}`).sort();
+
+  onLinux("syncs the staged folders before the rename, and the final folder's parents after it", async () => {
+    const { staging, staged } = await stageAll();
+    const root = await realpath(fsh.basePath);
+    const synced = await syncedDuring(() => staging.publishAll!(staged));
+    const at = (...parts: string[]) => join(root, folder.slice(0, -1), ...parts);
+    expect(synced).toEqual(expect.arrayContaining([at(".staging"), at(".staging", "weights"), at(".staging", "weights", "deep"), at()]));
+  });
 
   test("moves every file to its final key in one rename when the final folder is new, and leaves no staging folder", async () => {
     const { staging, staged } = await stageAll();
