@@ -42,7 +42,8 @@ export async function threadCpu(pid: number | "self"): Promise<Map<string, numbe
 /** What each kind of thread used between two readings of threadCpu; threads that ended in between are lost. */
 export function threadCpuSince(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
   const used: Record<string, number> = {};
-  for (const [kind, seconds] of after) used[kind] = seconds - (before.get(kind) ?? 0);
+  // A kind whose threads ended in between may come out below its first reading: it counts 0.
+  for (const [kind, seconds] of after) used[kind] = Math.max(0, seconds - (before.get(kind) ?? 0));
   return used;
 }
 

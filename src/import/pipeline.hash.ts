@@ -1,4 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import { Worker } from "node:worker_threads";
 
@@ -165,12 +166,31 @@ export function autoHashThreads(storageKind: string, machine: MachineFacts): num
 /** This machine's facts, measured once per process (the SHA-256 rate takes a few milliseconds). */
 export const thisMachine: () => MachineFacts = (() => {
   let facts: MachineFacts | undefined;
-  return () => (facts ??= { cores: os.availableParallelism(), sha256MBps: sha256Rate() });
+  return () => (facts ??= { cores: Math.min(os.availableParallelism(), cgroupCpuLimit() ?? Infinity), sha256MBps: sha256Rate() });
 })();
+
+/**
+ * Whole CPUs a cgroup quota leaves this process (a container's `--cpus`), or null without one:
+ * Node 20 counts the CPUs the process may run on, not how much of them it may use.
+ */
+export function cgroupCpuLimit(read: (path: string) => string = (path) => readFileSync(path, "utf8")): number | null {
+  const attempt = (path: string) => {
+    try {
+      return read(path).trim();
+    } catch {
+      return null;
+    }
+  };
+  const v2 = attempt("/sys/fs/cgroup/cpu.max"); // "max 100000", or "150000 100000" for 1.5 CPUs
+  const [quota, period] = v2 !== null ? v2.split(/\s+/) : [attempt("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), attempt("/sys/fs/cgroup/cpu/cpu.cfs_period_us")];
+  const cpus = Number(quota) / Number(period);
+  return Number.isFinite(cpus) && cpus > 0 ? Math.max(1, Math.floor(cpus)) : null;
+}
 
 /** Where the imports into each kind of storage hash their files: one pool per thread count, started on first use. */
 export class HashPlacement {
   private readonly pools = new Map<number, HashPool>();
+  private closed = false;
 
   /** `threads`: a count for every storage, or "auto" (see autoHashThreads). */
   constructor(
@@ -178,8 +198,9 @@ export class HashPlacement {
     private readonly machine: () => MachineFacts = thisMachine,
   ) {}
 
+  /** After close, a pool without threads: a run still unwinding must not start one that nothing would stop. */
   poolFor(storageKind: string): HashPool {
-    const threads = this.threads === "auto" ? autoHashThreads(storageKind, this.machine()) : this.threads;
+    const threads = this.closed ? 0 : this.threads === "auto" ? autoHashThreads(storageKind, this.machine()) : this.threads;
     let pool = this.pools.get(threads);
     if (!pool) this.pools.set(threads, (pool = new HashPool({ threads })));
     return pool;
@@ -187,6 +208,7 @@ export class HashPlacement {
 
   /** Stops every pool's threads (streams still open fail). */
   async close(): Promise<void> {
+    this.closed = true;
     const pools = [...this.pools.values()];
     this.pools.clear();
     await Promise.all(pools.map((pool) => pool.close()));

@@ -77,8 +77,11 @@ export class ImportWorker {
     for (const run of runs) run.controller.abort(new ImportInterruptedError("the server is shutting down"));
     await withDeadline(Promise.allSettled(runs.map((r) => r.done)), UNWIND_TIMEOUT_MS);
     await this.recovering;
-    await this.locks.close();
-    await this.deps.pipeline.hashes?.close();
+    try {
+      await this.locks.close();
+    } finally {
+      await this.deps.pipeline.hashes?.close();
+    }
   }
 
   /** Revisions this process is importing right now. */
@@ -99,6 +102,8 @@ export class ImportWorker {
     if (this.stopping) throw new ImportInterruptedError("the server is shutting down");
     // A run of the same revision still unwinding here (cancelled just before a new import) ends first.
     await this.runs.get(revisionId)?.done;
+    // stop() may have taken its list of runs to interrupt meanwhile.
+    if (this.stopping) throw new ImportInterruptedError("the server is shutting down");
     const controller = new AbortController();
     let settle!: () => void;
     const run: Run = { controller, done: new Promise<void>((resolve) => (settle = resolve)) };

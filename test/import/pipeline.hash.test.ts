@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { autoHashThreads, HashingError, HashPlacement, HashPool, type StreamHasher } from "../../src/import/pipeline.hash";
+import { autoHashThreads, cgroupCpuLimit, HashingError, HashPlacement, HashPool, type StreamHasher } from "../../src/import/pipeline.hash";
 
 /* The hashing threads: the same digests as hashing in place, bounded memory, clean failures. */
 
@@ -103,6 +103,20 @@ describe("where imports hash (IMPORT_HASH_THREADS)", () => {
     expect(autoHashThreads("s3", { cores: 1, sha256MBps: 350 })).toBe(0);
   });
 
+  it("counts the whole CPUs a cgroup quota allows (v2, else v1), and nothing where there is none", () => {
+    const files = (entries: Record<string, string>) => (path: string) => {
+      if (!(path in entries)) throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
+      return entries[path];
+    };
+    expect(cgroupCpuLimit(files({ "/sys/fs/cgroup/cpu.max": "150000 100000\n" }))).toBe(1);
+    expect(cgroupCpuLimit(files({ "/sys/fs/cgroup/cpu.max": "400000 100000" }))).toBe(4);
+    expect(cgroupCpuLimit(files({ "/sys/fs/cgroup/cpu.max": "50000 100000" }))).toBe(1);
+    expect(cgroupCpuLimit(files({ "/sys/fs/cgroup/cpu.max": "max 100000" }))).toBeNull();
+    expect(cgroupCpuLimit(files({ "/sys/fs/cgroup/cpu/cpu.cfs_quota_us": "200000", "/sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000" }))).toBe(2);
+    expect(cgroupCpuLimit(files({ "/sys/fs/cgroup/cpu/cpu.cfs_quota_us": "-1", "/sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000" }))).toBeNull();
+    expect(cgroupCpuLimit(files({}))).toBeNull();
+  });
+
   it("hands each storage the pool auto chose for it, one pool per thread count", async () => {
     const placement = new HashPlacement("auto", () => fast);
     try {
@@ -114,17 +128,16 @@ describe("where imports hash (IMPORT_HASH_THREADS)", () => {
     }
   });
 
-  it("uses a configured count for every storage, and stops its threads on close", async () => {
+  it("uses a configured count for every storage; close stops its threads, failing open streams, and starts none after", async () => {
     const placement = new HashPlacement(2, () => fast);
     const pool = placement.poolFor("s3");
     expect(pool.threads).toBe(2);
     expect(placement.poolFor("filesystem")).toBe(pool);
-    const data = randomBytes(64 * 1024);
     const hasher = pool.open(16 * 1024 * 1024, null);
-    hasher.update(data);
+    hasher.update(randomBytes(64 * 1024));
     expect(pool.runningThreads).toBe(1);
-    hasher.dispose();
     await placement.close();
-    expect(pool.runningThreads).toBe(0);
+    await expect(hasher.digest()).rejects.toBeInstanceOf(HashingError);
+    expect(placement.poolFor("filesystem").threads).toBe(0);
   });
 });

@@ -7,6 +7,7 @@ import { Client } from "pg";
 import { signToken } from "../../src/auth/jwt";
 import { Role } from "../../src/common/enums";
 import { parseId } from "../../src/common/relay";
+import { HashPool } from "../../src/import/pipeline.hash";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { startFakeHub, type FakeHub, type FakeFile } from "../support/fake-hub";
 import { startS3rver, type S3rverHandle } from "../support/s3rver";
@@ -165,7 +166,7 @@ describe("an import across a restart", () => {
 
   it("resumes after SIGKILL while a hashing thread hashes its large files, and every byte lands right", async () => {
     const repo = "restart/threaded";
-    // Shards of 9-12 MiB go to the hashing thread; the kill comes with the last one past 9 MiB.
+    // Shards of 9-12 MiB go to the hashing thread; the last one stalls after 9 MiB, and the kill comes once the others are verified.
     await stallLastShard(repo, 9 * MiB);
     const threaded = { IMPORT_HASH_THREADS: "1" };
     const server = await spawnedServer(threaded);
@@ -177,9 +178,21 @@ describe("an import across a restart", () => {
       hub.clearRequests();
       expect(await server.statusOf(revisionId)).toBe("PULLING");
 
-      const next = await startTestKit({ ...env(), ...threaded }, { database: db });
-      kits.push(next);
-      await expectResumedAndAvailable(next, repo, revisionId, s3Files);
+      // The resumed shard goes to a pool with a thread.
+      const open = HashPool.prototype.open;
+      const hashedLarge: number[] = [];
+      const spy = jest.spyOn(HashPool.prototype, "open").mockImplementation(function (this: HashPool, expectedSize, gitBlobSize) {
+        if (expectedSize >= 8 * MiB) hashedLarge.push(this.threads);
+        return open.call(this, expectedSize, gitBlobSize);
+      });
+      try {
+        const next = await startTestKit({ ...env(), ...threaded }, { database: db });
+        kits.push(next);
+        await expectResumedAndAvailable(next, repo, revisionId, s3Files);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(hashedLarge).toEqual([1]);
     } finally {
       await server.stop();
     }
