@@ -100,6 +100,17 @@ async function expectResumedAndAvailable(kit: TestKit, repo: string, revisionId:
   expect(history.map((h: any) => h.to_status)).toEqual(["SCANNED", "PULLING", "PULLED", "VERIFYING", "AVAILABLE"]);
 }
 
+/** Imports repo in the spawned server until every file but the stalled one is verified, then kills it with SIGKILL. */
+async function killedMidImport(server: Awaited<ReturnType<typeof spawnedServer>>, repo: string): Promise<string> {
+  const revisionId = await server.scanAndImport(repo);
+  await stagedBut(server.query, revisionId, 3);
+  await server.kill();
+  hub.clearFaults();
+  hub.clearRequests();
+  expect(await server.statusOf(revisionId)).toBe("PULLING");
+  return revisionId;
+}
+
 describe("an import across a restart", () => {
   it("resumes after the server shuts down mid-import, skipping the files already verified", async () => {
     const repo = "restart/graceful";
@@ -124,12 +135,7 @@ describe("an import across a restart", () => {
     await stallLastShard(repo);
     const server = await spawnedServer();
     try {
-      const revisionId = await server.scanAndImport(repo);
-      await stagedBut(server.query, revisionId, 3);
-      await server.kill();
-      hub.clearFaults();
-      hub.clearRequests();
-      expect(await server.statusOf(revisionId)).toBe("PULLING");
+      const revisionId = await killedMidImport(server, repo);
 
       const next = await startTestKit(env(), { database: db });
       kits.push(next);
@@ -171,12 +177,7 @@ describe("an import across a restart", () => {
     const threaded = { IMPORT_HASH_THREADS: "1" };
     const server = await spawnedServer(threaded);
     try {
-      const revisionId = await server.scanAndImport(repo);
-      await stagedBut(server.query, revisionId, 3);
-      await server.kill();
-      hub.clearFaults();
-      hub.clearRequests();
-      expect(await server.statusOf(revisionId)).toBe("PULLING");
+      const revisionId = await killedMidImport(server, repo);
 
       // The resumed shard goes to a pool with a thread.
       const open = HashPool.prototype.open;
