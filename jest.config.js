@@ -14,6 +14,9 @@ module.exports = {
     }],
   },
   setupFiles: ["reflect-metadata"],
+  // With TEST_DATABASE_URL unset, one embedded PostgreSQL serves the whole run.
+  globalSetup: "<rootDir>/test/support/global-setup.ts",
+  globalTeardown: "<rootDir>/test/support/global-teardown.ts",
   testTimeout: 30000,
   maxWorkers: 2,
 };

