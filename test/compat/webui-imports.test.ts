@@ -1,7 +1,7 @@
 import { CancelImportMutationDocument, CleanupVersionMutationDocument, ImportArtifactsMutationDocument, ReservoirArtifactDetailPageQueryDocument } from "../generated/graphql";
 import { startFakeHub, type FakeHub } from "../support/fake-hub";
 import { startTestKit, type TestKit } from "../support/testkit";
-import { FAST_IMPORTS, keysUnder, defaultAdapter, scanModel, waitForStatus } from "./support";
+import { FAST_IMPORTS, keysUnder, defaultAdapter, scanModel, waitForStatus } from "../import/support";
 
 /** The Backend.AI web UI's import, cleanup and cancel mutations and its detail page, unchanged, against live imports. */
 
