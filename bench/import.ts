@@ -12,6 +12,7 @@ import { Role } from "../src/common/enums";
 import { freePort } from "../src/common/net";
 import { decodeGlobalId } from "../src/common/relay";
 import { createTestDatabase } from "../test/support/database";
+import { stopEmbeddedTestDatabase, useEmbeddedTestDatabase } from "../test/support/global-setup";
 import type { FakeFile } from "../test/support/fake-hub";
 import { sha256Rate } from "../src/import/pipeline.hash";
 import type { BaselineJob } from "./baseline";
@@ -38,7 +39,7 @@ import type { HubService, S3Service } from "./services";
  * baseline and, unless BENCH_SERVER_ENV says otherwise, in the import: 4), BENCH_SERVER_ENV (extra
  * server variables, e.g. "IMPORT_FILE_CONCURRENCY=8"), BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof
  * --cpu-prof-dir=/tmp/prof" to profile the import), TEST_DATABASE_URL (the PostgreSQL server that
- * gets a fresh database per import).
+ * gets a fresh database per import; unset: an embedded one for the run).
  */
 
 const MiB = 1024 * 1024;
@@ -553,12 +554,14 @@ async function main(): Promise<void> {
   const shaBefore = sha256Rate(256);
   process.stderr.write(`starting the fake hub; it hashes the synthetic model (${s.sizeMiB} MiB) once, before anything is timed\n`);
   const hub = await startService<HubService>(["hub", JSON.stringify({ repo: REPO, files: model.files, inMemory: s.hubInMemory })]);
+  await useEmbeddedTestDatabase();
   try {
     const rows: Row[] = [];
     for (const backend of s.backends) rows.push(...(await benchBackend(backend, s, hub, model)));
     process.stdout.write(`\n${report(s, model, rows, [shaBefore, sha256Rate(256)])}\n`);
   } finally {
     await hub.stop();
+    await stopEmbeddedTestDatabase();
   }
 }
 

@@ -3,7 +3,7 @@ import type { Logger } from "../../src/common/logger";
 import { ArtifactStatus } from "../../src/common/enums";
 import type { EventBus, ImportProgressEvent, RevisionStatusChangedEvent } from "../../src/events/event-bus";
 import { createPgEventBus, DEFAULT_EVENTS_CHANNEL, type PgEventBusOptions } from "../../src/events/pg-event-bus";
-import { createTestDatabase, TEST_PG_URL, type TestDatabase } from "../support/database";
+import { createTestDatabase, testPgUrl, type TestDatabase } from "../support/database";
 
 let db: TestDatabase;
 const open: EventBus[] = [];
@@ -219,14 +219,14 @@ describe("the PostgreSQL event bus", () => {
     const log = recordingLogger();
     const events = await bus({ logger: log.logger, reconnectDelayMs: { min: 20, max: 100 } });
     const received = collect(events.subscribe("revision.status"), { deadlineMs: 10_000 });
-    await sql(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS false`, [], TEST_PG_URL);
+    await sql(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS false`, [], testPgUrl());
     try {
-      await sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'artifact-registry-events'`, [db.name], TEST_PG_URL);
+      await sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'artifact-registry-events'`, [db.name], testPgUrl());
       await until(() => (log.text().match(/warn: event bus reconnect failed/g) ?? []).length >= 2, "two failed reconnects");
       events.publish("revision.status", statusEvent("r", 1));
       events.publish("revision.status", fence());
     } finally {
-      await sql(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS true`, [], TEST_PG_URL);
+      await sql(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS true`, [], testPgUrl());
     }
     expect(await received).toEqual([statusEvent("r", 1)]);
   });

@@ -7,11 +7,9 @@ import { createDataSource } from "../../src/db/data-source";
  * The PostgreSQL server tests use: TEST_DATABASE_URL, which the global setup points at its own
  * embedded server when it is unset. Each test file gets its own fresh database on it.
  */
-export const TEST_PG_URL = testDatabaseUrl();
-
-function testDatabaseUrl(): string {
+export function testPgUrl(): string {
   const url = process.env.TEST_DATABASE_URL;
-  if (!url) throw new Error("TEST_DATABASE_URL is unset: run tests through jest, whose global setup starts an embedded PostgreSQL");
+  if (!url) throw new Error("TEST_DATABASE_URL is unset: run tests through jest, whose global setup starts an embedded PostgreSQL (or call that setup first)");
   return url;
 }
 
@@ -28,7 +26,7 @@ function withDatabase(url: string, name: string): string {
 }
 
 async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: TEST_PG_URL });
+  const client = new Client({ connectionString: testPgUrl() });
   await client.connect();
   try {
     return await fn(client);
@@ -43,7 +41,7 @@ export async function createTestDatabase(prefix = "ar_test"): Promise<TestDataba
   await admin((c) => c.query(`CREATE DATABASE "${name}"`));
   return {
     name,
-    url: withDatabase(TEST_PG_URL, name),
+    url: withDatabase(testPgUrl(), name),
     drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
   };
 }

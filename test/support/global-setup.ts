@@ -19,6 +19,14 @@ type WithEmbedded = typeof globalThis & { [KEY]?: Embedded };
 const THROWAWAY = { fsync: "off", synchronous_commit: "off", full_page_writes: "off", max_connections: "300" };
 
 export default async function globalSetup(): Promise<void> {
+  await useEmbeddedTestDatabase(THROWAWAY);
+}
+
+/**
+ * Points TEST_DATABASE_URL at a new embedded PostgreSQL unless it is set already. The benchmark
+ * calls it with no settings: its imports should commit to disk as the service's would.
+ */
+export async function useEmbeddedTestDatabase(settings: Record<string, string> = {}): Promise<void> {
   if (process.env.TEST_DATABASE_URL) return;
   const logger = createLogger("warn");
   let lastError: unknown;
@@ -26,7 +34,7 @@ export default async function globalSetup(): Promise<void> {
   for (let attempt = 1; attempt <= 3; attempt++) {
     const dir = await mkdtemp(path.join(os.tmpdir(), "artifact-registry-test-pg-"));
     try {
-      const db = await startEmbeddedPostgres(dir, logger, { settings: THROWAWAY });
+      const db = await startEmbeddedPostgres(dir, logger, { settings });
       const admin = new URL(db.url);
       admin.pathname = "/postgres";
       process.env.TEST_DATABASE_URL = admin.toString();
