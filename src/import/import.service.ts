@@ -13,7 +13,7 @@ import { ArtifactRevisionEntity } from "../revision/revision.entity";
 import { unsafePathReason } from "../scan/safe-path";
 import type { StorageManager } from "../storage/storage-manager";
 import type { RevisionServing } from "../revision/revision.service";
-import { delegateImport, type ReservoirImportDeps } from "./delegate";
+import { delegateImport, type ReservoirImportDeps } from "./sources/delegate";
 import { claimFolder, finalKey, folderSharer, stagingArea } from "./folders";
 import type { ImportQueue } from "./import.ports";
 

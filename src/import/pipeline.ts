@@ -18,7 +18,7 @@ import { loadImportRevision, type ImportRevision } from "./pipeline.revision";
 import type { HashPlacement } from "./pipeline.hash";
 import { transferFile } from "./pipeline.transfer";
 import { ImportProgressTracker, isSameImport, readPulse } from "./progress";
-import type { FileSourceFactory, PreparedSource } from "./sources";
+import type { FileSourceFactory, PreparedSource } from "./sources/factory";
 import { WriteBehind } from "./write-behind";
 import { runVerifiers, type VerifiableFile, type Verifier } from "./verifiers";
 

@@ -14,7 +14,7 @@ import { isImportLockHeld, RevisionLocks } from "./locks";
 import { HashPlacement } from "./pipeline.hash";
 import { runImport, type PipelineDeps } from "./pipeline";
 import type { ImportJob, LiveJob, PgBossImportQueue } from "./queue";
-import { createFileSourceFactory } from "./sources";
+import { createFileSourceFactory } from "./sources/factory";
 import { configuredVerifiers } from "./verifiers";
 
 /** A worker takes a job's lock right after fetching it; a job active this long without the lock is orphaned. */

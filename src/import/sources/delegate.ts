@@ -1,14 +1,14 @@
 import pLimit from "p-limit";
 import type { DataSource } from "typeorm";
-import { ArtifactRegistryType, ArtifactStatus } from "../common/enums";
-import { ERRORS } from "../common/errors";
-import type { Logger } from "../common/logger";
-import { toGlobalId } from "../common/relay";
-import type { ReservoirRegistryRecord } from "../registry/registry.records";
-import { reservoirFailure } from "../scan/reservoir.scanner";
-import type { ReservoirClient, RemoteRevisionMatch } from "../upstream/reservoir/reservoir.client";
-import type { RemoteRevisionState } from "../upstream/reservoir/reservoir.documents";
-import { ReservoirError } from "../upstream/reservoir/reservoir.errors";
+import { ArtifactRegistryType, ArtifactStatus } from "../../common/enums";
+import { ERRORS } from "../../common/errors";
+import type { Logger } from "../../common/logger";
+import { toGlobalId } from "../../common/relay";
+import type { ReservoirRegistryRecord } from "../../registry/registry.records";
+import { reservoirFailure } from "../../scan/reservoir.scanner";
+import type { ReservoirClient, RemoteRevisionMatch } from "../../upstream/reservoir/reservoir.client";
+import type { RemoteRevisionState } from "../../upstream/reservoir/reservoir.documents";
+import { ReservoirError } from "../../upstream/reservoir/reservoir.errors";
 
 /*
  * Imports that depend on a Reservoir remote having the files: asking it to import a revision

@@ -1,11 +1,11 @@
-import { ArtifactRegistryType } from "../common/enums";
-import type { HuggingFaceRegistryRecord } from "../registry/registry.records";
-import type { ManifestFile } from "../scan/catalog";
-import type { HubClientFactory } from "../scan/huggingface.scanner";
+import { ArtifactRegistryType } from "../../common/enums";
+import type { HuggingFaceRegistryRecord } from "../../registry/registry.records";
+import type { ManifestFile } from "../../scan/catalog";
+import type { HubClientFactory } from "../../scan/huggingface.scanner";
 import { HuggingFaceFileSource } from "./huggingface.source";
-import { PermanentImportError } from "./import.errors";
-import type { FileSource } from "./import.ports";
-import type { ImportRevision } from "./pipeline.revision";
+import { PermanentImportError } from "../import.errors";
+import type { FileSource } from "../import.ports";
+import type { ImportRevision } from "../pipeline.revision";
 import { createReservoirFileSource, type ReservoirSourceDeps } from "./reservoir.source";
 
 export interface PreparedSource {

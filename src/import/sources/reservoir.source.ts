@@ -1,18 +1,18 @@
 import type { DataSource } from "typeorm";
-import { ArtifactStatus } from "../common/enums";
-import type { Logger } from "../common/logger";
-import type { ReservoirRegistryRecord } from "../registry/registry.records";
-import type { ManifestFile } from "../scan/catalog";
-import { manifestOf } from "../scan/reservoir.scanner.mapping";
+import { ArtifactStatus } from "../../common/enums";
+import type { Logger } from "../../common/logger";
+import type { ReservoirRegistryRecord } from "../../registry/registry.records";
+import type { ManifestFile } from "../../scan/catalog";
+import { manifestOf } from "../../scan/reservoir.scanner.mapping";
 import {
   DEFAULT_RETRY, UpstreamRequestError, normalizeEtag, parseContentRange, parseLength, readBody, requestWithRetry, streamBody,
   type RetryPolicy, type UpstreamResponse,
-} from "../upstream/http";
-import type { ReservoirClient, RemoteRevisionMatch } from "../upstream/reservoir/reservoir.client";
-import type { RemoteFile } from "../upstream/reservoir/reservoir.documents";
-import { ReservoirError } from "../upstream/reservoir/reservoir.errors";
+} from "../../upstream/http";
+import type { ReservoirClient, RemoteRevisionMatch } from "../../upstream/reservoir/reservoir.client";
+import type { RemoteFile } from "../../upstream/reservoir/reservoir.documents";
+import { ReservoirError } from "../../upstream/reservoir/reservoir.errors";
 import { findRemoteCopy, importFailure, REMOTE_UNDER_WAY, ReservoirImportError, waitForRemoteImports, type RemoteWaitOptions } from "./delegate";
-import type { FileSource, ImportFile, OpenedFile } from "./import.ports";
+import type { FileSource, ImportFile, OpenedFile } from "../import.ports";
 
 export interface ReservoirSourceDeps {
   ds: DataSource;
