@@ -9,8 +9,8 @@ import { RegistryService } from "../registry/registry.service";
 import { ensureDefaultStorage } from "../storage/bootstrap";
 import { LinkSigner } from "../storage/link-signer";
 import { StorageManager } from "../storage/storage-manager";
-import { PgBossImportQueue } from "./queue";
-import { createImportWorker } from "./worker";
+import { PgBossImportQueue } from "./job/queue";
+import { createImportWorker } from "./job/worker";
 
 /*
  * A process that only runs imports (`npm run worker`): the database, storage, event bus, queue

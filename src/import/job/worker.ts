@@ -1,21 +1,21 @@
 import pLimit from "p-limit";
 import type { DataSource } from "typeorm";
-import type { Logger } from "../common/logger";
-import type { Config, ImportConfig } from "../config/config";
-import type { EventBus } from "../events/event-bus";
-import type { HuggingFaceRegistryRecord, ReservoirRegistryRecord } from "../registry/registry.records";
-import { listMidImportRevisions, RECOVERABLE_STATUSES } from "../revision/lifecycle";
-import type { StorageManager } from "../storage/storage-manager";
-import { createHubClient } from "../upstream/huggingface/hub.client";
-import { sleep } from "../upstream/http";
-import { reservoirClientFactory } from "../upstream/reservoir/reservoir.client";
-import { ImportCancelledError, ImportInterruptedError } from "./import.errors";
+import type { Logger } from "../../common/logger";
+import type { Config, ImportConfig } from "../../config/config";
+import type { EventBus } from "../../events/event-bus";
+import type { HuggingFaceRegistryRecord, ReservoirRegistryRecord } from "../../registry/registry.records";
+import { listMidImportRevisions, RECOVERABLE_STATUSES } from "../../revision/lifecycle";
+import type { StorageManager } from "../../storage/storage-manager";
+import { createHubClient } from "../../upstream/huggingface/hub.client";
+import { sleep } from "../../upstream/http";
+import { reservoirClientFactory } from "../../upstream/reservoir/reservoir.client";
+import { ImportCancelledError, ImportInterruptedError } from "../import.errors";
 import { isImportLockHeld, RevisionLocks } from "./locks";
-import { HashPlacement } from "./pipeline.hash";
-import { runImport, type PipelineDeps } from "./pipeline";
+import { HashPlacement } from "../pipeline.hash";
+import { runImport, type PipelineDeps } from "../pipeline";
 import type { ImportJob, LiveJob, PgBossImportQueue } from "./queue";
-import { createFileSourceFactory } from "./sources/factory";
-import { configuredVerifiers } from "./verifiers";
+import { createFileSourceFactory } from "../sources/factory";
+import { configuredVerifiers } from "../verifiers";
 
 /** A worker takes a job's lock right after fetching it; a job active this long without the lock is orphaned. */
 const ORPHAN_GRACE_MS = 2_000;
