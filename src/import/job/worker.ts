@@ -11,11 +11,11 @@ import { sleep } from "../../upstream/http";
 import { reservoirClientFactory } from "../../upstream/reservoir/reservoir.client";
 import { ImportCancelledError, ImportInterruptedError } from "../import.errors";
 import { isImportLockHeld, RevisionLocks } from "./locks";
-import { HashPlacement } from "../pipeline.hash";
-import { runImport, type PipelineDeps } from "../pipeline";
+import { HashPlacement } from "../pipeline/hash";
+import { runImport, type PipelineDeps } from "../pipeline/run";
 import type { ImportJob, LiveJob, PgBossImportQueue } from "./queue";
 import { createFileSourceFactory } from "../sources/factory";
-import { configuredVerifiers } from "../verifiers";
+import { configuredVerifiers } from "../pipeline/verifiers";
 
 /** A worker takes a job's lock right after fetching it; a job active this long without the lock is orphaned. */
 const ORPHAN_GRACE_MS = 2_000;

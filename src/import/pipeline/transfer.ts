@@ -1,9 +1,9 @@
 import { PassThrough } from "node:stream";
-import type { StagingArea } from "../storage/storage.port";
-import { backoffDelay, sleep, type RetryPolicy } from "../upstream/http";
-import { isTransientTransferError, PermanentImportError } from "./import.errors";
-import type { FileSource, ImportFile, OpenedFile } from "./import.ports";
-import { HashingError, sharedHashPool, type HashPool } from "./pipeline.hash";
+import type { StagingArea } from "../../storage/storage.port";
+import { backoffDelay, sleep, type RetryPolicy } from "../../upstream/http";
+import { isTransientTransferError, PermanentImportError } from "../import.errors";
+import type { FileSource, ImportFile, OpenedFile } from "../import.ports";
+import { HashingError, sharedHashPool, type HashPool } from "./hash";
 
 /*
  * What the pipe into the storage adapter may hold before the download waits. The adapters

@@ -1,10 +1,10 @@
 /** Where an import puts a revision's files in a namespace: its folder, its staging area, and who else may use the folder. */
 import type { DataSource } from "typeorm";
-import type { ArtifactStatus } from "../common/enums";
-import { ERRORS } from "../common/errors";
-import { toGlobalId } from "../common/relay";
-import { RECOVERABLE_STATUSES } from "../revision/lifecycle";
-import type { StagingArea, StorageAdapter } from "../storage/storage.port";
+import type { ArtifactStatus } from "../../common/enums";
+import { ERRORS } from "../../common/errors";
+import { toGlobalId } from "../../common/relay";
+import { RECOVERABLE_STATUSES } from "../../revision/lifecycle";
+import type { StagingArea, StorageAdapter } from "../../storage/storage.port";
 
 type Queryable = { query: DataSource["query"] };
 

@@ -1,8 +1,8 @@
 import type { DataSource } from "typeorm";
-import type { ArtifactStatus } from "../common/enums";
-import type { EventBus } from "../events/event-bus";
-import { RECOVERABLE_STATUSES } from "../revision/lifecycle";
-import type { ImportProgressData } from "../revision/revision.entity";
+import type { ArtifactStatus } from "../../common/enums";
+import type { EventBus } from "../../events/event-bus";
+import { RECOVERABLE_STATUSES } from "../../revision/lifecycle";
+import type { ImportProgressData } from "../../revision/revision.entity";
 
 /** How far back the transfer rate looks: long enough to smooth bursts, short enough to show a stall. */
 const RATE_WINDOW_MS = 5_000;
