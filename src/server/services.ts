@@ -6,7 +6,7 @@ import { RegistryService } from "../registry/registry.service";
 import { StorageService } from "../storage/storage.service";
 import type { Logger } from "../common/logger";
 import type { ImportQueue } from "../import/import.ports";
-import { ImportService } from "../import/import.service";
+import { ImportService } from "../import/api/import.service";
 import { DetailQueue } from "../scan/detail-queue";
 import { HuggingFaceScanner, type HubClientFactory } from "../scan/huggingface.scanner";
 import { ReservoirScanner } from "../scan/reservoir.scanner";
