@@ -8,7 +8,8 @@ import type { HuggingFaceRegistryRecord } from "../registry/registry.records";
 import { ArtifactRevisionEntity } from "../revision/revision.entity";
 import { hydrate } from "../common/sql";
 import { HubError, type HubClient, type HubModelInfo, type HubModelSummary, type HubRefs } from "../upstream/huggingface/hub.port";
-import { recordRevisionDetails, upsertArtifact, upsertRevision, type ManifestFile } from "./catalog";
+import { discoverRevision } from "../revision/lifecycle";
+import { recordRevisionDetails, upsertArtifact, type ManifestFile } from "./catalog";
 import type { DetailQueue } from "./detail-queue";
 import { unsafePathReason } from "./safe-path";
 
@@ -179,7 +180,7 @@ export class HuggingFaceScanner {
   }
 
   private async upsertVersion(em: EntityManager, artifactId: string, version: string, commit: string | null, actor: ScanActor, registry: HuggingFaceRegistryRecord) {
-    const { revision } = await upsertRevision(em, { artifactId, version, latestUpstreamDigest: commit }, { actor: actor.sub, registryName: registry.name });
+    const { revision } = await discoverRevision(em, { artifactId, version, latestUpstreamDigest: commit }, { actor: actor.sub, registryName: registry.name });
     return revision;
   }
 

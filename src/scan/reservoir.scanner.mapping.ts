@@ -1,6 +1,7 @@
 import { ArtifactRemoteStatus, ArtifactStatus, ArtifactType } from "../common/enums";
 import type { RemoteArtifact, RemoteFile, RemoteRevision } from "../upstream/reservoir/reservoir.documents";
-import type { ArtifactUpsert, ManifestFile, RevisionUpsert } from "./catalog";
+import type { RevisionUpsert } from "../revision/lifecycle";
+import type { ArtifactUpsert, ManifestFile } from "./catalog";
 import { MAX_README_BYTES } from "./huggingface.scanner";
 import { unsafePathReason } from "./safe-path";
 

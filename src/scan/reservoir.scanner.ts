@@ -8,7 +8,8 @@ import type { ReservoirRegistryRecord } from "../registry/registry.records";
 import type { ReservoirClient, RemoteArtifactWithRevisions } from "../upstream/reservoir/reservoir.client";
 import type { RemoteArtifactFilter } from "../upstream/reservoir/reservoir.documents";
 import { ReservoirError } from "../upstream/reservoir/reservoir.errors";
-import { recordRevisionDetails, upsertArtifact, upsertRevision } from "./catalog";
+import { discoverRevision } from "../revision/lifecycle";
+import { recordRevisionDetails, upsertArtifact } from "./catalog";
 import type { DetailQueue } from "./detail-queue";
 import type { ScanActor } from "./huggingface.scanner";
 import { artifactUpsertOf, manifestOf, readmeOf, revisionUpsertOf } from "./reservoir.scanner.mapping";
@@ -174,7 +175,7 @@ export class ReservoirScanner {
           this.deps.logger.warn(`reservoir ${registry.name}: skipped a revision of ${artifact.name}: ${upsert.skip}`);
           continue;
         }
-        const { revision } = await upsertRevision(em, upsert.ok, { actor: actor.sub, registryName: registry.name });
+        const { revision } = await discoverRevision(em, upsert.ok, { actor: actor.sub, registryName: registry.name });
         jobs.push({ label: `${artifact.name}@${revision.version}`, remoteRevisionId: rev.id, revisionId: revision.id, commit: revision.latestUpstreamDigest, remoteSize: rev.size });
       }
       return { artifact, jobs };

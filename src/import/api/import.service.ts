@@ -8,7 +8,7 @@ import { parseId, toGlobalId } from "../../common/relay";
 import { hydrate } from "../../common/sql";
 import type { Config } from "../../config/config";
 import type { EventBus, RevisionStatusChangedEvent } from "../../events/event-bus";
-import { applyTransition, applyTransitionIn } from "../../revision/lifecycle";
+import { applyTransition, applyTransitionIn, CLEANABLE_STATUSES, IMPORTING_STATUSES } from "../../revision/lifecycle";
 import { ArtifactRevisionEntity } from "../../revision/revision.entity";
 import { unsafePathReason } from "../../scan/safe-path";
 import type { StorageManager } from "../../storage/storage-manager";
@@ -18,8 +18,6 @@ import { claimFolder, finalKey, folderSharer, stagingArea } from "../pipeline/fo
 import type { ImportQueue } from "../import.ports";
 
 export const MAX_IMPORT_IDS = 100;
-const IMPORTING = [ArtifactStatus.PULLING, ArtifactStatus.PULLED, ArtifactStatus.VERIFYING];
-const CLEANABLE = [ArtifactStatus.AVAILABLE, ArtifactStatus.FAILED, ArtifactStatus.REJECTED, ArtifactStatus.NEEDS_APPROVAL];
 const DEFAULT_URL_EXPIRY_SECONDS = 3600;
 
 export interface ImportTask {
@@ -91,7 +89,7 @@ export class ImportService {
       for (const id of ids) {
         const { revision, artifactName } = rows.get(id)!;
         // Already importing: its task is returned. AVAILABLE at the same commit: nothing to download.
-        if (IMPORTING.includes(revision.status)) continue;
+        if (IMPORTING_STATUSES.includes(revision.status)) continue;
         if (revision.status === ArtifactStatus.AVAILABLE && !opts.force && (revision.latestUpstreamDigest ?? revision.digest) === revision.digest) continue;
         if (!revision.latestUpstreamDigest) {
           throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} has no known upstream commit: scan it first`, { currentStatus: revision.status });
@@ -115,7 +113,7 @@ export class ImportService {
     const fresh = await this.findRevisions(ids);
     return Promise.all(ids.map(async (id) => {
       const revision = fresh.get(id)!;
-      const running = IMPORTING.includes(revision.status);
+      const running = IMPORTING_STATUSES.includes(revision.status);
       return { taskId: revision.importTaskId ?? (running ? await this.queue.activeJobId(id) : null), revision };
     }));
   }
@@ -206,7 +204,7 @@ export class ImportService {
     const { artifactName } = await this.findVisible(id, viewer);
     await this.ds.transaction(async (em) => {
       const { revision } = (await this.lockRevisions(em, [id])).get(id)!;
-      if (!CLEANABLE.includes(revision.status)) {
+      if (!CLEANABLE_STATUSES.includes(revision.status)) {
         throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} is ${revision.status}: only AVAILABLE, FAILED, REJECTED or NEEDS_APPROVAL revisions can be cleaned up`, { currentStatus: revision.status, action: "cleanup" });
       }
       // Rows first, files next, status last: if deleting fails, all of it rolls back.

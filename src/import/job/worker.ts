@@ -4,7 +4,7 @@ import type { Logger } from "../../common/logger";
 import type { Config, ImportConfig } from "../../config/config";
 import type { EventBus } from "../../events/event-bus";
 import type { HuggingFaceRegistryRecord, ReservoirRegistryRecord } from "../../registry/registry.records";
-import { listMidImportRevisions, RECOVERABLE_STATUSES } from "../../revision/lifecycle";
+import { listMidImportRevisions, IMPORTING_STATUSES } from "../../revision/lifecycle";
 import type { StorageManager } from "../../storage/storage-manager";
 import { createHubClient } from "../../upstream/huggingface/hub.client";
 import { sleep } from "../../upstream/http";
@@ -170,7 +170,7 @@ export class ImportWorker {
     await Promise.all(mid.map((r) => limit(async () => {
       if (this.stopping || jobs.get(r.id)) return;
       const taskId = await queue.enqueue(r.id);
-      await ds.query(`UPDATE artifact_revisions SET import_task_id = $2 WHERE id = $1 AND status = ANY($3)`, [r.id, taskId, RECOVERABLE_STATUSES]);
+      await ds.query(`UPDATE artifact_revisions SET import_task_id = $2 WHERE id = $1 AND status = ANY($3)`, [r.id, taskId, IMPORTING_STATUSES]);
       this.deps.logger.info(`revision ${r.id} was ${r.status} without a live import job; enqueued job ${taskId}`);
     })));
   }
@@ -190,7 +190,7 @@ async function recordCrash(ds: DataSource, revisionId: string): Promise<number> 
        FROM verified
       WHERE id = $1 AND status = ANY($2)
   RETURNING import_crashes`,
-    [revisionId, RECOVERABLE_STATUSES],
+    [revisionId, IMPORTING_STATUSES],
   );
   return row?.import_crashes ?? 0;
 }

@@ -5,7 +5,7 @@ import { ArtifactStatus } from "../../common/enums";
 import { AppError } from "../../common/errors";
 import type { Logger } from "../../common/logger";
 import type { EventBus } from "../../events/event-bus";
-import { applyTransition, applyTransitionIn, RECOVERABLE_STATUSES, type LifecycleAction } from "../../revision/lifecycle";
+import { applyTransition, applyTransitionIn, IMPORTING_STATUSES, type LifecycleAction } from "../../revision/lifecycle";
 import type { VerificationResultData } from "../../revision/revision.entity";
 import type { ManifestFile } from "../../scan/catalog";
 import type { StorageManager } from "../../storage/storage-manager";
@@ -72,7 +72,7 @@ export type ImportOutcome = ArtifactStatus.AVAILABLE | ArtifactStatus.NEEDS_APPR
  */
 export async function runImport(deps: PipelineDeps, revisionId: string, signal: AbortSignal, attempt: ImportAttempt): Promise<ImportOutcome> {
   const revision = await loadImportRevision(deps.ds, revisionId);
-  if (!revision || !RECOVERABLE_STATUSES.includes(revision.status)) return "idle";
+  if (!revision || !IMPORTING_STATUSES.includes(revision.status)) return "idle";
   const { generation } = await readPulse(deps.ds, revisionId);
   return new ImportRun(deps, revision, generation, signal, attempt).execute();
 }
@@ -483,7 +483,7 @@ class ImportRun {
     const lastAttempt = this.attempt.number >= this.attempt.max;
     if (isRetryable(error) && !lastAttempt) {
       const note = `Attempt ${this.attempt.number} of ${this.attempt.max} failed, retrying: ${describeError(error)}`;
-      await this.deps.ds.query(`UPDATE artifact_revisions SET last_error = $2 WHERE id = $1 AND status = ANY($3)`, [this.revision.id, note, RECOVERABLE_STATUSES]);
+      await this.deps.ds.query(`UPDATE artifact_revisions SET last_error = $2 WHERE id = $1 AND status = ANY($3)`, [this.revision.id, note, IMPORTING_STATUSES]);
       throw error;
     }
     const message = isRetryable(error) ? `${describeError(error)} (gave up after ${this.attempt.number} attempts)` : describeError(error);

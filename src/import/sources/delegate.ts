@@ -5,6 +5,7 @@ import { ERRORS } from "../../common/errors";
 import type { Logger } from "../../common/logger";
 import { toGlobalId } from "../../common/relay";
 import type { ReservoirRegistryRecord } from "../../registry/registry.records";
+import { IMPORTABLE_STATUSES, statusIn, UNDER_WAY_STATUSES } from "../../revision/lifecycle";
 import { reservoirFailure } from "../../scan/reservoir.scanner";
 import type { ReservoirClient, RemoteRevisionMatch } from "../../upstream/reservoir/reservoir.client";
 import type { RemoteRevisionState } from "../../upstream/reservoir/reservoir.documents";
@@ -68,12 +69,7 @@ export function importFailure(registry: Pick<ReservoirRegistryRecord, "name" | "
   return new ReservoirImportError(`Reservoir registry ${JSON.stringify(registry.name)} (${registry.endpoint}) ${doing}: ${error.message}`, isTransientReservoirError(error), { cause: error });
 }
 
-const { SCANNED, PULLING, PULLED, VERIFYING, NEEDS_APPROVAL, AVAILABLE, FAILED, REJECTED } = ArtifactStatus;
-
-/** The remote is importing it (or waits for an administrator's approval): it may yet become AVAILABLE. */
-export const REMOTE_UNDER_WAY: readonly string[] = [PULLING, PULLED, VERIFYING, NEEDS_APPROVAL];
-/** Statuses the remote's importArtifacts starts from (or, when under way, answers with the running task). */
-const REMOTE_IMPORTABLE: readonly string[] = [SCANNED, FAILED, PULLING, PULLED, VERIFYING];
+const { SCANNED, AVAILABLE, FAILED, REJECTED } = ArtifactStatus;
 
 /**
  * Which of the remote's copies to import from when several of its registries hold the name
@@ -81,7 +77,7 @@ const REMOTE_IMPORTABLE: readonly string[] = [SCANNED, FAILED, PULLING, PULLED, 
  */
 export function pickRemoteCopy(matches: readonly RemoteRevisionMatch[]): RemoteRevisionMatch | null {
   return matches.find((m) => m.revision.status === AVAILABLE)
-    ?? matches.find((m) => REMOTE_UNDER_WAY.includes(m.revision.status))
+    ?? matches.find((m) => statusIn(UNDER_WAY_STATUSES, m.revision.status))
     ?? matches[0]
     ?? null;
 }
@@ -147,7 +143,7 @@ export function waitForRemoteImports(
         finish(new ReservoirImportError(`The import of ${target.label} ${where} ended ${state.status}${why}`, false));
       } else if (state.status === SCANNED) {
         finish(new ReservoirImportError(`The import of ${target.label} ${where} was cancelled, or its files were cleaned up there`, false));
-      } else if (!REMOTE_UNDER_WAY.includes(state.status)) {
+      } else if (!statusIn(UNDER_WAY_STATUSES, state.status)) {
         finish(new ReservoirImportError(`${target.label} ${where} is in status ${state.status}, which this server does not know`, false));
       }
     };
@@ -284,7 +280,7 @@ export async function delegateImport(deps: ReservoirImportDeps, localRevisionIds
 
   const revisions: DelegatedRevision[] = [];
   for (const { registry, client, items } of plans) {
-    const wanted = items.filter(({ match }) => REMOTE_IMPORTABLE.includes(match.revision.status) || (options.force && match.revision.status === AVAILABLE));
+    const wanted = items.filter(({ match }) => statusIn(IMPORTABLE_STATUSES, match.revision.status) || (options.force && match.revision.status === AVAILABLE));
     const tasks = new Map<string, { taskId: string | null; status: string }>();
     if (wanted.length) {
       try {
