@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import type { ArtifactRegistryType, ArtifactStatus } from "../common/enums";
 import type { ImportProgressData } from "../revision/revision.entity";
-import type { ManifestFile } from "../scan/catalog";
+import type { ManifestFile } from "../revision/manifest";
 
 /** One file of a revision's manifest, as an import fetches and verifies it. */
 export interface ImportFile {

@@ -1,24 +1,15 @@
 import type { EntityManager } from "typeorm";
 import { ArtifactEntity } from "../artifact/artifact.entity";
-import type { ArtifactType } from "../common/enums";
+import type { ArtifactUpsert } from "../artifact/artifact.records";
 import { hydrate } from "../common/sql";
 import { MANIFEST_WRITABLE_STATUSES, statusIn } from "../revision/lifecycle";
+import type { ManifestFile } from "../revision/manifest";
 
 /**
  * The writes a scan makes, shared by every upstream (Hugging Face, Reservoir). All are upserts
  * keyed by natural keys, so rescans never duplicate and concurrent scans converge. Revisions
  * themselves are inserted by the lifecycle (discoverRevision), which owns their status.
  */
-
-export interface ArtifactUpsert {
-  registryId: string;
-  type: ArtifactType;
-  name: string;
-  description?: string | null;
-  sourceName: string | null;
-  sourceUrl: string | null;
-  extra: Record<string, unknown> | null;
-}
 
 /** Inserts or refreshes an artifact's metadata. Availability is left alone: a rescan does not undelete. */
 export async function upsertArtifact(em: EntityManager, a: ArtifactUpsert): Promise<ArtifactEntity> {
@@ -36,13 +27,6 @@ export async function upsertArtifact(em: EntityManager, a: ArtifactUpsert): Prom
     [a.registryId, a.type, a.name, a.description ?? null, a.sourceName, a.sourceUrl, a.extra === null ? null : JSON.stringify(a.extra)],
   );
   return hydrate(em.connection, ArtifactEntity, row);
-}
-
-export interface ManifestFile {
-  path: string;
-  size: string;
-  sha256: string | null;
-  upstreamOid: string | null;
 }
 
 export interface RevisionDetails {

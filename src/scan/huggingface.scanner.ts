@@ -7,15 +7,15 @@ import type { Logger } from "../common/logger";
 import type { HuggingFaceRegistryRecord } from "../registry/registry.records";
 import { ArtifactRevisionEntity } from "../revision/revision.entity";
 import { hydrate } from "../common/sql";
+import type { HubClientFactory } from "../upstream/clients";
 import { HubError, type HubClient, type HubModelInfo, type HubModelSummary, type HubRefs } from "../upstream/huggingface/hub.port";
 import { discoverRevision } from "../revision/lifecycle";
-import { recordRevisionDetails, upsertArtifact, type ManifestFile } from "./catalog";
+import { MAX_README_BYTES, type ManifestFile } from "../revision/manifest";
+import { recordRevisionDetails, upsertArtifact } from "./catalog";
 import type { DetailQueue } from "./detail-queue";
-import { unsafePathReason } from "./safe-path";
+import { unsafePathReason } from "../revision/safe-path";
 
 export const SOURCE_NAME = "huggingface";
-/** READMEs beyond this are cut: upstream text is untrusted and lands in every list query. */
-export const MAX_README_BYTES = 1024 * 1024;
 const MODEL_CONCURRENCY = 8;
 
 export interface ScanActor {
@@ -28,7 +28,6 @@ export interface ScannedRevision {
 }
 
 /** What the scanner needs from the hub port, per registry (URL and token). */
-export type HubClientFactory = (registry: HuggingFaceRegistryRecord) => HubClient;
 
 function describe(error: unknown): string {
   if (error instanceof HubError) return `${error.errorCode ?? `HTTP ${error.status ?? "error"}`}: ${error.message}`;

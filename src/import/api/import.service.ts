@@ -10,7 +10,7 @@ import type { Config } from "../../config/config";
 import type { EventBus, RevisionStatusChangedEvent } from "../../events/event-bus";
 import { applyTransition, applyTransitionIn, CLEANABLE_STATUSES, IMPORTING_STATUSES } from "../../revision/lifecycle";
 import { ArtifactRevisionEntity } from "../../revision/revision.entity";
-import { unsafePathReason } from "../../scan/safe-path";
+import { unsafePathReason } from "../../revision/safe-path";
 import type { StorageManager } from "../../storage/storage-manager";
 import type { RevisionServing } from "../../revision/revision.service";
 import { delegateImport, type ReservoirImportDeps } from "../sources/delegate";

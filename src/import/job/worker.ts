@@ -7,7 +7,7 @@ import type { HuggingFaceRegistryRecord, ReservoirRegistryRecord } from "../../r
 import { listMidImportRevisions, IMPORTING_STATUSES } from "../../revision/lifecycle";
 import type { StorageManager } from "../../storage/storage-manager";
 import { createHubClient } from "../../upstream/huggingface/hub.client";
-import { sleep } from "../../upstream/http";
+import { sleep } from "../../common/backoff";
 import { reservoirClientFactory } from "../../upstream/reservoir/reservoir.client";
 import { ImportCancelledError, ImportInterruptedError } from "../import.errors";
 import { isImportLockHeld, RevisionLocks } from "./locks";

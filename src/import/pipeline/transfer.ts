@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import type { StagingArea } from "../../storage/storage.port";
-import { backoffDelay, sleep, type RetryPolicy } from "../../upstream/http";
+import { backoffDelay, sleep, type RetryPolicy } from "../../common/backoff";
 import { isTransientTransferError, PermanentImportError } from "../import.errors";
 import type { FileSource, ImportFile, OpenedFile } from "../import.ports";
 import { HashingError, sharedHashPool, type HashPool } from "./hash";

@@ -6,10 +6,9 @@ import type { Logger } from "../../common/logger";
 import { toGlobalId } from "../../common/relay";
 import type { ReservoirRegistryRecord } from "../../registry/registry.records";
 import { IMPORTABLE_STATUSES, statusIn, UNDER_WAY_STATUSES } from "../../revision/lifecycle";
-import { reservoirFailure } from "../../scan/reservoir.scanner";
 import type { ReservoirClient, RemoteRevisionMatch } from "../../upstream/reservoir/reservoir.client";
 import type { RemoteRevisionState } from "../../upstream/reservoir/reservoir.documents";
-import { ReservoirError } from "../../upstream/reservoir/reservoir.errors";
+import { ReservoirError, reservoirFailure } from "../../upstream/reservoir/reservoir.errors";
 
 /*
  * Imports that depend on a Reservoir remote having the files: asking it to import a revision

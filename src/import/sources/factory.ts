@@ -1,6 +1,6 @@
 import { ArtifactRegistryType } from "../../common/enums";
 import type { HuggingFaceRegistryRecord } from "../../registry/registry.records";
-import type { HubClientFactory } from "../../scan/huggingface.scanner";
+import type { HubClientFactory } from "../../upstream/clients";
 import { HuggingFaceFileSource } from "./huggingface.source";
 import { PermanentImportError } from "../import.errors";
 import type { FileSourceFactory } from "../import.ports";

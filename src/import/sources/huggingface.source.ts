@@ -1,5 +1,5 @@
-import type { ManifestFile } from "../../scan/catalog";
-import { unsafePathReason } from "../../scan/safe-path";
+import type { ManifestFile } from "../../revision/manifest";
+import { unsafePathReason } from "../../revision/safe-path";
 import { HubError, type HubClient } from "../../upstream/huggingface/hub.port";
 import type { FileSource, ImportFile, OpenedFile } from "../import.ports";
 import { PermanentImportError } from "../import.errors";

@@ -3,11 +3,11 @@ import { ArtifactStatus } from "../../common/enums";
 import type { Logger } from "../../common/logger";
 import type { ReservoirRegistryRecord } from "../../registry/registry.records";
 import { statusIn, UNDER_WAY_STATUSES } from "../../revision/lifecycle";
-import type { ManifestFile } from "../../scan/catalog";
-import { manifestOf } from "../../scan/reservoir.scanner.mapping";
+import type { ManifestFile } from "../../revision/manifest";
+import { manifestOf } from "../../upstream/reservoir/reservoir.mapping";
+import { DEFAULT_RETRY, type RetryPolicy } from "../../common/backoff";
 import {
-  DEFAULT_RETRY, UpstreamRequestError, normalizeEtag, parseContentRange, parseLength, readBody, requestWithRetry, streamBody,
-  type RetryPolicy, type UpstreamResponse,
+  UpstreamRequestError, normalizeEtag, parseContentRange, parseLength, readBody, requestWithRetry, streamBody, type UpstreamResponse,
 } from "../../upstream/http";
 import type { ReservoirClient, RemoteRevisionMatch } from "../../upstream/reservoir/reservoir.client";
 import type { RemoteFile } from "../../upstream/reservoir/reservoir.documents";
