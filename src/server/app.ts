@@ -12,11 +12,11 @@ import { ERRORS } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { Config } from "../config/config";
 import type { EventBus } from "../events/event-bus";
-import type { AppContext } from "./context";
+import type { AppContext } from "../schema/context";
 import { formatError } from "./errors";
-import { createLoaders } from "./loaders";
+import { createLoaders } from "../schema/loaders";
 import { costLimitPlugin, depthRule, costOf } from "./limits";
-import type { Services } from "./services";
+import type { Services } from "../boot/services";
 import { execute, parse, specifiedRules, subscribe, validate, type ExecutionArgs, type ExecutionResult } from "graphql";
 
 export interface AppDeps {
@@ -96,6 +96,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     services,
     events: deps.events,
     loaders: createLoaders(ds),
+    newLoaders: () => createLoaders(ds),
     partialErrors: [],
   });
 

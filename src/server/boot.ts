@@ -17,7 +17,7 @@ import { createFsLinkRouter } from "../storage/fs-link.router";
 import { LinkSigner } from "../storage/link-signer";
 import { StorageManager } from "../storage/storage-manager";
 import { startApp, type RunningApp } from "./app";
-import { createServices, type Services } from "./services";
+import { createServices, type Services } from "../boot/services";
 
 export interface Booted {
   app: RunningApp;

@@ -4,7 +4,7 @@ import { listConnection } from "../../common/connection.type";
 import { Role } from "../../common/enums";
 import { toRevision } from "../../revision/revision.type";
 import type { ImportTask } from "./import.service";
-import type { AppContext } from "../../server/context";
+import type { AppContext } from "../../schema/context";
 import {
   ApproveArtifactInput, ApproveArtifactPayload, CancelArtifactInput, CancelImportArtifactPayload,
   CleanupArtifactRevisionsInput, CleanupArtifactRevisionsPayload, DelegateImportArtifactsInput,
