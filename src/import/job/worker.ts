@@ -6,9 +6,8 @@ import type { EventBus } from "../../events/event-bus";
 import type { HuggingFaceRegistryRecord, ReservoirRegistryRecord } from "../../registry/registry.records";
 import { listMidImportRevisions, IMPORTING_STATUSES } from "../../revision/lifecycle";
 import type { StorageManager } from "../../storage/storage-manager";
-import { createHubClient } from "../../upstream/huggingface/hub.client";
 import { sleep } from "../../common/backoff";
-import { reservoirClientFactory } from "../../upstream/reservoir/reservoir.client";
+import type { UpstreamClients } from "../../upstream/clients";
 import { ImportCancelledError, ImportInterruptedError } from "../import.errors";
 import { isImportLockHeld, RevisionLocks } from "./locks";
 import { HashPlacement } from "../pipeline/hash";
@@ -207,6 +206,7 @@ export interface CreateImportWorkerDeps {
     findHuggingFace(id: string): Promise<HuggingFaceRegistryRecord | null>;
     findReservoir(id: string): Promise<ReservoirRegistryRecord | null>;
   };
+  clients: UpstreamClients;
 }
 
 /** The worker with the real sources (Hugging Face, Reservoir) and the configured verifiers. */
@@ -214,8 +214,8 @@ export function createImportWorker(deps: CreateImportWorkerDeps): ImportWorker {
   const timeoutMs = deps.config.scan.upstreamTimeoutMs;
   const sources = createFileSourceFactory({
     registries: deps.registries,
-    hubClients: (registry) => createHubClient({ endpoint: registry.url, token: registry.token ?? undefined, timeoutMs }),
-    reservoir: { ds: deps.ds, registries: deps.registries, clients: reservoirClientFactory({ timeoutMs }), logger: deps.logger, timeoutMs },
+    hubClients: deps.clients.hub,
+    reservoir: { ds: deps.ds, registries: deps.registries, clients: deps.clients.reservoir, logger: deps.logger, timeoutMs },
   });
   return new ImportWorker({
     ds: deps.ds,
