@@ -15,7 +15,7 @@ import type { EventBus } from "../events/event-bus";
 import type { AppContext } from "../schema/context";
 import { formatError } from "./errors";
 import { createLoaders } from "../schema/loaders";
-import { costLimitPlugin, depthRule, costOf } from "./limits";
+import { costLimitPlugin, depthRule, costOf, type RequestLimits } from "./limits";
 import type { Services } from "../boot/services";
 import { execute, parse, specifiedRules, subscribe, validate, type ExecutionArgs, type ExecutionResult } from "graphql";
 
@@ -82,12 +82,12 @@ function refuseAnonymous<R>(run: (args: ExecutionArgs) => R): (args: ExecutionAr
 }
 
 export async function startApp(deps: AppDeps): Promise<RunningApp> {
-  const { config, ds, schema, services, logger } = deps;
+  const { config, ds, services } = deps;
   const limits = { maxDepth: config.limits.maxDepth, maxCost: config.limits.maxCost, defaultPageSize: config.limits.defaultPageSize };
   const app = express();
   app.disable("x-powered-by");
   const httpServer = createServer(app);
-
+  const authenticateWith = (authorization: unknown) => authenticate(authorization, { userSecret: deps.authSecret, keypairs: services.keypairs });
   const makeContext = (auth: Authentication): RequestContext => ({
     auth,
     viewer: auth.viewer,
@@ -101,7 +101,38 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
-  const wsCleanup = useServer<Record<string, unknown>, { auth?: Authentication }>(
+  const subscriptions = serveSubscriptions(wsServer, deps.schema, limits, makeContext, authenticateWith);
+  const apollo = createApollo(deps, httpServer, limits, () => subscriptions.dispose());
+  await apollo.start();
+
+  mountHealthChecks(app, deps);
+  deps.mount?.(app);
+  app.use(
+    "/graphql",
+    express.json({ limit: "1mb" }),
+    expressMiddleware(apollo, { context: async ({ req }) => makeContext(await authenticateWith(req.headers.authorization)) }),
+  );
+
+  const url = await listen(httpServer, config.port, config.host);
+  return {
+    httpServer,
+    url,
+    close: async () => {
+      await apollo.stop();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    },
+  };
+}
+
+/** GraphQL over graphql-ws on the HTTP server's /graphql, with the same credentials and limits as over HTTP. */
+function serveSubscriptions(
+  wsServer: WebSocketServer,
+  schema: GraphQLSchema,
+  limits: RequestLimits,
+  makeContext: (auth: Authentication) => RequestContext,
+  authenticateWith: (authorization: unknown) => Promise<Authentication>,
+) {
+  return useServer<Record<string, unknown>, { auth?: Authentication }>(
     {
       schema,
       // Every connection is acknowledged, and each operation of one without a valid credential
@@ -109,7 +140,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
       // makes graphql-ws clients retry with backoff, and a gateway relaying a subscription ends it
       // silently: either way the subscriber is never told why.
       onConnect: async (ctx) => {
-        ctx.extra.auth = await authenticate(authorizationFromParams(ctx.connectionParams), { userSecret: deps.authSecret, keypairs: services.keypairs });
+        ctx.extra.auth = await authenticateWith(authorizationFromParams(ctx.connectionParams));
         return true;
       },
       // A fresh context (and fresh DataLoaders) for every execution, including each event.
@@ -127,9 +158,13 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     },
     wsServer,
   );
+}
 
-  const apollo = new ApolloServer<RequestContext>({
-    schema,
+/** Apollo over HTTP; draining it also disposes of the graphql-ws server. */
+function createApollo(deps: AppDeps, httpServer: Server, limits: RequestLimits, disposeSubscriptions: () => Promise<void> | void): ApolloServer<RequestContext> {
+  const { logger } = deps;
+  return new ApolloServer<RequestContext>({
+    schema: deps.schema,
     introspection: true,
     includeStacktraceInErrorResponses: false,
     // main.ts owns the signals: a second handler racing it leaves apollo.stop() waiting forever.
@@ -139,50 +174,38 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     formatError: formatError(logger),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
+      { async serverWillStart() { return { async drainServer() { await disposeSubscriptions(); } }; } },
       authPlugin(),
       partialErrorsPlugin(formatError(logger)),
       costLimitPlugin(limits),
     ],
   });
-  await apollo.start();
+}
 
+/** /healthz answers while the process runs; /readyz once the database (and whatever `ready` checks) answers. */
+function mountHealthChecks(app: express.Express, deps: AppDeps): void {
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
   app.get("/readyz", async (_req, res) => {
     try {
-      await ds.query("SELECT 1");
+      await deps.ds.query("SELECT 1");
       await deps.ready?.();
       res.json({ status: "ready" });
     } catch (error) {
-      logger.warn("readiness check failed", error);
+      deps.logger.warn("readiness check failed", error);
       res.status(503).json({ status: "unavailable", error: (error as Error).message });
     }
   });
-  deps.mount?.(app);
-  app.use(
-    "/graphql",
-    express.json({ limit: "1mb" }),
-    expressMiddleware(apollo, {
-      context: async ({ req }) => makeContext(await authenticate(req.headers.authorization, { userSecret: deps.authSecret, keypairs: services.keypairs })),
-    }),
-  );
+}
 
+/** Listens on host:port and answers the URL the server is reachable at (the port the OS chose, for port 0). */
+async function listen(httpServer: Server, port: number, host: string): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
-    httpServer.listen(config.port, config.host, () => resolve());
+    httpServer.listen(port, host, () => resolve());
   });
   const address = httpServer.address();
-  const port = typeof address === "object" && address ? address.port : config.port;
-  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-
-  return {
-    httpServer,
-    url: `http://${host}:${port}`,
-    close: async () => {
-      await apollo.stop();
-      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
-    },
-  };
+  const bound = typeof address === "object" && address ? address.port : port;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${bound}`;
 }

@@ -3,7 +3,7 @@ import type { StagingArea } from "../../storage/storage.port";
 import { backoffDelay, sleep, type RetryPolicy } from "../../common/backoff";
 import { isTransientTransferError, PermanentImportError } from "../import.errors";
 import type { FileSource, ImportFile, OpenedFile } from "../import.ports";
-import { HashingError, sharedHashPool, type HashPool } from "./hash";
+import { HashingError, sharedHashPool, type HashPool, type StreamHasher } from "./hash";
 
 /*
  * What the pipe into the storage adapter may hold before the download waits. The adapters
@@ -58,84 +58,130 @@ export async function transferFile(ctx: TransferContext, file: ImportFile, path:
 }
 
 async function streamOnce(ctx: TransferContext, file: ImportFile, path: string): Promise<TransferResult | "restart"> {
-  const expected = Number(file.size);
-  const upload = new PassThrough({ highWaterMark: UPLOAD_PIPE_BYTES });
-  const putControl = new AbortController();
-  const put = ctx.staging.put(path, upload, { signal: AbortSignal.any([ctx.signal, putControl.signal]), size: expected });
-  let putFailure: { error: unknown } | null = null;
-  const putSettled = put.then(
-    () => undefined,
-    (error) => {
-      putFailure = { error };
-    },
-  );
-  const hasher = (ctx.hashes ?? sharedHashPool()).open(expected, !file.sha256 && file.upstreamOid ? expected : null);
-  let received = 0;
-  let etag: string | null = null;
-  let breaks = 0;
-
-  const abandon = async (reason: unknown) => {
-    hasher.dispose();
-    putControl.abort(reason);
-    upload.destroy();
-    await putSettled;
-    ctx.onBytes(-received);
-  };
-  const pause = async (error: unknown, progressed: boolean) => {
-    if (ctx.signal.aborted) throw ctx.signal.reason;
-    if (!isTransientTransferError(error)) throw error;
-    breaks = progressed ? 1 : breaks + 1;
-    if (breaks >= ctx.retry.attempts) throw error;
-    await sleep(backoffDelay(breaks, ctx.retry), ctx.signal);
-  };
-
+  const pass = new TransferPass(ctx, file, path);
   try {
-    while (received < expected || received === 0) {
-      let opened: OpenedFile;
-      try {
-        opened = await ctx.source.open(file, { range: received > 0 ? { start: received } : undefined, signal: ctx.signal });
-      } catch (error) {
-        await pause(error, false);
-        continue;
-      }
-      if (received > 0 && (opened.status !== 206 || etag === null || opened.etag !== etag)) {
+    return await pass.run();
+  } catch (error) {
+    await pass.abandon(error);
+    throw error;
+  }
+}
+
+/**
+ * One pass over a file: one upload into staging and one hash, fed by as many requests as it
+ * takes to resume after breaks. It ends with the file staged, "restart" when the source cannot
+ * continue the same bytes, or an error; the caller abandons the pass on an error.
+ */
+class TransferPass {
+  private readonly expected: number;
+  private readonly upload = new PassThrough({ highWaterMark: UPLOAD_PIPE_BYTES });
+  private readonly putControl = new AbortController();
+  private readonly put: Promise<{ receipt: string }>;
+  private readonly putSettled: Promise<void>;
+  private putFailure: { error: unknown } | null = null;
+  private readonly hasher: StreamHasher;
+  private received = 0;
+  private etag: string | null = null;
+  /** Breaks in a row without progress. */
+  private breaks = 0;
+
+  constructor(
+    private readonly ctx: TransferContext,
+    private readonly file: ImportFile,
+    path: string,
+  ) {
+    this.expected = Number(file.size);
+    this.put = ctx.staging.put(path, this.upload, { signal: AbortSignal.any([ctx.signal, this.putControl.signal]), size: this.expected });
+    this.putSettled = this.put.then(
+      () => undefined,
+      (error) => {
+        this.putFailure = { error };
+      },
+    );
+    this.hasher = (ctx.hashes ?? sharedHashPool()).open(this.expected, !file.sha256 && file.upstreamOid ? this.expected : null);
+  }
+
+  async run(): Promise<TransferResult | "restart"> {
+    while (this.received < this.expected || this.received === 0) {
+      const opened = await this.open();
+      if (!opened) continue;
+      if (this.received > 0 && (opened.status !== 206 || this.etag === null || opened.etag !== this.etag)) {
         // The source cannot continue these exact bytes: the hash must start over with them.
         opened.body.destroy();
-        await abandon(new Error("restart"));
+        await this.abandon(new Error("restart"));
         return "restart";
       }
-      if (received === 0) etag = opened.etag;
-      if (opened.contentLength !== null && received + opened.contentLength !== expected) {
+      if (this.received === 0) this.etag = opened.etag;
+      if (opened.contentLength !== null && this.received + opened.contentLength !== this.expected) {
         opened.body.destroy();
-        throw new PermanentImportError(sizeMismatch(file, expected, received + opened.contentLength));
+        throw new PermanentImportError(sizeMismatch(this.file, this.expected, this.received + opened.contentLength));
       }
-
-      const before = received;
-      try {
-        for await (const chunk of opened.body as AsyncIterable<Buffer>) {
-          if (received + chunk.length > expected) throw new PermanentImportError(sizeMismatch(file, expected, `more than ${expected}`));
-          const hashing = hasher.update(chunk);
-          received += chunk.length;
-          ctx.onBytes(chunk.length);
-          if (!upload.write(chunk)) await drained(upload, putSettled);
-          if (!hashing) await hasher.ready();
-          if (putFailure) throw (putFailure as { error: unknown }).error;
-        }
-      } catch (error) {
-        opened.body.destroy();
-        if (putFailure) throw (putFailure as { error: unknown }).error;
-        // A broken hash is not a broken connection: reading on would not mend it.
-        if (error instanceof HashingError) throw error;
-        await pause(error, received > before);
-        continue;
-      }
-      if (received === expected) break;
+      const before = this.received;
+      if (!(await this.pump(opened))) continue;
+      if (this.received === this.expected) break;
       // The body ended short without an error: ask for the rest.
-      await pause(Object.assign(new Error(`${file.path} ended after ${received} of ${expected} bytes`), { retryable: true }), received > before);
+      const short = Object.assign(new Error(`${this.file.path} ended after ${this.received} of ${this.expected} bytes`), { retryable: true });
+      await this.pause(short, this.received > before);
     }
+    return this.commit();
+  }
 
-    // Nothing is committed before every byte is checked: the upload ends only after this.
-    const digests = await hasher.digest();
+  /** Drops what this pass staged and hashed, and takes its bytes back from the progress. */
+  async abandon(reason: unknown): Promise<void> {
+    this.hasher.dispose();
+    this.putControl.abort(reason);
+    this.upload.destroy();
+    await this.putSettled;
+    this.ctx.onBytes(-this.received);
+  }
+
+  /** Asks the source for the file from where this pass stands; null after a transient failure was waited out. */
+  private async open(): Promise<OpenedFile | null> {
+    try {
+      return await this.ctx.source.open(this.file, { range: this.received > 0 ? { start: this.received } : undefined, signal: this.ctx.signal });
+    } catch (error) {
+      await this.pause(error, false);
+      return null;
+    }
+  }
+
+  /** Hashes and uploads one response's bytes; false when the connection broke (and the break was waited out). */
+  private async pump(opened: OpenedFile): Promise<boolean> {
+    const before = this.received;
+    try {
+      for await (const chunk of opened.body as AsyncIterable<Buffer>) {
+        if (this.received + chunk.length > this.expected) throw new PermanentImportError(sizeMismatch(this.file, this.expected, `more than ${this.expected}`));
+        const hashing = this.hasher.update(chunk);
+        this.received += chunk.length;
+        this.ctx.onBytes(chunk.length);
+        if (!this.upload.write(chunk)) await drained(this.upload, this.putSettled);
+        if (!hashing) await this.hasher.ready();
+        if (this.putFailure) throw this.putFailure.error;
+      }
+      return true;
+    } catch (error) {
+      opened.body.destroy();
+      if (this.putFailure) throw this.putFailure.error;
+      // A broken hash is not a broken connection: reading on would not mend it.
+      if (error instanceof HashingError) throw error;
+      await this.pause(error, this.received > before);
+      return false;
+    }
+  }
+
+  /** Waits before the next request after a transient failure, or rethrows what retrying cannot mend. */
+  private async pause(error: unknown, progressed: boolean): Promise<void> {
+    if (this.ctx.signal.aborted) throw this.ctx.signal.reason;
+    if (!isTransientTransferError(error)) throw error;
+    this.breaks = progressed ? 1 : this.breaks + 1;
+    if (this.breaks >= this.ctx.retry.attempts) throw error;
+    await sleep(backoffDelay(this.breaks, this.ctx.retry), this.ctx.signal);
+  }
+
+  /** Checks every byte against the manifest, then ends the upload: nothing is committed before. */
+  private async commit(): Promise<TransferResult> {
+    const { file } = this;
+    const digests = await this.hasher.digest();
     const actual = digests.sha256;
     if (file.sha256 && actual !== file.sha256.toLowerCase()) {
       throw new PermanentImportError(`Checksum mismatch for ${file.path}: expected SHA-256 ${file.sha256.toLowerCase()}, got ${actual}`);
@@ -146,12 +192,9 @@ async function streamOnce(ctx: TransferContext, file: ImportFile, path: string):
         throw new PermanentImportError(`Checksum mismatch for ${file.path}: expected git blob SHA-1 ${file.upstreamOid.toLowerCase()}, got ${oid}`);
       }
     }
-    upload.end();
-    const { receipt } = await put;
-    return { sha256: actual, size: received, receipt };
-  } catch (error) {
-    await abandon(error);
-    throw error;
+    this.upload.end();
+    const { receipt } = await this.put;
+    return { sha256: actual, size: this.received, receipt };
   }
 }
 

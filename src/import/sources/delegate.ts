@@ -105,86 +105,106 @@ export function waitForRemoteImports(
   targets: readonly RemoteTarget[],
   options: RemoteWaitOptions & { logger: Logger },
 ): Promise<Map<string, RemoteRevisionState>> {
-  const { logger, signal } = options;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_REMOTE_IMPORT_TIMEOUT_MS;
-  const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
-  const where = `on Reservoir registry ${JSON.stringify(registry.name)} (${registry.endpoint})`;
-  return new Promise((resolve, reject) => {
-    const pending = new Map(targets.map((t) => [t.remoteRevisionId, t]));
-    const done = new Map<string, RemoteRevisionState>();
-    const last = new Map<string, string>();
-    let settled = false;
-    let pollTimer: NodeJS.Timeout | undefined;
-    let stopWatch = () => {};
+  return new Promise((resolve, reject) => new RemoteImportWait(client, registry, targets, options, { resolve, reject }).start());
+}
 
-    const finish = (error?: unknown) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(pollTimer);
-      clearTimeout(deadline);
-      signal?.removeEventListener("abort", onAbort);
-      stopWatch();
-      if (error === undefined) resolve(done);
-      else reject(error);
-    };
-    const onAbort = () => finish(signal?.reason ?? new Error("aborted"));
+/** The state of one waitForRemoteImports: what is still pending, and the three ways news arrives (events, polls, the deadline). */
+class RemoteImportWait {
+  private readonly pending: Map<string, RemoteTarget>;
+  private readonly done = new Map<string, RemoteRevisionState>();
+  /** The last status seen of each target, for the timeout's message. */
+  private readonly last = new Map<string, string>();
+  private readonly where: string;
+  private settled = false;
+  private deadline: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private stopWatch = () => {};
+  /** Polls failed in a row. */
+  private failures = 0;
+  private readonly onAbort = () => this.finish(this.options.signal?.reason ?? new Error("aborted"));
 
-    const observe = (state: RemoteRevisionState) => {
-      const target = pending.get(state.id);
-      if (settled || !target) return;
-      last.set(state.id, state.status);
-      if (state.status === AVAILABLE) {
-        pending.delete(state.id);
-        done.set(state.id, state);
-        if (pending.size === 0) finish();
-      } else if (state.status === FAILED || state.status === REJECTED) {
-        const why = state.lastError ? `: ${state.lastError}` : "";
-        finish(new ReservoirImportError(`The import of ${target.label} ${where} ended ${state.status}${why}`, false));
-      } else if (state.status === SCANNED) {
-        finish(new ReservoirImportError(`The import of ${target.label} ${where} was cancelled, or its files were cleaned up there`, false));
-      } else if (!statusIn(UNDER_WAY_STATUSES, state.status)) {
-        finish(new ReservoirImportError(`${target.label} ${where} is in status ${state.status}, which this server does not know`, false));
-      }
-    };
+  constructor(
+    private readonly client: ReservoirClient,
+    private readonly registry: Pick<ReservoirRegistryRecord, "name" | "endpoint">,
+    targets: readonly RemoteTarget[],
+    private readonly options: RemoteWaitOptions & { logger: Logger },
+    private readonly outcome: { resolve: (states: Map<string, RemoteRevisionState>) => void; reject: (error: unknown) => void },
+  ) {
+    this.pending = new Map(targets.map((t) => [t.remoteRevisionId, t]));
+    this.where = `on Reservoir registry ${JSON.stringify(registry.name)} (${registry.endpoint})`;
+  }
 
-    const deadline = setTimeout(() => {
-      const states = [...pending.values()].map((t) => `${t.label} is ${last.get(t.remoteRevisionId) ?? "unknown"}`).join(", ");
-      finish(new ReservoirImportError(`The remote import did not finish ${where} within ${Math.round(timeoutMs / 1000)} s (${states})`, false));
-    }, timeoutMs);
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-
+  start(): void {
+    const { signal, logger } = this.options;
+    const timeoutMs = this.options.timeoutMs ?? DEFAULT_REMOTE_IMPORT_TIMEOUT_MS;
+    this.deadline = setTimeout(() => this.timedOut(timeoutMs), timeoutMs);
+    if (signal?.aborted) return this.onAbort();
+    signal?.addEventListener("abort", this.onAbort, { once: true });
     try {
-      stopWatch = client.watchStatuses([...pending.keys()], {
-        next: observe,
+      this.stopWatch = this.client.watchStatuses([...this.pending.keys()], {
+        next: (state) => this.observe(state),
         // Polling carries on; the subscription only makes the wait shorter.
-        error: (error) => logger.warn(`${where}: status subscription ended, polling instead: ${error.message}`),
+        error: (error) => logger.warn(`${this.where}: status subscription ended, polling instead: ${error.message}`),
       });
     } catch (error) {
-      return finish(error as Error);
+      return this.finish(error as Error);
     }
+    void this.poll();
+  }
 
-    let failures = 0;
-    const poll = async () => {
-      try {
-        for (const target of [...pending.values()]) {
-          const state = await client.revisionState(target.remoteRevisionId);
-          if (settled) return;
-          if (!state) return finish(new ReservoirImportError(`${target.label} no longer exists ${where}`, false));
-          observe(state);
-        }
-        failures = 0;
-      } catch (error) {
-        if (settled) return;
-        const failure = importFailure(registry, error, "could not report an import's status");
-        // An outage shorter than the import's own timeout is waited out; a refusal is final.
-        if (!(failure instanceof ReservoirImportError) || !failure.retryable) return finish(failure);
-        if (++failures === 1) logger.warn(failure.message);
+  private observe(state: RemoteRevisionState): void {
+    const target = this.pending.get(state.id);
+    if (this.settled || !target) return;
+    this.last.set(state.id, state.status);
+    if (state.status === AVAILABLE) {
+      this.pending.delete(state.id);
+      this.done.set(state.id, state);
+      if (this.pending.size === 0) this.finish();
+    } else if (state.status === FAILED || state.status === REJECTED) {
+      const why = state.lastError ? `: ${state.lastError}` : "";
+      this.finish(new ReservoirImportError(`The import of ${target.label} ${this.where} ended ${state.status}${why}`, false));
+    } else if (state.status === SCANNED) {
+      this.finish(new ReservoirImportError(`The import of ${target.label} ${this.where} was cancelled, or its files were cleaned up there`, false));
+    } else if (!statusIn(UNDER_WAY_STATUSES, state.status)) {
+      this.finish(new ReservoirImportError(`${target.label} ${this.where} is in status ${state.status}, which this server does not know`, false));
+    }
+  }
+
+  /** Reads every pending target's status, then again after the poll interval, until the wait is over. */
+  private async poll(): Promise<void> {
+    try {
+      for (const target of [...this.pending.values()]) {
+        const state = await this.client.revisionState(target.remoteRevisionId);
+        if (this.settled) return;
+        if (!state) return this.finish(new ReservoirImportError(`${target.label} no longer exists ${this.where}`, false));
+        this.observe(state);
       }
-      if (!settled) pollTimer = setTimeout(() => void poll(), pollIntervalMs);
-    };
-    void poll();
-  });
+      this.failures = 0;
+    } catch (error) {
+      if (this.settled) return;
+      const failure = importFailure(this.registry, error, "could not report an import's status");
+      // An outage shorter than the import's own timeout is waited out; a refusal is final.
+      if (!(failure instanceof ReservoirImportError) || !failure.retryable) return this.finish(failure);
+      if (++this.failures === 1) this.options.logger.warn(failure.message);
+    }
+    if (!this.settled) this.pollTimer = setTimeout(() => void this.poll(), this.options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
+  }
+
+  private timedOut(timeoutMs: number): void {
+    const states = [...this.pending.values()].map((t) => `${t.label} is ${this.last.get(t.remoteRevisionId) ?? "unknown"}`).join(", ");
+    this.finish(new ReservoirImportError(`The remote import did not finish ${this.where} within ${Math.round(timeoutMs / 1000)} s (${states})`, false));
+  }
+
+  private finish(error?: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.pollTimer);
+    clearTimeout(this.deadline);
+    this.options.signal?.removeEventListener("abort", this.onAbort);
+    this.stopWatch();
+    if (error === undefined) this.outcome.resolve(this.done);
+    else this.outcome.reject(error);
+  }
 }
 
 /** One of our revisions, delegated to the remote it was mirrored from. */
@@ -222,6 +242,13 @@ interface LocalRevisionRow {
   registry_type: string;
 }
 
+/** The remote copies one Reservoir registry holds of the revisions asked for. */
+interface RemotePlan {
+  registry: ReservoirRegistryRecord;
+  client: ReservoirClient;
+  items: Array<{ row: LocalRevisionRow; match: RemoteRevisionMatch }>;
+}
+
 /**
  * Asks the Reservoir remotes our revisions were mirrored from to import them. Revisions whose
  * remote copy is AVAILABLE are left alone unless `force`; those under way there return the
@@ -231,8 +258,33 @@ interface LocalRevisionRow {
  * With `wait`, returns once every copy is AVAILABLE there (see waitForRemoteImports).
  */
 export async function delegateImport(deps: ReservoirImportDeps, localRevisionIds: readonly string[], options: DelegateImportOptions): Promise<DelegateImportResult> {
-  const ids = [...new Set(localRevisionIds)];
-  const rows: LocalRevisionRow[] = await deps.ds.query(
+  const rows = await delegableRevisions(deps.ds, [...new Set(localRevisionIds)]);
+  const groups = new Map<string, LocalRevisionRow[]>();
+  for (const row of rows) groups.set(row.registry_id, [...(groups.get(row.registry_id) ?? []), row]);
+
+  // First find every remote copy, so nothing is asked of any remote when one item is wrong.
+  const plans: RemotePlan[] = [];
+  for (const [registryId, group] of groups) plans.push(await findRemoteCopies(deps, registryId, group));
+
+  const revisions: DelegatedRevision[] = [];
+  for (const plan of plans) revisions.push(...(await askToImport(deps, plan, options.force)));
+
+  if (options.wait) {
+    for (const plan of plans) {
+      const states = await waitForPlan(deps, plan, options);
+      for (const revision of revisions) {
+        const state = states.get(revision.remoteRevisionId);
+        if (state) revision.remoteStatus = state.status;
+      }
+    }
+  }
+
+  return { revisions, remoteTaskIds: [...new Set(revisions.flatMap((r) => (r.remoteTaskId ? [r.remoteTaskId] : [])))] };
+}
+
+/** The revisions, in the order asked, once each exists and comes from a Reservoir registry. */
+async function delegableRevisions(ds: DataSource, ids: readonly string[]): Promise<LocalRevisionRow[]> {
+  const rows: LocalRevisionRow[] = await ds.query(
     `SELECT r.id, r.version, a.name AS artifact_name, a.type AS artifact_type, a.registry_id, g.type AS registry_type
        FROM artifact_revisions r
        JOIN artifacts a ON a.id = r.artifact_id
@@ -247,77 +299,62 @@ export async function delegateImport(deps: ReservoirImportDeps, localRevisionIds
   if (foreign.length) {
     throw ERRORS.badInput(`Only revisions mirrored from a Reservoir registry can be imported by delegation: ${foreign.map((row) => `${row.artifact_name}@${row.version}`).join(", ")} come from ${foreign[0].registry_type} registries`, { argumentName: "artifactRevisionIds" });
   }
-
-  const groups = new Map<string, LocalRevisionRow[]>();
-  for (const id of ids) {
-    const row = byId.get(id)!;
-    groups.set(row.registry_id, [...(groups.get(row.registry_id) ?? []), row]);
-  }
-
-  // First find every remote copy, so nothing is asked of any remote when one item is wrong.
-  const plans: Array<{ registry: ReservoirRegistryRecord; client: ReservoirClient; items: Array<{ row: LocalRevisionRow; match: RemoteRevisionMatch }> }> = [];
-  for (const [registryId, group] of groups) {
-    const registry = await deps.registries.findReservoir(registryId);
-    if (!registry) throw ERRORS.notFound("ReservoirRegistry", toGlobalId("ReservoirRegistry", registryId));
-    const client = deps.clients(registry);
-    const limit = pLimit(4);
-    const items = await Promise.all(group.map((row) => limit(async () => {
-      let match: RemoteRevisionMatch | null;
-      try {
-        match = await findRemoteCopy(client, { artifactType: row.artifact_type, artifactName: row.artifact_name, version: row.version });
-      } catch (error) {
-        throw reservoirFailure(registry, error, `could not look up ${row.artifact_name}@${row.version}`);
-      }
-      if (!match) throw ERRORS.conflict(`Reservoir registry ${JSON.stringify(registry.name)} no longer has ${row.artifact_name}@${row.version}: rescan it`, { registryId });
-      if (match.revision.status === REJECTED) {
-        throw ERRORS.conflict(`${row.artifact_name}@${row.version} was REJECTED on Reservoir registry ${JSON.stringify(registry.name)}: it cannot be imported from there`, { registryId, remoteStatus: REJECTED });
-      }
-      return { row, match };
-    })));
-    plans.push({ registry, client, items });
-  }
-
-  const revisions: DelegatedRevision[] = [];
-  for (const { registry, client, items } of plans) {
-    const wanted = items.filter(({ match }) => statusIn(IMPORTABLE_STATUSES, match.revision.status) || (options.force && match.revision.status === AVAILABLE));
-    const tasks = new Map<string, { taskId: string | null; status: string }>();
-    if (wanted.length) {
-      try {
-        const answered = await client.importArtifacts(wanted.map(({ match }) => match.revision.id), { force: options.force });
-        for (const task of answered) tasks.set(task.artifactRevision.id, { taskId: task.taskId, status: task.artifactRevision.status });
-      } catch (error) {
-        throw reservoirFailure(registry, error, "refused to import");
-      }
-    }
-    for (const { row, match } of items) {
-      const task = tasks.get(match.revision.id);
-      revisions.push({
-        revisionId: row.id,
-        registryId: registry.id,
-        remoteRevisionId: match.revision.id,
-        remoteTaskId: task?.taskId ?? null,
-        remoteStatus: task?.status ?? match.revision.status,
-      });
-    }
-    deps.logger.info(`delegated the import of ${wanted.length} revision(s) to Reservoir registry ${registry.name}`);
-  }
-
-  if (options.wait) {
-    for (const { registry, client, items } of plans) {
-      const targets = items.map(({ row, match }) => ({ remoteRevisionId: match.revision.id, label: `${row.artifact_name}@${row.version}` }));
-      let states: Map<string, RemoteRevisionState>;
-      try {
-        states = await waitForRemoteImports(client, registry, targets, { ...options, logger: deps.logger });
-      } catch (error) {
-        throw error instanceof ReservoirImportError ? ERRORS.upstream(error.message, { registryId: registry.id, registryName: registry.name }) : error;
-      }
-      for (const revision of revisions) {
-        const state = states.get(revision.remoteRevisionId);
-        if (state) revision.remoteStatus = state.status;
-      }
-    }
-  }
-
-  return { revisions, remoteTaskIds: [...new Set(revisions.flatMap((r) => (r.remoteTaskId ? [r.remoteTaskId] : [])))] };
+  return ids.map((id) => byId.get(id)!);
 }
 
+/** Looks up the registry's copy of each revision; a CONFLICT when one is gone or REJECTED there. */
+async function findRemoteCopies(deps: ReservoirImportDeps, registryId: string, group: readonly LocalRevisionRow[]): Promise<RemotePlan> {
+  const registry = await deps.registries.findReservoir(registryId);
+  if (!registry) throw ERRORS.notFound("ReservoirRegistry", toGlobalId("ReservoirRegistry", registryId));
+  const client = deps.clients(registry);
+  const limit = pLimit(4);
+  const items = await Promise.all(group.map((row) => limit(async () => {
+    let match: RemoteRevisionMatch | null;
+    try {
+      match = await findRemoteCopy(client, { artifactType: row.artifact_type, artifactName: row.artifact_name, version: row.version });
+    } catch (error) {
+      throw reservoirFailure(registry, error, `could not look up ${row.artifact_name}@${row.version}`);
+    }
+    if (!match) throw ERRORS.conflict(`Reservoir registry ${JSON.stringify(registry.name)} no longer has ${row.artifact_name}@${row.version}: rescan it`, { registryId });
+    if (match.revision.status === REJECTED) {
+      throw ERRORS.conflict(`${row.artifact_name}@${row.version} was REJECTED on Reservoir registry ${JSON.stringify(registry.name)}: it cannot be imported from there`, { registryId, remoteStatus: REJECTED });
+    }
+    return { row, match };
+  })));
+  return { registry, client, items };
+}
+
+/** Asks the remote to import the copies it has not (all of them with `force`), and says where each stands. */
+async function askToImport(deps: ReservoirImportDeps, { registry, client, items }: RemotePlan, force: boolean): Promise<DelegatedRevision[]> {
+  const wanted = items.filter(({ match }) => statusIn(IMPORTABLE_STATUSES, match.revision.status) || (force && match.revision.status === AVAILABLE));
+  const tasks = new Map<string, { taskId: string | null; status: string }>();
+  if (wanted.length) {
+    try {
+      const answered = await client.importArtifacts(wanted.map(({ match }) => match.revision.id), { force });
+      for (const task of answered) tasks.set(task.artifactRevision.id, { taskId: task.taskId, status: task.artifactRevision.status });
+    } catch (error) {
+      throw reservoirFailure(registry, error, "refused to import");
+    }
+  }
+  deps.logger.info(`delegated the import of ${wanted.length} revision(s) to Reservoir registry ${registry.name}`);
+  return items.map(({ row, match }) => {
+    const task = tasks.get(match.revision.id);
+    return {
+      revisionId: row.id,
+      registryId: registry.id,
+      remoteRevisionId: match.revision.id,
+      remoteTaskId: task?.taskId ?? null,
+      remoteStatus: task?.status ?? match.revision.status,
+    };
+  });
+}
+
+/** Waits until every copy of the plan is AVAILABLE on its remote; a failed wait is UPSTREAM_ERROR. */
+async function waitForPlan(deps: ReservoirImportDeps, { registry, client, items }: RemotePlan, options: RemoteWaitOptions): Promise<Map<string, RemoteRevisionState>> {
+  const targets = items.map(({ row, match }) => ({ remoteRevisionId: match.revision.id, label: `${row.artifact_name}@${row.version}` }));
+  try {
+    return await waitForRemoteImports(client, registry, targets, { ...options, logger: deps.logger });
+  } catch (error) {
+    throw error instanceof ReservoirImportError ? ERRORS.upstream(error.message, { registryId: registry.id, registryName: registry.name }) : error;
+  }
+}
