@@ -8,9 +8,8 @@ import { HashingError, sharedHashPool, type HashPool, type StreamHasher } from "
 /*
  * What the pipe into the storage adapter may hold before the download waits. The adapters
  * buffer ahead themselves (S3 whole parts, files a write-behind), so more here only keeps
- * download chunks alive longer: with 1 MiB an S3 import peaked at 301 MiB (goal: under 300)
- * against 289 with 256 KiB, and 4 MiB slowed a file import to 89 MiB/s, since chunks that survive
- * two young-generation collections are promoted and freed only by a full one.
+ * download chunks alive longer: the peak memory grows, and chunks that survive two
+ * young-generation collections are promoted and freed only by a full one, which slows the import.
  */
 const UPLOAD_PIPE_BYTES = 256 * 1024;
 
