@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { signToken } from "./auth/jwt";
 import { Role } from "./common/enums";
 import { createLogger } from "./common/logger";
+import { describeStartupFailure } from "./common/startup-error";
 import { ConfigError, loadConfig } from "./config/config";
 import { boot } from "./server/boot";
 
@@ -43,9 +44,11 @@ async function main() {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  // A closed terminal: the embedded PostgreSQL runs in a session of its own and would outlive us.
+  process.on("SIGHUP", () => shutdown("SIGHUP"));
 }
 
 main().catch((error) => {
-  console.error("artifact registry failed to start:", error);
+  console.error(`artifact registry failed to start: ${describeStartupFailure(error)}`);
   process.exit(1);
 });

@@ -1,6 +1,7 @@
 import "reflect-metadata";
 import { bootCore } from "./boot/core";
 import { createLogger } from "./common/logger";
+import { describeStartupFailure, StartupError } from "./common/startup-error";
 import { ConfigError, loadConfig, type Config } from "./config/config";
 
 /*
@@ -12,7 +13,7 @@ import { ConfigError, loadConfig, type Config } from "./config/config";
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   if (!config.databaseUrl) {
-    throw new Error("a separate import worker needs DATABASE_URL: the embedded PostgreSQL belongs to the server process");
+    throw new StartupError("a separate import worker needs DATABASE_URL: the embedded PostgreSQL belongs to the server process");
   }
   const core = await bootCore(config, { logger });
   logger.info(`import worker running ${config.import.concurrency} revision(s) at a time`);
@@ -40,6 +41,6 @@ try {
   process.exit(1);
 }
 main(config).catch((error) => {
-  console.error("import worker failed to start:", error);
+  console.error(`import worker failed to start: ${describeStartupFailure(error)}`);
   process.exit(1);
 });

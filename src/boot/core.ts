@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import { resolveAuthSecret } from "../auth/secret";
 import { createLogger, type Logger } from "../common/logger";
+import { errorMessage, StartupError } from "../common/startup-error";
 import type { Config } from "../config/config";
 import { createDataSource } from "../db/data-source";
 import { startEmbeddedPostgres } from "../db/embedded-postgres";
@@ -75,7 +76,10 @@ export async function bootCore(config: Config, options: CoreOptions = {}): Promi
       databaseUrl = embedded.url;
     }
     const ds = createDataSource({ url: databaseUrl, logger: new QueryObserver(logger, options.onQuery) });
-    await ds.initialize();
+    await ds.initialize().catch((error) => {
+      const where = config.databaseUrl ? `PostgreSQL at ${describeDatabase(config.databaseUrl)} (DATABASE_URL)` : "the embedded PostgreSQL";
+      throw new StartupError(`cannot reach ${where}: ${errorMessage(error)}`, { cause: error });
+    });
     onClose("database connections", () => ds.destroy());
     const applied = await ds.runMigrations({ transaction: "each" });
     if (applied.length) logger.info(`applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(", ")}`);
@@ -112,5 +116,15 @@ export async function bootCore(config: Config, options: CoreOptions = {}): Promi
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/** host:port/database of a connection URL, without its credentials. */
+function describeDatabase(url: string): string {
+  try {
+    const { hostname, port, pathname } = new URL(url);
+    return `${hostname}:${port || 5432}${pathname}`;
+  } catch {
+    return "(an unreadable URL)";
   }
 }

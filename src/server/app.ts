@@ -9,6 +9,8 @@ import { WebSocketServer } from "ws";
 import type { DataSource } from "typeorm";
 import { authenticate, authorizationFromParams, type Authentication } from "../auth/authenticate";
 import { ERRORS } from "../common/errors";
+import { describePid, tcpListener } from "../common/processes";
+import { StartupError } from "../common/startup-error";
 import type { Logger } from "../common/logger";
 import type { Config } from "../config/config";
 import type { EventBus } from "../events/event-bus";
@@ -201,11 +203,36 @@ function mountHealthChecks(app: express.Express, deps: AppDeps): void {
 
 /** Listens on host:port and answers the URL the server is reachable at (the port the OS chose, for port 0). */
 async function listen(httpServer: Server, port: number, host: string): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once("error", reject);
-    httpServer.listen(port, host, () => resolve());
-  });
+  await listenOn(httpServer, port, host);
   const address = httpServer.address();
   const bound = typeof address === "object" && address ? address.port : port;
   return `http://${host.includes(":") ? `[${host}]` : host}:${bound}`;
+}
+
+/**
+ * Fails at once, before anything starts, when host:port is taken: otherwise that shows only
+ * after the database is up and the migrations ran.
+ */
+export async function checkPortFree(port: number, host: string): Promise<void> {
+  const probe = createServer();
+  await listenOn(probe, port, host);
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+}
+
+/** server.listen as a promise; a taken port is a StartupError naming who holds it. */
+async function listenOn(server: Server, port: number, host: string): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    const holder = await tcpListener(port);
+    const by = holder === null ? "" : ` by ${await describePid(holder)}`;
+    throw new StartupError(`port ${port} on ${host} is in use${by}: stop it, or set PORT to another port`, { cause: error });
+  }
 }

@@ -11,7 +11,7 @@ import { ensureDefaultHuggingFaceRegistry } from "../registry/bootstrap";
 import { buildFederatedSchema } from "../schema/build-schema";
 import { createFsLinkRouter } from "../storage/fs-link.router";
 import type { StorageManager } from "../storage/storage-manager";
-import { startApp, type RunningApp } from "./app";
+import { checkPortFree, startApp, type RunningApp } from "./app";
 
 export interface Booted {
   app: RunningApp;
@@ -33,6 +33,7 @@ export type BootOptions = CoreOptions;
 
 /** The API server: the core every process starts (boot/core.ts), then the domain services and HTTP on top. */
 export async function boot(config: Config, options: BootOptions = {}): Promise<Booted> {
+  await checkPortFree(config.port, config.host);
   const core = await bootCore(config, options);
   const { ds, events, storage, logger, authSecret, signer } = core;
   try {
