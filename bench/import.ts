@@ -14,7 +14,7 @@ import { decodeGlobalId } from "../src/common/relay";
 import { createTestDatabase } from "../test/support/database";
 import { stopEmbeddedTestDatabase, useEmbeddedTestDatabase } from "../test/support/global-setup";
 import type { FakeFile } from "../test/support/fake-hub";
-import { sha256Rate } from "../src/import/pipeline.hash";
+import { sha256Rate } from "../src/import/pipeline/hash";
 import type { BaselineJob } from "./baseline";
 import { cpuSeconds, formatThreadCpu, threadCpu, threadCpuSince } from "./proc";
 import type { HubService, S3Service } from "./services";

@@ -8,7 +8,7 @@ import { parseId } from "../common/relay";
 import { ArtifactRevisionFilter, ArtifactRevisionOrderBy } from "../revision/revision.inputs";
 import { querySignature } from "../revision/revision.loader";
 import { ArtifactRevisionConnection, toRevision } from "../revision/revision.type";
-import type { AppContext } from "../server/context";
+import type { AppContext } from "../schema/context";
 import { loadArtifactNode } from "./artifact.loader";
 import { ArtifactFilter, ArtifactOrderBy, DeleteArtifactsInput, RestoreArtifactsInput, UpdateArtifactInput } from "./artifact.inputs";
 import {

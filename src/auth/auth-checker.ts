@@ -1,7 +1,7 @@
 import type { AuthCheckerInterface, ResolverData } from "type-graphql";
 import { ERRORS } from "../common/errors";
 import { Role } from "../common/enums";
-import type { AppContext } from "../server/context";
+import type { AppContext } from "../schema/context";
 
 /**
  * `@Authorized()` needs any signed-in viewer; `@Authorized(Role.ADMIN)` lists the roles allowed

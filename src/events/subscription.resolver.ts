@@ -4,8 +4,7 @@ import { ERRORS } from "../common/errors";
 import { parseId, toGlobalId } from "../common/relay";
 import { loadRevisionNode } from "../revision/revision.loader";
 import { toImportProgress } from "../revision/revision.type";
-import type { AppContext } from "../server/context";
-import { createLoaders } from "../server/loaders";
+import type { AppContext } from "../schema/context";
 import type { ImportProgressEvent, RevisionStatusChangedEvent } from "./event-bus";
 import { ArtifactImportProgressUpdatedPayload, ArtifactStatusChangedInput, ArtifactStatusChangedPayload } from "./subscription.type";
 
@@ -17,7 +16,7 @@ interface SubscribeData<Args> { args: Args; context: AppContext }
 async function visibleRevisionIds(context: AppContext, ids: readonly string[], argName: string): Promise<Set<string>> {
   if (ids.length > MAX_SUBSCRIBED_REVISIONS) throw ERRORS.badInput(`${argName} may list at most ${MAX_SUBSCRIBED_REVISIONS} revisions`);
   const uuids = ids.map((id) => parseId("ArtifactRevision", id, argName));
-  const fresh = { viewer: context.viewer, loaders: createLoaders(context.ds) };
+  const fresh = { viewer: context.viewer, loaders: context.newLoaders() };
   const found = await Promise.all(uuids.map((uuid) => loadRevisionNode(fresh, uuid)));
   const missing = ids.filter((_, i) => !found[i]);
   if (missing.length) throw ERRORS.notFound("ArtifactRevision", missing.join(", "));
@@ -29,7 +28,7 @@ async function visibleRevisionIds(context: AppContext, ids: readonly string[], a
  * serve the state of the first event forever. Each event therefore reads with fresh loaders.
  */
 function freshContext(context: AppContext): AppContext {
-  return { ...context, loaders: createLoaders(context.ds) };
+  return { ...context, loaders: context.newLoaders() };
 }
 
 @Resolver()

@@ -1,4 +1,7 @@
 import type { Readable } from "node:stream";
+import type { ArtifactRegistryType, ArtifactStatus } from "../common/enums";
+import type { ImportProgressData } from "../revision/revision.entity";
+import type { ManifestFile } from "../revision/manifest";
 
 /** One file of a revision's manifest, as an import fetches and verifies it. */
 export interface ImportFile {
@@ -25,6 +28,38 @@ export interface FileSource {
   readonly kind: "huggingface" | "reservoir";
   open(file: ImportFile, opts: { range?: { start: number }; signal: AbortSignal }): Promise<OpenedFile>;
 }
+
+/** A revision as its import sees it: what to fetch (the pinned commit), and where to put it. */
+export interface ImportRevision {
+  id: string;
+  artifactId: string;
+  artifactName: string;
+  artifactType: string;
+  version: string;
+  registryId: string;
+  registryType: ArtifactRegistryType;
+  status: ArtifactStatus;
+  /** The upstream commit pinned when the import started. */
+  commit: string | null;
+  namespaceId: string | null;
+  /** A delegated import: a Reservoir remote that has not imported its copy is asked to. */
+  delegate: boolean;
+  /** Process crashes in a row during this import with no file verified in between. */
+  crashes: number;
+  importProgress: ImportProgressData | null;
+}
+
+export interface PreparedSource {
+  source: FileSource;
+  /**
+   * The files at the pinned commit, for sources that can list them (the Hub's tree). Without
+   * it, the revision's file rows are the manifest (a Reservoir source reconciles them first).
+   */
+  listFiles?: (signal: AbortSignal) => Promise<{ files: ManifestFile[]; skipped: string[] }>;
+}
+
+/** Picks and prepares the source of a revision's bytes by its registry's type. */
+export type FileSourceFactory = (revision: ImportRevision, signal: AbortSignal) => Promise<PreparedSource>;
 
 /** What runs SQL inside a transaction: TypeORM's EntityManager has this shape. */
 export interface SqlExecutor {

@@ -1,7 +1,7 @@
 import { Arg, Args, Authorized, Ctx, Mutation, Query, Resolver } from "type-graphql";
 import { Role } from "../common/enums";
 import { PagingArgsType } from "../common/paging.args";
-import type { AppContext } from "../server/context";
+import type { AppContext } from "../schema/context";
 import { CreateApiKeypairInput, RevokeApiKeypairInput } from "./keypair.inputs";
 import { ApiKeypairConnection, CreateApiKeypairPayload, RevokeApiKeypairPayload, toApiKeypair } from "./keypair.type";
 

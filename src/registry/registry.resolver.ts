@@ -3,7 +3,7 @@ import "../common/enums.graphql";
 import { ArtifactType, Role } from "../common/enums";
 import { PagingArgsType } from "../common/paging.args";
 import { parseId } from "../common/relay";
-import type { AppContext } from "../server/context";
+import type { AppContext } from "../schema/context";
 import {
   CreateHuggingFaceRegistryInput, CreateReservoirRegistryInput, DeleteHuggingFaceRegistryInput, DeleteReservoirRegistryInput,
   UpdateHuggingFaceRegistryInput, UpdateReservoirRegistryInput,

@@ -1,4 +1,4 @@
-import { Directive, Field, ID, ObjectType } from "type-graphql";
+import { Directive, Field, ID, InputType, ObjectType } from "type-graphql";
 import "../common/enums.graphql";
 import { connectionTypes } from "../common/connection.type";
 import { ArtifactRegistryType } from "../common/enums";
@@ -111,4 +111,11 @@ export class UpdateReservoirRegistryPayload {
 @ObjectType()
 export class DeleteReservoirRegistryPayload {
   @Field(() => UUIDScalar) id: string;
+}
+
+/** A Reservoir registry and one of its registries, which a delegated scan or import names (Backend.AI compatibility). */
+@InputType()
+export class DelegateeTarget {
+  @Field(() => ID) delegateeReservoirId: string;
+  @Field(() => ID) targetRegistryId: string;
 }

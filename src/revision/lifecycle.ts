@@ -1,15 +1,17 @@
 import type { DataSource, EntityManager } from "typeorm";
-import { ArtifactStatus } from "../common/enums";
+import { ArtifactStatus, type ArtifactRemoteStatus } from "../common/enums";
 import { ERRORS } from "../common/errors";
 import { isUuid, toGlobalId } from "../common/relay";
+import { hydrate } from "../common/sql";
 import type { RevisionStatusChangedEvent, TransactionalPublisher } from "../events/event-bus";
-import type { ImportProgressData, VerificationResultData } from "./revision.entity";
+import { ArtifactRevisionEntity, type ImportProgressData, type VerificationResultData } from "./revision.entity";
 
 /*
- * The lifecycle of a revision's status: the one transition table, and the only code that
- * writes artifact_revisions.status. Every change locks the row, checks the table, writes the
- * history row and publishes its event in the same transaction: subscribers see it at commit,
- * in commit order, and never see a change that rolled back.
+ * The lifecycle of a revision's status: the one transition table, the sets of statuses other
+ * code asks about, and the only code that writes artifact_revisions.status (a discovery's
+ * SCANNED insert included). Every change locks the row, checks the table, writes the history
+ * row and publishes its event in the same transaction: subscribers see it at commit, in commit
+ * order, and never see a change that rolled back.
  */
 
 const { SCANNED, PULLING, PULLED, VERIFYING, NEEDS_APPROVAL, AVAILABLE, FAILED, REJECTED } = ArtifactStatus;
@@ -183,8 +185,70 @@ export async function applyTransitionIn(
   return event;
 }
 
-/** Statuses in which some job must be driving the revision; after a crash, nothing is. */
-export const RECOVERABLE_STATUSES: readonly ArtifactStatus[] = [PULLING, PULLED, VERIFYING];
+// --- Status sets ------------------------------------------------------------------------------
+
+/** An import runs: some job must be driving the revision (after a crash, recovery gives it one). */
+export const IMPORTING_STATUSES: readonly ArtifactStatus[] = [PULLING, PULLED, VERIFYING];
+/** An import runs, or waits for an administrator's approval: the revision may yet become AVAILABLE. */
+export const UNDER_WAY_STATUSES: readonly ArtifactStatus[] = [...IMPORTING_STATUSES, NEEDS_APPROVAL];
+/** Statuses importArtifacts (without force) starts an import from, or answers with the running one's task. */
+export const IMPORTABLE_STATUSES: readonly ArtifactStatus[] = [...TRANSITIONS.startImport.from, ...IMPORTING_STATUSES];
+/** Statuses whose stored files cleanup deletes. */
+export const CLEANABLE_STATUSES: readonly ArtifactStatus[] = TRANSITIONS.cleanup.from;
+/** Statuses whose revision holds no imported files: only these take a new manifest from a scan. */
+export const MANIFEST_WRITABLE_STATUSES: readonly ArtifactStatus[] = [SCANNED, FAILED];
+
+/** Whether `status` (ours, or a Reservoir remote's as it answered) is one of `statuses`. */
+export function statusIn(statuses: readonly ArtifactStatus[], status: string | null | undefined): boolean {
+  return (statuses as readonly (string | null | undefined)[]).includes(status);
+}
+
+// --- Discovery ----------------------------------------------------------------------------------
+
+/** A revision as a scan saw it upstream. */
+export interface RevisionUpsert {
+  artifactId: string;
+  version: string;
+  /** The upstream commit this scan saw for the version. */
+  latestUpstreamDigest: string | null;
+  remoteStatus?: ArtifactRemoteStatus | null;
+}
+
+/**
+ * Where a revision's lifecycle begins: inserts it SCANNED, with the first history row, or
+ * records the commit a rescan saw. Status, digest and files of a known revision are never
+ * touched here: an imported revision keeps its files, and a moved upstream commit shows only in
+ * latestUpstreamDigest, so a client can tell the revision is outdated.
+ */
+export async function discoverRevision(
+  em: EntityManager,
+  r: RevisionUpsert,
+  discovery: { actor: string; registryName: string },
+): Promise<{ revision: ArtifactRevisionEntity; created: boolean }> {
+  const [row] = await em.query(
+    `INSERT INTO artifact_revisions (artifact_id, version, status, latest_upstream_digest, remote_status)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (artifact_id, version) DO UPDATE SET
+       latest_upstream_digest = EXCLUDED.latest_upstream_digest,
+       remote_status = COALESCE(EXCLUDED.remote_status, artifact_revisions.remote_status),
+       updated_at = CASE
+         WHEN artifact_revisions.latest_upstream_digest IS DISTINCT FROM EXCLUDED.latest_upstream_digest
+           OR artifact_revisions.remote_status IS DISTINCT FROM COALESCE(EXCLUDED.remote_status, artifact_revisions.remote_status)
+         THEN now() ELSE artifact_revisions.updated_at END
+     RETURNING *, (xmax = 0) AS created`,
+    [r.artifactId, r.version, SCANNED, r.latestUpstreamDigest, r.remoteStatus ?? null],
+  );
+  const created = row.created === true;
+  if (created) {
+    await em.query(
+      `INSERT INTO artifact_revision_status_history (revision_id, from_status, to_status, actor, reason) VALUES ($1, NULL, $2, $3, $4)`,
+      [row.id, SCANNED, discovery.actor, `discovered by a scan of ${discovery.registryName}`],
+    );
+  }
+  return { revision: hydrate(em.connection, ArtifactRevisionEntity, row), created };
+}
+
+// --- Recovery -----------------------------------------------------------------------------------
 
 export interface MidImportRevision {
   id: string;
@@ -207,7 +271,7 @@ export async function listMidImportRevisions(db: DataSource | EntityManager): Pr
        ) h ON true
       WHERE r.status = ANY($1)
       ORDER BY r.updated_at, r.id`,
-    [RECOVERABLE_STATUSES, PULLING],
+    [IMPORTING_STATUSES, PULLING],
   );
   return rows.map((r) => ({ id: r.id, artifactId: r.artifact_id, status: r.status, updatedAt: r.updated_at, startedFrom: r.started_from }));
 }

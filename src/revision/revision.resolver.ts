@@ -5,7 +5,7 @@ import { PagingArgsType } from "../common/paging.args";
 import { resolvePaging } from "../common/paging";
 import { connectionOf } from "../common/paging.util";
 import { parseId } from "../common/relay";
-import type { AppContext } from "../server/context";
+import type { AppContext } from "../schema/context";
 import { ArtifactRevisionFilter, ArtifactRevisionOrderBy } from "./revision.inputs";
 import { loadRevisionNode, querySignature } from "./revision.loader";
 import { ArtifactFile, ArtifactFileConnection, ArtifactRevision, ArtifactRevisionConnection, toArtifactFile, toRevision } from "./revision.type";

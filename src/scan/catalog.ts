@@ -1,23 +1,15 @@
 import type { EntityManager } from "typeorm";
 import { ArtifactEntity } from "../artifact/artifact.entity";
-import { ArtifactRemoteStatus, ArtifactStatus, ArtifactType } from "../common/enums";
+import type { ArtifactUpsert } from "../artifact/artifact.records";
 import { hydrate } from "../common/sql";
-import { ArtifactRevisionEntity } from "../revision/revision.entity";
+import { MANIFEST_WRITABLE_STATUSES, statusIn } from "../revision/lifecycle";
+import type { ManifestFile } from "../revision/manifest";
 
 /**
  * The writes a scan makes, shared by every upstream (Hugging Face, Reservoir). All are upserts
- * keyed by natural keys, so rescans never duplicate and concurrent scans converge.
+ * keyed by natural keys, so rescans never duplicate and concurrent scans converge. Revisions
+ * themselves are inserted by the lifecycle (discoverRevision), which owns their status.
  */
-
-export interface ArtifactUpsert {
-  registryId: string;
-  type: ArtifactType;
-  name: string;
-  description?: string | null;
-  sourceName: string | null;
-  sourceUrl: string | null;
-  extra: Record<string, unknown> | null;
-}
 
 /** Inserts or refreshes an artifact's metadata. Availability is left alone: a rescan does not undelete. */
 export async function upsertArtifact(em: EntityManager, a: ArtifactUpsert): Promise<ArtifactEntity> {
@@ -37,55 +29,6 @@ export async function upsertArtifact(em: EntityManager, a: ArtifactUpsert): Prom
   return hydrate(em.connection, ArtifactEntity, row);
 }
 
-export interface RevisionUpsert {
-  artifactId: string;
-  version: string;
-  /** The upstream commit this scan saw for the version. */
-  latestUpstreamDigest: string | null;
-  remoteStatus?: ArtifactRemoteStatus | null;
-}
-
-/**
- * Inserts a SCANNED revision or records the commit a rescan saw. Status, digest and files are
- * never touched here: an imported revision keeps its files, and a moved upstream commit shows
- * only in latestUpstreamDigest, so a client can tell the revision is outdated.
- */
-export async function upsertRevision(
-  em: EntityManager,
-  r: RevisionUpsert,
-  discovery: { actor: string; registryName: string },
-): Promise<{ revision: ArtifactRevisionEntity; created: boolean }> {
-  const [row] = await em.query(
-    `INSERT INTO artifact_revisions (artifact_id, version, status, latest_upstream_digest, remote_status)
-     VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (artifact_id, version) DO UPDATE SET
-       latest_upstream_digest = EXCLUDED.latest_upstream_digest,
-       remote_status = COALESCE(EXCLUDED.remote_status, artifact_revisions.remote_status),
-       updated_at = CASE
-         WHEN artifact_revisions.latest_upstream_digest IS DISTINCT FROM EXCLUDED.latest_upstream_digest
-           OR artifact_revisions.remote_status IS DISTINCT FROM COALESCE(EXCLUDED.remote_status, artifact_revisions.remote_status)
-         THEN now() ELSE artifact_revisions.updated_at END
-     RETURNING *, (xmax = 0) AS created`,
-    [r.artifactId, r.version, ArtifactStatus.SCANNED, r.latestUpstreamDigest, r.remoteStatus ?? null],
-  );
-  const created = row.created === true;
-  if (created) {
-    // A revision's history starts at its discovery.
-    await em.query(
-      `INSERT INTO artifact_revision_status_history (revision_id, from_status, to_status, actor, reason) VALUES ($1, NULL, $2, $3, $4)`,
-      [row.id, ArtifactStatus.SCANNED, discovery.actor, `discovered by a scan of ${discovery.registryName}`],
-    );
-  }
-  return { revision: hydrate(em.connection, ArtifactRevisionEntity, row), created };
-}
-
-export interface ManifestFile {
-  path: string;
-  size: string;
-  sha256: string | null;
-  upstreamOid: string | null;
-}
-
 export interface RevisionDetails {
   /** The upstream commit the details describe; they are dropped if the revision has moved on since. */
   commit: string | null;
@@ -93,9 +36,6 @@ export interface RevisionDetails {
   files: ManifestFile[] | null;
   lastError: string | null;
 }
-
-/** Statuses whose revision holds no imported files: only these take a new manifest from a scan. */
-const MANIFEST_WRITABLE = [ArtifactStatus.SCANNED, ArtifactStatus.FAILED];
 
 /**
  * Replaces a revision's README, file manifest and size in one transaction, under a row lock,
@@ -107,7 +47,7 @@ export async function recordRevisionDetails(em: EntityManager, revisionId: strin
     const [current] = await tx.query(`SELECT status, latest_upstream_digest FROM artifact_revisions WHERE id = $1 FOR UPDATE`, [revisionId]);
     if (!current) return false;
     if (d.commit !== null && current.latest_upstream_digest !== d.commit) return false;
-    if (!MANIFEST_WRITABLE.includes(current.status)) {
+    if (!statusIn(MANIFEST_WRITABLE_STATUSES, current.status)) {
       if (d.lastError !== null) return false;
       await tx.query(`UPDATE artifact_revisions SET readme = COALESCE($2, readme), updated_at = now() WHERE id = $1`, [revisionId, d.readme]);
       return true;

@@ -7,14 +7,15 @@ import type { Logger } from "../common/logger";
 import type { HuggingFaceRegistryRecord } from "../registry/registry.records";
 import { ArtifactRevisionEntity } from "../revision/revision.entity";
 import { hydrate } from "../common/sql";
+import type { HubClientFactory } from "../upstream/clients";
 import { HubError, type HubClient, type HubModelInfo, type HubModelSummary, type HubRefs } from "../upstream/huggingface/hub.port";
-import { recordRevisionDetails, upsertArtifact, upsertRevision, type ManifestFile } from "./catalog";
+import { discoverRevision } from "../revision/lifecycle";
+import { MAX_README_BYTES, type ManifestFile } from "../revision/manifest";
+import { recordRevisionDetails, upsertArtifact } from "./catalog";
 import type { DetailQueue } from "./detail-queue";
-import { unsafePathReason } from "./safe-path";
+import { unsafePathReason } from "../revision/safe-path";
 
 export const SOURCE_NAME = "huggingface";
-/** READMEs beyond this are cut: upstream text is untrusted and lands in every list query. */
-export const MAX_README_BYTES = 1024 * 1024;
 const MODEL_CONCURRENCY = 8;
 
 export interface ScanActor {
@@ -27,7 +28,6 @@ export interface ScannedRevision {
 }
 
 /** What the scanner needs from the hub port, per registry (URL and token). */
-export type HubClientFactory = (registry: HuggingFaceRegistryRecord) => HubClient;
 
 function describe(error: unknown): string {
   if (error instanceof HubError) return `${error.errorCode ?? `HTTP ${error.status ?? "error"}`}: ${error.message}`;
@@ -179,7 +179,7 @@ export class HuggingFaceScanner {
   }
 
   private async upsertVersion(em: EntityManager, artifactId: string, version: string, commit: string | null, actor: ScanActor, registry: HuggingFaceRegistryRecord) {
-    const { revision } = await upsertRevision(em, { artifactId, version, latestUpstreamDigest: commit }, { actor: actor.sub, registryName: registry.name });
+    const { revision } = await discoverRevision(em, { artifactId, version, latestUpstreamDigest: commit }, { actor: actor.sub, registryName: registry.name });
     return revision;
   }
 

@@ -2,25 +2,24 @@ import pLimit from "p-limit";
 import type { DataSource } from "typeorm";
 import type { ArtifactEntity } from "../artifact/artifact.entity";
 import { ArtifactAvailability, ArtifactType } from "../common/enums";
-import { AppError, ERRORS } from "../common/errors";
+import { ERRORS } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { ReservoirRegistryRecord } from "../registry/registry.records";
+import type { ReservoirClientFactory } from "../upstream/clients";
 import type { ReservoirClient, RemoteArtifactWithRevisions } from "../upstream/reservoir/reservoir.client";
 import type { RemoteArtifactFilter } from "../upstream/reservoir/reservoir.documents";
-import { ReservoirError } from "../upstream/reservoir/reservoir.errors";
-import { recordRevisionDetails, upsertArtifact, upsertRevision } from "./catalog";
+import { ReservoirError, reservoirFailure } from "../upstream/reservoir/reservoir.errors";
+import { discoverRevision } from "../revision/lifecycle";
+import { recordRevisionDetails, upsertArtifact } from "./catalog";
 import type { DetailQueue } from "./detail-queue";
 import type { ScanActor } from "./huggingface.scanner";
-import { artifactUpsertOf, manifestOf, readmeOf, revisionUpsertOf } from "./reservoir.scanner.mapping";
+import { artifactUpsertOf, manifestOf, readmeOf, revisionUpsertOf } from "../upstream/reservoir/reservoir.mapping";
 
 export interface ReservoirScanOptions {
   limit: number;
   artifactType?: ArtifactType | null;
   search?: string | null;
 }
-
-/** A client for one Reservoir registry (its endpoint and key pair). */
-export type ReservoirClientFactory = (registry: ReservoirRegistryRecord) => ReservoirClient;
 
 export interface ReservoirScannerDeps {
   ds: DataSource;
@@ -45,18 +44,6 @@ interface DetailJob {
   revisionId: string;
   commit: string | null;
   remoteSize: string | null;
-}
-
-/** A remote failure as our clients see it: UPSTREAM_ERROR naming the registry and the remote's reason. */
-export function reservoirFailure(registry: Pick<ReservoirRegistryRecord, "id" | "name" | "endpoint">, error: unknown, doing = ""): Error {
-  if (error instanceof AppError || !(error instanceof ReservoirError)) return error as Error;
-  return ERRORS.upstream(`Reservoir registry ${JSON.stringify(registry.name)} (${registry.endpoint})${doing ? ` ${doing}` : ""}: ${error.message}`, {
-    registryId: registry.id,
-    registryName: registry.name,
-    reason: error.kind,
-    remoteCode: error.remoteCode,
-    upstreamStatus: error.status,
-  });
 }
 
 /**
@@ -174,7 +161,7 @@ export class ReservoirScanner {
           this.deps.logger.warn(`reservoir ${registry.name}: skipped a revision of ${artifact.name}: ${upsert.skip}`);
           continue;
         }
-        const { revision } = await upsertRevision(em, upsert.ok, { actor: actor.sub, registryName: registry.name });
+        const { revision } = await discoverRevision(em, upsert.ok, { actor: actor.sub, registryName: registry.name });
         jobs.push({ label: `${artifact.name}@${revision.version}`, remoteRevisionId: rev.id, revisionId: revision.id, commit: revision.latestUpstreamDigest, remoteSize: rev.size });
       }
       return { artifact, jobs };

@@ -5,7 +5,7 @@ import { toArtifact } from "../artifact/artifact.type";
 import { listConnection } from "../common/connection.type";
 import { Role } from "../common/enums";
 import { toRevision } from "../revision/revision.type";
-import type { AppContext } from "../server/context";
+import type { AppContext } from "../schema/context";
 import {
   DelegateScanArtifactsInput, DelegateScanArtifactsPayload, ScanArtifactModelsInput, ScanArtifactModelsPayload,
   ScanArtifactsInput, ScanArtifactsPayload,

@@ -2,6 +2,7 @@ import { Field, ID, InputType, Int, ObjectType } from "type-graphql";
 import { ArtifactType } from "../common/enums";
 import { UUIDScalar } from "../common/scalars";
 import { Artifact } from "../artifact/artifact.type";
+import { DelegateeTarget } from "../registry/registry.type";
 import { ArtifactRevisionConnection } from "../revision/revision.type";
 
 @InputType()
@@ -32,12 +33,6 @@ export class ScanArtifactModelsInput {
 @ObjectType()
 export class ScanArtifactModelsPayload {
   @Field(() => ArtifactRevisionConnection) artifactRevision: InstanceType<typeof ArtifactRevisionConnection>;
-}
-
-@InputType()
-export class DelegateeTarget {
-  @Field(() => ID) delegateeReservoirId: string;
-  @Field(() => ID) targetRegistryId: string;
 }
 
 @InputType()

@@ -4,7 +4,7 @@ import { Role } from "../common/enums";
 import { Node } from "../common/node.type";
 import { parseAnyId, type NodeTypeName } from "../common/relay";
 import { loadRevisionNode } from "../revision/revision.loader";
-import type { AppContext } from "../server/context";
+import type { AppContext } from "./context";
 
 type NodeLoader = (ctx: AppContext, uuid: string) => Promise<Node | null>;
 

@@ -1,7 +1,7 @@
 import { loadArtifactNode } from "../artifact/artifact.loader";
 import { parseId } from "../common/relay";
 import { loadRevisionNode } from "../revision/revision.loader";
-import type { AppContext } from "../server/context";
+import type { AppContext } from "./context";
 
 type ReferenceResolver = (reference: { id: string }, context: AppContext) => Promise<unknown> | unknown;
 

@@ -4,7 +4,7 @@ type ResolverClass = new (...args: never[]) => object;
 import { ArtifactResolver } from "../artifact/artifact.resolver";
 import { ArtifactFileResolver, RevisionResolver } from "../revision/revision.resolver";
 import { SubscriptionResolver } from "../events/subscription.resolver";
-import { ImportResolver } from "../import/import.resolver";
+import { ImportResolver } from "../import/api/import.resolver";
 import { ScanResolver } from "../scan/scan.resolver";
 import { NodeResolver } from "./node.resolver";
 import { KeypairResolver } from "../keypair/keypair.resolver";

@@ -9,14 +9,16 @@ import { WebSocketServer } from "ws";
 import type { DataSource } from "typeorm";
 import { authenticate, authorizationFromParams, type Authentication } from "../auth/authenticate";
 import { ERRORS } from "../common/errors";
+import { describePid, tcpListener } from "../common/processes";
+import { StartupError } from "../common/startup-error";
 import type { Logger } from "../common/logger";
 import type { Config } from "../config/config";
 import type { EventBus } from "../events/event-bus";
-import type { AppContext } from "./context";
+import type { AppContext } from "../schema/context";
 import { formatError } from "./errors";
-import { createLoaders } from "./loaders";
-import { costLimitPlugin, depthRule, costOf } from "./limits";
-import type { Services } from "./services";
+import { createLoaders } from "../schema/loaders";
+import { costLimitPlugin, depthRule, costOf, type RequestLimits } from "./limits";
+import type { Services } from "../boot/services";
 import { execute, parse, specifiedRules, subscribe, validate, type ExecutionArgs, type ExecutionResult } from "graphql";
 
 export interface AppDeps {
@@ -82,12 +84,12 @@ function refuseAnonymous<R>(run: (args: ExecutionArgs) => R): (args: ExecutionAr
 }
 
 export async function startApp(deps: AppDeps): Promise<RunningApp> {
-  const { config, ds, schema, services, logger } = deps;
+  const { config, ds, services } = deps;
   const limits = { maxDepth: config.limits.maxDepth, maxCost: config.limits.maxCost, defaultPageSize: config.limits.defaultPageSize };
   const app = express();
   app.disable("x-powered-by");
   const httpServer = createServer(app);
-
+  const authenticateWith = (authorization: unknown) => authenticate(authorization, { userSecret: deps.authSecret, keypairs: services.keypairs });
   const makeContext = (auth: Authentication): RequestContext => ({
     auth,
     viewer: auth.viewer,
@@ -96,11 +98,43 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     services,
     events: deps.events,
     loaders: createLoaders(ds),
+    newLoaders: () => createLoaders(ds),
     partialErrors: [],
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
-  const wsCleanup = useServer<Record<string, unknown>, { auth?: Authentication }>(
+  const subscriptions = serveSubscriptions(wsServer, deps.schema, limits, makeContext, authenticateWith);
+  const apollo = createApollo(deps, httpServer, limits, () => subscriptions.dispose());
+  await apollo.start();
+
+  mountHealthChecks(app, deps);
+  deps.mount?.(app);
+  app.use(
+    "/graphql",
+    express.json({ limit: "1mb" }),
+    expressMiddleware(apollo, { context: async ({ req }) => makeContext(await authenticateWith(req.headers.authorization)) }),
+  );
+
+  const url = await listen(httpServer, config.port, config.host);
+  return {
+    httpServer,
+    url,
+    close: async () => {
+      await apollo.stop();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    },
+  };
+}
+
+/** GraphQL over graphql-ws on the HTTP server's /graphql, with the same credentials and limits as over HTTP. */
+function serveSubscriptions(
+  wsServer: WebSocketServer,
+  schema: GraphQLSchema,
+  limits: RequestLimits,
+  makeContext: (auth: Authentication) => RequestContext,
+  authenticateWith: (authorization: unknown) => Promise<Authentication>,
+) {
+  return useServer<Record<string, unknown>, { auth?: Authentication }>(
     {
       schema,
       // Every connection is acknowledged, and each operation of one without a valid credential
@@ -108,7 +142,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
       // makes graphql-ws clients retry with backoff, and a gateway relaying a subscription ends it
       // silently: either way the subscriber is never told why.
       onConnect: async (ctx) => {
-        ctx.extra.auth = await authenticate(authorizationFromParams(ctx.connectionParams), { userSecret: deps.authSecret, keypairs: services.keypairs });
+        ctx.extra.auth = await authenticateWith(authorizationFromParams(ctx.connectionParams));
         return true;
       },
       // A fresh context (and fresh DataLoaders) for every execution, including each event.
@@ -126,9 +160,13 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     },
     wsServer,
   );
+}
 
-  const apollo = new ApolloServer<RequestContext>({
-    schema,
+/** Apollo over HTTP; draining it also disposes of the graphql-ws server. */
+function createApollo(deps: AppDeps, httpServer: Server, limits: RequestLimits, disposeSubscriptions: () => Promise<void> | void): ApolloServer<RequestContext> {
+  const { logger } = deps;
+  return new ApolloServer<RequestContext>({
+    schema: deps.schema,
     introspection: true,
     includeStacktraceInErrorResponses: false,
     // main.ts owns the signals: a second handler racing it leaves apollo.stop() waiting forever.
@@ -138,50 +176,63 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     formatError: formatError(logger),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
+      { async serverWillStart() { return { async drainServer() { await disposeSubscriptions(); } }; } },
       authPlugin(),
       partialErrorsPlugin(formatError(logger)),
       costLimitPlugin(limits),
     ],
   });
-  await apollo.start();
+}
 
+/** /healthz answers while the process runs; /readyz once the database (and whatever `ready` checks) answers. */
+function mountHealthChecks(app: express.Express, deps: AppDeps): void {
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
   app.get("/readyz", async (_req, res) => {
     try {
-      await ds.query("SELECT 1");
+      await deps.ds.query("SELECT 1");
       await deps.ready?.();
       res.json({ status: "ready" });
     } catch (error) {
-      logger.warn("readiness check failed", error);
+      deps.logger.warn("readiness check failed", error);
       res.status(503).json({ status: "unavailable", error: (error as Error).message });
     }
   });
-  deps.mount?.(app);
-  app.use(
-    "/graphql",
-    express.json({ limit: "1mb" }),
-    expressMiddleware(apollo, {
-      context: async ({ req }) => makeContext(await authenticate(req.headers.authorization, { userSecret: deps.authSecret, keypairs: services.keypairs })),
-    }),
-  );
+}
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once("error", reject);
-    httpServer.listen(config.port, config.host, () => resolve());
-  });
+/** Listens on host:port and answers the URL the server is reachable at (the port the OS chose, for port 0). */
+async function listen(httpServer: Server, port: number, host: string): Promise<string> {
+  await listenOn(httpServer, port, host);
   const address = httpServer.address();
-  const port = typeof address === "object" && address ? address.port : config.port;
-  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const bound = typeof address === "object" && address ? address.port : port;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${bound}`;
+}
 
-  return {
-    httpServer,
-    url: `http://${host}:${port}`,
-    close: async () => {
-      await apollo.stop();
-      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
-    },
-  };
+/**
+ * Fails at once, before anything starts, when host:port is taken: otherwise that shows only
+ * after the database is up and the migrations ran.
+ */
+export async function checkPortFree(port: number, host: string): Promise<void> {
+  const probe = createServer();
+  await listenOn(probe, port, host);
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+}
+
+/** server.listen as a promise; a taken port is a StartupError naming who holds it. */
+async function listenOn(server: Server, port: number, host: string): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    const holder = await tcpListener(port);
+    const by = holder === null ? "" : ` by ${await describePid(holder)}`;
+    throw new StartupError(`port ${port} on ${host} is in use${by}: stop it, or set PORT to another port`, { cause: error });
+  }
 }

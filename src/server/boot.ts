@@ -1,23 +1,17 @@
 import type { PubSub } from "type-graphql";
 import type { DataSource } from "typeorm";
-import { resolveAuthSecret } from "../auth/secret";
-import { createLogger, type Logger } from "../common/logger";
+import { bootCore, type CoreOptions } from "../boot/core";
+import { createServices, type Services } from "../boot/services";
+import type { Logger } from "../common/logger";
 import type { Config } from "../config/config";
-import { createDataSource } from "../db/data-source";
-import { QueryObserver } from "../db/query-observer";
-import { startEmbeddedPostgres, type EmbeddedDatabase } from "../db/embedded-postgres";
 import type { EventBus } from "../events/event-bus";
-import { createPgEventBus, DEFAULT_EVENTS_CHANNEL } from "../events/pg-event-bus";
-import { PgBossImportQueue } from "../import/queue";
-import { createImportWorker, type ImportWorker } from "../import/worker";
+import type { PgBossImportQueue } from "../import/job/queue";
+import type { ImportWorker } from "../import/job/worker";
 import { ensureDefaultHuggingFaceRegistry } from "../registry/bootstrap";
 import { buildFederatedSchema } from "../schema/build-schema";
-import { ensureDefaultStorage } from "../storage/bootstrap";
 import { createFsLinkRouter } from "../storage/fs-link.router";
-import { LinkSigner } from "../storage/link-signer";
-import { StorageManager } from "../storage/storage-manager";
-import { startApp, type RunningApp } from "./app";
-import { createServices, type Services } from "./services";
+import type { StorageManager } from "../storage/storage-manager";
+import { checkPortFree, startApp, type RunningApp } from "./app";
 
 export interface Booted {
   app: RunningApp;
@@ -35,73 +29,30 @@ export interface Booted {
   close(): Promise<void>;
 }
 
-/** The composition root: every long-lived part is built here, in order, and torn down in reverse. */
-export interface BootOptions {
-  logger?: Logger;
-  /** Called with every SQL statement (tests count statements per request). */
-  onQuery?: (sql: string) => void;
-}
+export type BootOptions = CoreOptions;
 
+/** The API server: the core every process starts (boot/core.ts), then the domain services and HTTP on top. */
 export async function boot(config: Config, options: BootOptions = {}): Promise<Booted> {
-  const logger = options.logger ?? createLogger(config.logLevel);
-  const cleanups: Array<{ what: string; run: () => Promise<void> }> = [];
-  const onClose = (what: string, run: () => Promise<void>) => cleanups.push({ what, run });
-  const close = async () => {
-    // splice: each cleanup runs once, in reverse order, however often close() is called.
-    for (const { what, run } of cleanups.splice(0).reverse()) {
-      const started = Date.now();
-      await run().catch((error) => logger.error(`error while stopping ${what}`, error));
-      logger.debug(`stopped ${what} in ${Date.now() - started} ms`);
-    }
-  };
+  await checkPortFree(config.port, config.host);
+  const core = await bootCore(config, options);
+  const { ds, events, storage, logger, authSecret, signer } = core;
   try {
-    const { secret: authSecret, generated } = await resolveAuthSecret(config.jwtSecret, config.dataDir);
-
-    let databaseUrl = config.databaseUrl;
-    if (!databaseUrl) {
-      const embedded: EmbeddedDatabase = await startEmbeddedPostgres(config.dataDir, logger);
-      onClose("embedded PostgreSQL", () => embedded.stop());
-      databaseUrl = embedded.url;
-    }
-    const ds = createDataSource({ url: databaseUrl, logger: new QueryObserver(logger, options.onQuery) });
-    await ds.initialize();
-    onClose("database connections", () => ds.destroy());
-    const applied = await ds.runMigrations({ transaction: "each" });
-    if (applied.length) logger.info(`applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(", ")}`);
-
     await ensureDefaultHuggingFaceRegistry(ds, config);
-    const signer = new LinkSigner(authSecret);
-    const defaultNamespaceId = await ensureDefaultStorage(ds, config);
-    const storage = new StorageManager(ds, { signer, publicUrl: config.publicUrl, defaultNamespaceId });
-    // Signed filesystem links are resolved synchronously by namespace: know them all up front.
-    await storage.preload();
-
-    // Over LISTEN/NOTIFY, so subscribers see what every process on this database publishes.
-    const events = await createPgEventBus({ connectionString: databaseUrl, channel: DEFAULT_EVENTS_CHANNEL, logger });
-    onClose("event bus", () => events.close());
-    // Jobs survive restarts in PostgreSQL; stopped after the worker, before the DataSource closes.
-    const importQueue = new PgBossImportQueue({ connectionString: databaseUrl, config: config.import, logger });
-    await importQueue.start();
-    onClose("import queue", () => importQueue.stop());
-    const services = createServices({ ds, config, authSecret, events, logger, storage, importQueue });
-    let importWorker: ImportWorker | null = null;
-    if (config.import.worker) {
-      const worker = createImportWorker({ ds, config, storage, events, logger, queue: importQueue, connectionString: databaseUrl, registries: services.registries });
-      // Registered before start: a start that fails half-way still releases what it opened.
-      onClose("import worker", () => worker.stop());
-      await worker.start();
-      importWorker = worker;
-    }
+    const services = createServices({
+      ds, config, authSecret, events, logger, storage, importQueue: core.imports.queue, clients: core.clients, registries: core.registries,
+    });
     const schema = await buildFederatedSchema(events as unknown as PubSub);
     const app = await startApp({
       config, ds, schema, services, events, authSecret, logger,
       mount: (express) => express.use("/storage/fs", createFsLinkRouter({ signer, resolve: (store) => storage.filesystemAdapter(store) })),
       ready: () => storage.ping(),
     });
-    onClose("HTTP and WebSocket server", () => app.close());
-    return { app, ds, events, storage, config, services, imports: { queue: importQueue, worker: importWorker }, authSecret, generatedSecret: generated, logger, close };
+    core.onClose("HTTP and WebSocket server", () => app.close());
+    return {
+      app, ds, events, storage, config, services, imports: core.imports, authSecret, generatedSecret: core.generatedSecret, logger, close: core.close,
+    };
   } catch (error) {
-    await close();
+    await core.close();
     throw error;
   }
 }

@@ -35,9 +35,8 @@ export interface FilesystemStorageOptions {
 }
 
 /**
- * What a put's file stream buffers ahead of the disk (Node's default is 16 KiB). An import moved
- * 108–116 MiB/s into files through a 256 KiB pipe and 111–131 with 1 MiB (1 GiB, sets of 3 runs):
- * the writer needs room to keep the download going while the disk catches up.
+ * What a put's file stream buffers ahead of the disk (Node's default is 16 KiB): the writer needs
+ * room to keep the download going while the disk catches up.
  */
 const WRITE_BEHIND_BYTES = 1024 * 1024;
 
@@ -157,7 +156,7 @@ export class FilesystemStorageAdapter implements StorageAdapter {
    * Renames the folder of `sourcePrefix` to `destPrefix` in one step, which moves each of `paths`
    * (relative to the prefixes) to its key under destPrefix. Only when nothing is at destPrefix yet
    * and the folder holds exactly those regular files, and nothing else but the folders they are
-   * in: true when it did, false (nothing moved) otherwise. 204 files moved one by one took 60–100 ms.
+   * in: true when it did, false (nothing moved) otherwise. One rename is quicker than a move per file.
    */
   async renameFolder(sourcePrefix: string, destPrefix: string, paths: readonly string[]): Promise<boolean> {
     for (const prefix of [sourcePrefix, destPrefix]) {

@@ -3,7 +3,7 @@ import { Role } from "../common/enums";
 import { PagingArgsType } from "../common/paging.args";
 import { resolvePaging } from "../common/paging";
 import { parseId } from "../common/relay";
-import type { AppContext } from "../server/context";
+import type { AppContext } from "../schema/context";
 import {
   CreateObjectStorageInput, CreateVFSStorageInput, DeleteObjectStorageInput, DeleteVFSStorageInput, RegisterStorageNamespaceInput,
   UnregisterStorageNamespaceInput, UpdateObjectStorageInput, UpdateVFSStorageInput,

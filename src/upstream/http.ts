@@ -1,20 +1,11 @@
 import { Readable } from "node:stream";
+import { backoffDelay, sleep, type RetryPolicy } from "../common/backoff";
 
 /**
  * Shared HTTP plumbing for upstream clients (Hugging Face Hub, Reservoir): deadlines, retries
  * with backoff that honours Retry-After, and redirects followed by hand so credentials stay on
  * their own origin. Domain clients turn the outcomes into their own error types.
  */
-
-export interface RetryPolicy {
-  /** Total tries, the first included. */
-  attempts: number;
-  baseDelayMs: number;
-  /** Longest wait between two tries, whatever the server asks for. */
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 250, maxDelayMs: 10_000 };
 
 /**
  * A server that asks for a wait this many times longer than maxDelayMs is not going to accept
@@ -126,12 +117,6 @@ export function parseLength(value: string | null | undefined): number | null {
 // ---------------------------------------------------------------------------------------------
 // Backoff
 
-/** Exponential backoff with equal jitter: half the step is fixed, half random, so retries spread out. */
-export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(step / 2 + random() * (step / 2));
-}
-
 export type RetryDecision = { retry: true; delayMs: number } | { retry: false; suggestedMs: number };
 
 /** How long to wait before the next try after a retryable response, or whether to give up now. */
@@ -185,21 +170,6 @@ export function isTransientNetworkError(error: unknown): boolean {
     if (/socket hang up|other side closed/i.test(e.message)) return true;
   }
   return false;
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 // ---------------------------------------------------------------------------------------------

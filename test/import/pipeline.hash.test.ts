@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { autoHashThreads, cgroupCpuLimit, HashingError, HashPlacement, HashPool, type StreamHasher } from "../../src/import/pipeline.hash";
+import { autoHashThreads, cgroupCpuLimit, HashingError, HashPlacement, HashPool, type StreamHasher } from "../../src/import/pipeline/hash";
 
 /* The hashing threads: the same digests as hashing in place, bounded memory, clean failures. */
 

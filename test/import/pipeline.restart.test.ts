@@ -7,7 +7,7 @@ import { Client } from "pg";
 import { signToken } from "../../src/auth/jwt";
 import { Role } from "../../src/common/enums";
 import { parseId } from "../../src/common/relay";
-import { HashPool } from "../../src/import/pipeline.hash";
+import { HashPool } from "../../src/import/pipeline/hash";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { startFakeHub, type FakeHub, type FakeFile } from "../support/fake-hub";
 import { startS3rver, type S3rverHandle } from "../support/s3rver";

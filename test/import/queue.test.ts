@@ -1,5 +1,5 @@
 import { createLogger } from "../../src/common/logger";
-import { isImportLockHeld, RevisionLocks } from "../../src/import/locks";
+import { isImportLockHeld, RevisionLocks } from "../../src/import/job/locks";
 import { applyTransition } from "../../src/revision/lifecycle";
 import { startFakeHub, type FakeHub, type FakeModel } from "../support/fake-hub";
 import { startTestKit, type TestKit } from "../support/testkit";

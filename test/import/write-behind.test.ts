@@ -1,4 +1,4 @@
-import { WriteBehind } from "../../src/import/write-behind";
+import { WriteBehind } from "../../src/import/pipeline/write-behind";
 
 /* Notes written behind the work: one statement at a time, batching what arrives meanwhile. */
 

@@ -1,7 +1,7 @@
-import { MAX_README_BYTES } from "../../src/scan/huggingface.scanner";
+import { MAX_README_BYTES } from "../../src/revision/manifest";
 import {
   artifactUpsertOf, latestDigestOf, manifestOf, readmeOf, remoteStatusOf, revisionUpsertOf,
-} from "../../src/scan/reservoir.scanner.mapping";
+} from "../../src/upstream/reservoir/reservoir.mapping";
 import type { RemoteArtifact, RemoteRevision } from "../../src/upstream/reservoir/reservoir.documents";
 
 const artifact = (patch: Partial<RemoteArtifact> = {}): Omit<RemoteArtifact, "revisions"> => ({

@@ -1,5 +1,5 @@
+import { backoffDelay } from "../../src/common/backoff";
 import {
-  backoffDelay,
   isRetryableStatus,
   isTransientNetworkError,
   normalizeEtag,

@@ -1,5 +1,5 @@
+import { DEFAULT_RETRY, type RetryPolicy } from "../../common/backoff";
 import {
-  DEFAULT_RETRY,
   UpstreamRequestError,
   describeNetworkError,
   normalizeEtag,
@@ -10,7 +10,6 @@ import {
   requestWithRetry,
   streamBody,
   type RequestSpec,
-  type RetryPolicy,
   type UpstreamResponse,
 } from "../http";
 import { HubError, type HubClient, type HubDownload, type HubModelInfo, type HubModelSummary, type HubRef, type HubRefs, type HubTreeEntry } from "./hub.port";

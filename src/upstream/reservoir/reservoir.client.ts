@@ -2,9 +2,9 @@ import { createClient, type Client as WsClient } from "graphql-ws";
 import jwt from "jsonwebtoken";
 import WebSocket from "ws";
 import type { z } from "zod";
+import { DEFAULT_RETRY, backoffDelay, sleep, type RetryPolicy } from "../../common/backoff";
 import {
-  AttemptControl, DEFAULT_RETRY, backoffDelay, describeNetworkError, isRetryableStatus, parseRetryAfter, readBody, retryDelay, sleep,
-  type RetryPolicy,
+  AttemptControl, describeNetworkError, isRetryableStatus, parseRetryAfter, readBody, retryDelay,
 } from "../http";
 import {
   ARTIFACTS_QUERY, ArtifactsData, FIND_REVISION_QUERY, FindRevisionData, IMPORT_ARTIFACTS_MUTATION, ImportArtifactsData,

@@ -1,3 +1,6 @@
+import { AppError, ERRORS } from "../../common/errors";
+import type { ReservoirRegistryRecord } from "../../registry/registry.records";
+
 /**
  * Why a call to a Reservoir remote failed:
  * - `refused`: the remote answered UNAUTHENTICATED (unknown, revoked or misconfigured key pair);
@@ -31,4 +34,16 @@ export class ReservoirError extends Error {
     this.remoteCode = details.remoteCode ?? null;
     this.remoteMessage = details.remoteMessage ?? null;
   }
+}
+
+/** A remote failure as our clients see it: UPSTREAM_ERROR naming the registry and the remote's reason. */
+export function reservoirFailure(registry: Pick<ReservoirRegistryRecord, "id" | "name" | "endpoint">, error: unknown, doing = ""): Error {
+  if (error instanceof AppError || !(error instanceof ReservoirError)) return error as Error;
+  return ERRORS.upstream(`Reservoir registry ${JSON.stringify(registry.name)} (${registry.endpoint})${doing ? ` ${doing}` : ""}: ${error.message}`, {
+    registryId: registry.id,
+    registryName: registry.name,
+    reason: error.kind,
+    remoteCode: error.remoteCode,
+    upstreamStatus: error.status,
+  });
 }

@@ -1,10 +1,10 @@
 /** Where an import puts a revision's files in a namespace: its folder, its staging area, and who else may use the folder. */
 import type { DataSource } from "typeorm";
-import type { ArtifactStatus } from "../common/enums";
-import { ERRORS } from "../common/errors";
-import { toGlobalId } from "../common/relay";
-import { RECOVERABLE_STATUSES } from "../revision/lifecycle";
-import type { StagingArea, StorageAdapter } from "../storage/storage.port";
+import type { ArtifactStatus } from "../../common/enums";
+import { ERRORS } from "../../common/errors";
+import { toGlobalId } from "../../common/relay";
+import { IMPORTING_STATUSES } from "../../revision/lifecycle";
+import type { StagingArea, StorageAdapter } from "../../storage/storage.port";
 
 type Queryable = { query: DataSource["query"] };
 
@@ -60,7 +60,7 @@ export async function claimFolder(q: Queryable, revisionId: string, artifactName
     `SELECT r.id, r.status FROM artifact_revisions r JOIN artifacts a ON a.id = r.artifact_id
       WHERE a.name = $1 AND r.version = $2 AND r.id <> $3 AND r.import_namespace_id = $4 AND r.status = ANY($5)
       LIMIT 1`,
-    [artifactName, version, revisionId, namespaceId, RECOVERABLE_STATUSES],
+    [artifactName, version, revisionId, namespaceId, IMPORTING_STATUSES],
   );
   const refuse = (other: { id: string }, why: string) => {
     const otherId = toGlobalId("ArtifactRevision", other.id);

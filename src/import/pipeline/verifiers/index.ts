@@ -1,4 +1,4 @@
-import type { ImportConfig } from "../../config/config";
+import type { ImportConfig } from "../../../config/config";
 import { PicklePolicyVerifier } from "./pickle-policy.verifier";
 import type { Verifier } from "./verifier";
 

@@ -1,7 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType } from "type-graphql";
-import { ArtifactType } from "../common/enums";
-import { ArtifactRevision, ArtifactRevisionConnection } from "../revision/revision.type";
-import { DelegateeTarget } from "../scan/scan.type";
+import { ArtifactType } from "../../common/enums";
+import { ArtifactRevision, ArtifactRevisionConnection } from "../../revision/revision.type";
+import { DelegateeTarget } from "../../registry/registry.type";
 
 type RevisionConnection = InstanceType<typeof ArtifactRevisionConnection>;
 

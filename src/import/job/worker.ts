@@ -1,21 +1,20 @@
 import pLimit from "p-limit";
 import type { DataSource } from "typeorm";
-import type { Logger } from "../common/logger";
-import type { Config, ImportConfig } from "../config/config";
-import type { EventBus } from "../events/event-bus";
-import type { HuggingFaceRegistryRecord, ReservoirRegistryRecord } from "../registry/registry.records";
-import { listMidImportRevisions, RECOVERABLE_STATUSES } from "../revision/lifecycle";
-import type { StorageManager } from "../storage/storage-manager";
-import { createHubClient } from "../upstream/huggingface/hub.client";
-import { sleep } from "../upstream/http";
-import { reservoirClientFactory } from "../upstream/reservoir/reservoir.client";
-import { ImportCancelledError, ImportInterruptedError } from "./import.errors";
+import type { Logger } from "../../common/logger";
+import type { Config, ImportConfig } from "../../config/config";
+import type { EventBus } from "../../events/event-bus";
+import type { HuggingFaceRegistryRecord, ReservoirRegistryRecord } from "../../registry/registry.records";
+import { listMidImportRevisions, IMPORTING_STATUSES } from "../../revision/lifecycle";
+import type { StorageManager } from "../../storage/storage-manager";
+import { sleep } from "../../common/backoff";
+import type { UpstreamClients } from "../../upstream/clients";
+import { ImportCancelledError, ImportInterruptedError } from "../import.errors";
 import { isImportLockHeld, RevisionLocks } from "./locks";
-import { HashPlacement } from "./pipeline.hash";
-import { runImport, type PipelineDeps } from "./pipeline";
+import { HashPlacement } from "../pipeline/hash";
+import { runImport, type PipelineDeps } from "../pipeline/run";
 import type { ImportJob, LiveJob, PgBossImportQueue } from "./queue";
-import { createFileSourceFactory } from "./sources";
-import { configuredVerifiers } from "./verifiers";
+import { createFileSourceFactory } from "../sources/factory";
+import { configuredVerifiers } from "../pipeline/verifiers";
 
 /** A worker takes a job's lock right after fetching it; a job active this long without the lock is orphaned. */
 const ORPHAN_GRACE_MS = 2_000;
@@ -170,7 +169,7 @@ export class ImportWorker {
     await Promise.all(mid.map((r) => limit(async () => {
       if (this.stopping || jobs.get(r.id)) return;
       const taskId = await queue.enqueue(r.id);
-      await ds.query(`UPDATE artifact_revisions SET import_task_id = $2 WHERE id = $1 AND status = ANY($3)`, [r.id, taskId, RECOVERABLE_STATUSES]);
+      await ds.query(`UPDATE artifact_revisions SET import_task_id = $2 WHERE id = $1 AND status = ANY($3)`, [r.id, taskId, IMPORTING_STATUSES]);
       this.deps.logger.info(`revision ${r.id} was ${r.status} without a live import job; enqueued job ${taskId}`);
     })));
   }
@@ -190,7 +189,7 @@ async function recordCrash(ds: DataSource, revisionId: string): Promise<number> 
        FROM verified
       WHERE id = $1 AND status = ANY($2)
   RETURNING import_crashes`,
-    [revisionId, RECOVERABLE_STATUSES],
+    [revisionId, IMPORTING_STATUSES],
   );
   return row?.import_crashes ?? 0;
 }
@@ -207,6 +206,7 @@ export interface CreateImportWorkerDeps {
     findHuggingFace(id: string): Promise<HuggingFaceRegistryRecord | null>;
     findReservoir(id: string): Promise<ReservoirRegistryRecord | null>;
   };
+  clients: UpstreamClients;
 }
 
 /** The worker with the real sources (Hugging Face, Reservoir) and the configured verifiers. */
@@ -214,8 +214,8 @@ export function createImportWorker(deps: CreateImportWorkerDeps): ImportWorker {
   const timeoutMs = deps.config.scan.upstreamTimeoutMs;
   const sources = createFileSourceFactory({
     registries: deps.registries,
-    hubClients: (registry) => createHubClient({ endpoint: registry.url, token: registry.token ?? undefined, timeoutMs }),
-    reservoir: { ds: deps.ds, registries: deps.registries, clients: reservoirClientFactory({ timeoutMs }), logger: deps.logger, timeoutMs },
+    hubClients: deps.clients.hub,
+    reservoir: { ds: deps.ds, registries: deps.registries, clients: deps.clients.reservoir, logger: deps.logger, timeoutMs },
   });
   return new ImportWorker({
     ds: deps.ds,

@@ -1,25 +1,23 @@
 import type { DataSource } from "typeorm";
-import type { Viewer } from "../auth/viewer";
-import { ArtifactStatus } from "../common/enums";
-import { AppError, ERRORS } from "../common/errors";
-import type { Logger } from "../common/logger";
-import { RSV_ID_TYPES } from "../registry/registry.service";
-import { parseId, toGlobalId } from "../common/relay";
-import { hydrate } from "../common/sql";
-import type { Config } from "../config/config";
-import type { EventBus, RevisionStatusChangedEvent } from "../events/event-bus";
-import { applyTransition, applyTransitionIn } from "../revision/lifecycle";
-import { ArtifactRevisionEntity } from "../revision/revision.entity";
-import { unsafePathReason } from "../scan/safe-path";
-import type { StorageManager } from "../storage/storage-manager";
-import type { RevisionServing } from "../revision/revision.service";
-import { delegateImport, type ReservoirImportDeps } from "./delegate";
-import { claimFolder, finalKey, folderSharer, stagingArea } from "./folders";
-import type { ImportQueue } from "./import.ports";
+import type { Viewer } from "../../auth/viewer";
+import { ArtifactStatus } from "../../common/enums";
+import { AppError, ERRORS } from "../../common/errors";
+import type { Logger } from "../../common/logger";
+import { RSV_ID_TYPES } from "../../registry/registry.service";
+import { parseId, toGlobalId } from "../../common/relay";
+import { hydrate } from "../../common/sql";
+import type { Config } from "../../config/config";
+import type { EventBus, RevisionStatusChangedEvent } from "../../events/event-bus";
+import { applyTransition, applyTransitionIn, CLEANABLE_STATUSES, IMPORTING_STATUSES } from "../../revision/lifecycle";
+import { ArtifactRevisionEntity } from "../../revision/revision.entity";
+import { unsafePathReason } from "../../revision/safe-path";
+import type { StorageManager } from "../../storage/storage-manager";
+import type { RevisionServing } from "../../revision/revision.service";
+import { delegateImport, type ReservoirImportDeps } from "../sources/delegate";
+import { claimFolder, finalKey, folderSharer, stagingArea } from "../pipeline/folders";
+import type { ImportQueue } from "../import.ports";
 
 export const MAX_IMPORT_IDS = 100;
-const IMPORTING = [ArtifactStatus.PULLING, ArtifactStatus.PULLED, ArtifactStatus.VERIFYING];
-const CLEANABLE = [ArtifactStatus.AVAILABLE, ArtifactStatus.FAILED, ArtifactStatus.REJECTED, ArtifactStatus.NEEDS_APPROVAL];
 const DEFAULT_URL_EXPIRY_SECONDS = 3600;
 
 export interface ImportTask {
@@ -91,7 +89,7 @@ export class ImportService {
       for (const id of ids) {
         const { revision, artifactName } = rows.get(id)!;
         // Already importing: its task is returned. AVAILABLE at the same commit: nothing to download.
-        if (IMPORTING.includes(revision.status)) continue;
+        if (IMPORTING_STATUSES.includes(revision.status)) continue;
         if (revision.status === ArtifactStatus.AVAILABLE && !opts.force && (revision.latestUpstreamDigest ?? revision.digest) === revision.digest) continue;
         if (!revision.latestUpstreamDigest) {
           throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} has no known upstream commit: scan it first`, { currentStatus: revision.status });
@@ -115,7 +113,7 @@ export class ImportService {
     const fresh = await this.findRevisions(ids);
     return Promise.all(ids.map(async (id) => {
       const revision = fresh.get(id)!;
-      const running = IMPORTING.includes(revision.status);
+      const running = IMPORTING_STATUSES.includes(revision.status);
       return { taskId: revision.importTaskId ?? (running ? await this.queue.activeJobId(id) : null), revision };
     }));
   }
@@ -206,7 +204,7 @@ export class ImportService {
     const { artifactName } = await this.findVisible(id, viewer);
     await this.ds.transaction(async (em) => {
       const { revision } = (await this.lockRevisions(em, [id])).get(id)!;
-      if (!CLEANABLE.includes(revision.status)) {
+      if (!CLEANABLE_STATUSES.includes(revision.status)) {
         throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} is ${revision.status}: only AVAILABLE, FAILED, REJECTED or NEEDS_APPROVAL revisions can be cleaned up`, { currentStatus: revision.status, action: "cleanup" });
       }
       // Rows first, files next, status last: if deleting fails, all of it rolls back.

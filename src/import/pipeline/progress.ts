@@ -1,8 +1,8 @@
 import type { DataSource } from "typeorm";
-import type { ArtifactStatus } from "../common/enums";
-import type { EventBus } from "../events/event-bus";
-import { RECOVERABLE_STATUSES } from "../revision/lifecycle";
-import type { ImportProgressData } from "../revision/revision.entity";
+import type { ArtifactStatus } from "../../common/enums";
+import type { EventBus } from "../../events/event-bus";
+import { IMPORTING_STATUSES } from "../../revision/lifecycle";
+import type { ImportProgressData } from "../../revision/revision.entity";
 
 /** How far back the transfer rate looks: long enough to smooth bursts, short enough to show a stall. */
 const RATE_WINDOW_MS = 5_000;
@@ -27,7 +27,7 @@ export async function readPulse(ds: DataSource, revisionId: string): Promise<Rev
 
 /** Whether the revision is still in the import the job started (not cancelled, failed or restarted meanwhile). */
 export function isSameImport(pulse: RevisionPulse, generation: string | null): boolean {
-  return pulse.status !== null && RECOVERABLE_STATUSES.includes(pulse.status) && pulse.generation === generation;
+  return pulse.status !== null && IMPORTING_STATUSES.includes(pulse.status) && pulse.generation === generation;
 }
 
 /**
@@ -96,7 +96,7 @@ export class ImportProgressTracker {
     // Only while the revision is still importing: a cancelled revision keeps what cancel wrote.
     const [, updated]: [unknown, number] = await this.ds.query(
       `UPDATE artifact_revisions SET import_progress = $2::jsonb WHERE id = $1 AND status = ANY($3)`,
-      [this.revision.id, JSON.stringify(progress), RECOVERABLE_STATUSES],
+      [this.revision.id, JSON.stringify(progress), IMPORTING_STATUSES],
     );
     if (updated === 0) return;
     this.events.publish("revision.progress", this.revision.id, { revisionId: this.revision.id, artifactId: this.revision.artifactId, status, progress });

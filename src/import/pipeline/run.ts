@@ -1,24 +1,23 @@
 import { createHash } from "node:crypto";
 import pLimit from "p-limit";
 import type { DataSource } from "typeorm";
-import { ArtifactStatus } from "../common/enums";
-import { AppError } from "../common/errors";
-import type { Logger } from "../common/logger";
-import type { EventBus } from "../events/event-bus";
-import { applyTransition, applyTransitionIn, RECOVERABLE_STATUSES, type LifecycleAction } from "../revision/lifecycle";
-import type { VerificationResultData } from "../revision/revision.entity";
-import type { ManifestFile } from "../scan/catalog";
-import type { StorageManager } from "../storage/storage-manager";
-import { StorageNotFoundError, type StagingArea, type StorageAdapter } from "../storage/storage.port";
-import { DEFAULT_RETRY, sleep, type RetryPolicy } from "../upstream/http";
-import { describeError, ImportCancelledError, ImportInterruptedError, isRetryable, PermanentImportError } from "./import.errors";
-import type { ImportFile } from "./import.ports";
+import { ArtifactStatus } from "../../common/enums";
+import { AppError } from "../../common/errors";
+import type { Logger } from "../../common/logger";
+import type { EventBus } from "../../events/event-bus";
+import { applyTransition, applyTransitionIn, IMPORTING_STATUSES, type LifecycleAction } from "../../revision/lifecycle";
+import type { VerificationResultData } from "../../revision/revision.entity";
+import type { ManifestFile } from "../../revision/manifest";
+import type { StorageManager } from "../../storage/storage-manager";
+import { StorageNotFoundError, type StagingArea, type StorageAdapter } from "../../storage/storage.port";
+import { DEFAULT_RETRY, sleep, type RetryPolicy } from "../../common/backoff";
+import { describeError, ImportCancelledError, ImportInterruptedError, isRetryable, PermanentImportError } from "../import.errors";
+import type { FileSourceFactory, ImportFile, ImportRevision, PreparedSource } from "../import.ports";
 import { finalKey, folderSharer, stagingArea } from "./folders";
-import { loadImportRevision, type ImportRevision } from "./pipeline.revision";
-import type { HashPlacement } from "./pipeline.hash";
-import { transferFile } from "./pipeline.transfer";
+import { loadImportRevision } from "./revision";
+import type { HashPlacement } from "./hash";
+import { transferFile } from "./transfer";
 import { ImportProgressTracker, isSameImport, readPulse } from "./progress";
-import type { FileSourceFactory, PreparedSource } from "./sources";
 import { WriteBehind } from "./write-behind";
 import { runVerifiers, type VerifiableFile, type Verifier } from "./verifiers";
 
@@ -73,7 +72,7 @@ export type ImportOutcome = ArtifactStatus.AVAILABLE | ArtifactStatus.NEEDS_APPR
  */
 export async function runImport(deps: PipelineDeps, revisionId: string, signal: AbortSignal, attempt: ImportAttempt): Promise<ImportOutcome> {
   const revision = await loadImportRevision(deps.ds, revisionId);
-  if (!revision || !RECOVERABLE_STATUSES.includes(revision.status)) return "idle";
+  if (!revision || !IMPORTING_STATUSES.includes(revision.status)) return "idle";
   const { generation } = await readPulse(deps.ds, revisionId);
   return new ImportRun(deps, revision, generation, signal, attempt).execute();
 }
@@ -484,7 +483,7 @@ class ImportRun {
     const lastAttempt = this.attempt.number >= this.attempt.max;
     if (isRetryable(error) && !lastAttempt) {
       const note = `Attempt ${this.attempt.number} of ${this.attempt.max} failed, retrying: ${describeError(error)}`;
-      await this.deps.ds.query(`UPDATE artifact_revisions SET last_error = $2 WHERE id = $1 AND status = ANY($3)`, [this.revision.id, note, RECOVERABLE_STATUSES]);
+      await this.deps.ds.query(`UPDATE artifact_revisions SET last_error = $2 WHERE id = $1 AND status = ANY($3)`, [this.revision.id, note, IMPORTING_STATUSES]);
       throw error;
     }
     const message = isRetryable(error) ? `${describeError(error)} (gave up after ${this.attempt.number} attempts)` : describeError(error);

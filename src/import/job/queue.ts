@@ -1,7 +1,7 @@
 import PgBoss from "pg-boss";
-import type { ImportConfig } from "../config/config";
-import type { Logger } from "../common/logger";
-import type { ImportQueue, SqlExecutor } from "./import.ports";
+import type { ImportConfig } from "../../config/config";
+import type { Logger } from "../../common/logger";
+import type { ImportQueue, SqlExecutor } from "../import.ports";
 
 export const IMPORT_QUEUE = "revision-import";
 /** pg-boss keeps its tables in this schema of the service's database. */

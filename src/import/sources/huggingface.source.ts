@@ -1,8 +1,8 @@
-import type { ManifestFile } from "../scan/catalog";
-import { unsafePathReason } from "../scan/safe-path";
-import { HubError, type HubClient } from "../upstream/huggingface/hub.port";
-import type { FileSource, ImportFile, OpenedFile } from "./import.ports";
-import { PermanentImportError } from "./import.errors";
+import type { ManifestFile } from "../../revision/manifest";
+import { unsafePathReason } from "../../revision/safe-path";
+import { HubError, type HubClient } from "../../upstream/huggingface/hub.port";
+import type { FileSource, ImportFile, OpenedFile } from "../import.ports";
+import { PermanentImportError } from "../import.errors";
 
 /**
  * Reads a model's files from a Hugging Face Hub at one commit: the pinned one, never the branch,

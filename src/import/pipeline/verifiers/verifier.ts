@@ -1,4 +1,4 @@
-import type { VerificationResultData } from "../../revision/revision.entity";
+import type { VerificationResultData } from "../../../revision/revision.entity";
 
 /** A file of the revision, in its final place. */
 export interface VerifiableFile {

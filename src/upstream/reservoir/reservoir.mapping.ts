@@ -1,8 +1,9 @@
-import { ArtifactRemoteStatus, ArtifactStatus, ArtifactType } from "../common/enums";
-import type { RemoteArtifact, RemoteFile, RemoteRevision } from "../upstream/reservoir/reservoir.documents";
-import type { ArtifactUpsert, ManifestFile, RevisionUpsert } from "./catalog";
-import { MAX_README_BYTES } from "./huggingface.scanner";
-import { unsafePathReason } from "./safe-path";
+import { ArtifactRemoteStatus, ArtifactStatus, ArtifactType } from "../../common/enums";
+import type { RemoteArtifact, RemoteFile, RemoteRevision } from "./reservoir.documents";
+import type { RevisionUpsert } from "../../revision/lifecycle";
+import type { ArtifactUpsert } from "../../artifact/artifact.records";
+import { MAX_README_BYTES, type ManifestFile } from "../../revision/manifest";
+import { unsafePathReason } from "../../revision/safe-path";
 
 /*
  * How a remote instance's records become ours. The remote is another copy of this service, but

@@ -1,18 +1,19 @@
 import type { DataSource } from "typeorm";
-import { ArtifactStatus } from "../common/enums";
-import type { Logger } from "../common/logger";
-import type { ReservoirRegistryRecord } from "../registry/registry.records";
-import type { ManifestFile } from "../scan/catalog";
-import { manifestOf } from "../scan/reservoir.scanner.mapping";
+import { ArtifactStatus } from "../../common/enums";
+import type { Logger } from "../../common/logger";
+import type { ReservoirRegistryRecord } from "../../registry/registry.records";
+import { statusIn, UNDER_WAY_STATUSES } from "../../revision/lifecycle";
+import type { ManifestFile } from "../../revision/manifest";
+import { manifestOf } from "../../upstream/reservoir/reservoir.mapping";
+import { DEFAULT_RETRY, type RetryPolicy } from "../../common/backoff";
 import {
-  DEFAULT_RETRY, UpstreamRequestError, normalizeEtag, parseContentRange, parseLength, readBody, requestWithRetry, streamBody,
-  type RetryPolicy, type UpstreamResponse,
-} from "../upstream/http";
-import type { ReservoirClient, RemoteRevisionMatch } from "../upstream/reservoir/reservoir.client";
-import type { RemoteFile } from "../upstream/reservoir/reservoir.documents";
-import { ReservoirError } from "../upstream/reservoir/reservoir.errors";
-import { findRemoteCopy, importFailure, REMOTE_UNDER_WAY, ReservoirImportError, waitForRemoteImports, type RemoteWaitOptions } from "./delegate";
-import type { FileSource, ImportFile, OpenedFile } from "./import.ports";
+  UpstreamRequestError, normalizeEtag, parseContentRange, parseLength, readBody, requestWithRetry, streamBody, type UpstreamResponse,
+} from "../../upstream/http";
+import type { ReservoirClient, RemoteRevisionMatch } from "../../upstream/reservoir/reservoir.client";
+import type { RemoteFile } from "../../upstream/reservoir/reservoir.documents";
+import { ReservoirError } from "../../upstream/reservoir/reservoir.errors";
+import { findRemoteCopy, importFailure, ReservoirImportError, waitForRemoteImports, type RemoteWaitOptions } from "./delegate";
+import type { FileSource, ImportFile, OpenedFile } from "../import.ports";
 
 export interface ReservoirSourceDeps {
   ds: DataSource;
@@ -106,7 +107,7 @@ export async function createReservoirFileSource(
 
   let state = match.revision;
   if (state.status !== ArtifactStatus.AVAILABLE) {
-    const underWay = REMOTE_UNDER_WAY.includes(state.status);
+    const underWay = statusIn(UNDER_WAY_STATUSES, state.status);
     if (!underWay && !(deps.delegate && (state.status === ArtifactStatus.SCANNED || state.status === ArtifactStatus.FAILED))) {
       const why = state.status === ArtifactStatus.REJECTED ? "it was REJECTED there" : `it is ${state.status} there${state.lastError ? ` (${state.lastError})` : ""}`;
       throw new ReservoirImportError(`${where} has not imported ${label}: ${why}. Import it there first, or use delegateImportArtifacts`, false);

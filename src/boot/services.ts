@@ -2,17 +2,16 @@ import type { DataSource } from "typeorm";
 import { ArtifactService } from "../artifact/artifact.service";
 import { RevisionService } from "../revision/revision.service";
 import { KeypairService } from "../keypair/keypair.service";
-import { RegistryService } from "../registry/registry.service";
+import type { RegistryService } from "../registry/registry.service";
 import { StorageService } from "../storage/storage.service";
 import type { Logger } from "../common/logger";
 import type { ImportQueue } from "../import/import.ports";
-import { ImportService } from "../import/import.service";
+import { ImportService } from "../import/api/import.service";
 import { DetailQueue } from "../scan/detail-queue";
-import { HuggingFaceScanner, type HubClientFactory } from "../scan/huggingface.scanner";
+import { HuggingFaceScanner } from "../scan/huggingface.scanner";
 import { ReservoirScanner } from "../scan/reservoir.scanner";
 import { ScanService } from "../scan/scan.service";
-import { reservoirClientFactory } from "../upstream/reservoir/reservoir.client";
-import { createHubClient } from "../upstream/huggingface/hub.client";
+import type { UpstreamClients } from "../upstream/clients";
 import type { Config } from "../config/config";
 import type { EventBus } from "../events/event-bus";
 import type { StorageManager } from "../storage/storage-manager";
@@ -25,21 +24,21 @@ export interface ServiceDeps {
   events: EventBus;
   logger: Logger;
   storage: StorageManager;
-  /** The durable import queue (pg-boss), started by boot before the services. */
+  /** The durable import queue (pg-boss), started by bootCore before the services. */
   importQueue: ImportQueue;
+  /** Built once by bootCore; the import worker uses the same. */
+  clients: UpstreamClients;
+  registries: RegistryService;
 }
 
 /** Long-lived domain services, built once at start-up and shared by all requests. */
 export function createServices(deps: ServiceDeps) {
-  const registries = new RegistryService(deps.ds, deps.config.limits);
+  const { registries, clients } = deps;
   const detailQueue = new DetailQueue(deps.config.scan.detailConcurrency, deps.logger);
-  const hubClients: HubClientFactory = (registry) =>
-    createHubClient({ endpoint: registry.url, token: registry.token ?? undefined, timeoutMs: deps.config.scan.upstreamTimeoutMs });
-  const huggingface = new HuggingFaceScanner(deps.ds, hubClients, detailQueue, deps.logger);
-  const reservoirClients = reservoirClientFactory({ timeoutMs: deps.config.scan.upstreamTimeoutMs });
+  const huggingface = new HuggingFaceScanner(deps.ds, clients.hub, detailQueue, deps.logger);
   const reservoir = new ReservoirScanner({
     ds: deps.ds,
-    clients: reservoirClients,
+    clients: clients.reservoir,
     registries,
     logger: deps.logger,
     detailConcurrency: deps.config.scan.detailConcurrency,
@@ -49,7 +48,7 @@ export function createServices(deps: ServiceDeps) {
     revisions: new RevisionService(deps.ds),
     registries,
     imports: new ImportService(deps.ds, deps.config, deps.storage, deps.importQueue, deps.events, deps.logger, {
-      ds: deps.ds, registries, clients: reservoirClients, logger: deps.logger,
+      ds: deps.ds, registries, clients: clients.reservoir, logger: deps.logger,
     }),
     scans: new ScanService(registries, huggingface, detailQueue, reservoir),
     storages: new StorageService(deps.ds, deps.storage, { limits: deps.config.limits, logger: deps.logger }),

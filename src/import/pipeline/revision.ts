@@ -1,27 +1,7 @@
 import type { DataSource } from "typeorm";
-import type { ArtifactRegistryType, ArtifactStatus } from "../common/enums";
-import type { ImportProgressData } from "../revision/revision.entity";
+import type { ImportRevision } from "../import.ports";
 
-/** A revision as its import sees it: what to fetch (the pinned commit), and where to put it. */
-export interface ImportRevision {
-  id: string;
-  artifactId: string;
-  artifactName: string;
-  artifactType: string;
-  version: string;
-  registryId: string;
-  registryType: ArtifactRegistryType;
-  status: ArtifactStatus;
-  /** The upstream commit pinned when the import started. */
-  commit: string | null;
-  namespaceId: string | null;
-  /** A delegated import: a Reservoir remote that has not imported its copy is asked to. */
-  delegate: boolean;
-  /** Process crashes in a row during this import with no file verified in between. */
-  crashes: number;
-  importProgress: ImportProgressData | null;
-}
-
+/** The revision as its import sees it; null once it is gone. */
 export async function loadImportRevision(ds: DataSource, revisionId: string): Promise<ImportRevision | null> {
   const [row] = await ds.query(
     `SELECT r.id, r.artifact_id, r.version, r.status, r.import_commit, r.import_namespace_id, r.import_delegate, r.import_crashes, r.import_progress,

@@ -36,8 +36,7 @@ export interface HashPoolOptions {
   offloadFrom?: number;
   /**
    * Bytes handed to a thread at once (1 MiB). Each slab costs a message each way and a turn of
-   * the thread's event loop: with 256 KiB slabs the server spent 0.2 s more CPU per GiB than with
-   * 1 MiB (2.24 against 2.01 s in one process moving 1 GiB into files, medians of 7).
+   * the thread's event loop, so smaller slabs cost more CPU per byte.
    */
   slabBytes?: number;
   /** Slabs one stream may have in flight (2: one hashing, one filling): its memory bound is slabBytes × this. */
@@ -47,8 +46,8 @@ export interface HashPoolOptions {
 const MiB = 1024 * 1024;
 
 /*
- * SHA-256 runs at ~0.4 GB/s per core without the SHA extensions (2 s of CPU per GiB), more than
- * everything else the import does to a byte. On the event loop it serialises with the download
+ * Without the CPU's SHA extensions, SHA-256 costs more CPU than everything else the import does
+ * to a byte. On the event loop it serialises with the download
  * and the upload; in a thread it overlaps them. A thread owns the hash state of each stream it
  * is given, so the bytes go to it in order, in slabs that are copied once, transferred (not
  * cloned) and handed back for reuse.
@@ -133,9 +132,8 @@ export class HashPool {
 }
 
 /*
- * One core's SHA-256 rate (MB/s) from which hashing counts as cheap: CPUs with SHA extensions
- * hash at 1–2 GB/s, those without at 200–400 MB/s (2–5 s of CPU per GiB, more than everything
- * else an import does to a byte).
+ * One core's SHA-256 rate (MB/s) from which hashing counts as cheap: it lies between the rates of
+ * CPUs without SHA extensions and those of CPUs with them.
  */
 const FAST_HASH_MB_PER_S = 800;
 
@@ -150,12 +148,8 @@ export interface MachineFacts {
  * - One core: none. A thread could only take turns with the event loop.
  * - Slow SHA-256: one thread per core beyond the event loop's (at most four), whatever the storage.
  * - Fast SHA-256: one thread for the filesystem, none for S3. Writing a file costs the event loop
- *   little, so hashing on it is what the import waits for: on 2 vCPUs whose cores do not slow
- *   each other, a thread took the event loop from 1.4–1.5 to 1.0 s of CPU per GiB and the
- *   import from 450 to 486 MiB/s (median of 6 runs each). An S3 import waits for its uploads:
- *   there the thread gained nothing (123.6 against 122.3 MiB/s) and its isolate added ~20 MiB to
- *   a peak that sits near the 300 MiB goal. (On a VM whose two vCPUs did slow each other, SHA-256
- *   of a GiB taking 0.82 s instead of 0.51 beside a busy loop, the thread cost 2–4%.)
+ *   little, so hashing on it is what the import waits for, and a thread speeds it up. An S3
+ *   import waits for its uploads: a thread gains it nothing and adds its isolate to the peak memory.
  */
 export function autoHashThreads(storageKind: string, machine: MachineFacts): number {
   if (machine.cores < 2) return 0;

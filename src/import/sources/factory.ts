@@ -1,24 +1,10 @@
-import { ArtifactRegistryType } from "../common/enums";
-import type { HuggingFaceRegistryRecord } from "../registry/registry.records";
-import type { ManifestFile } from "../scan/catalog";
-import type { HubClientFactory } from "../scan/huggingface.scanner";
+import { ArtifactRegistryType } from "../../common/enums";
+import type { HuggingFaceRegistryRecord } from "../../registry/registry.records";
+import type { HubClientFactory } from "../../upstream/clients";
 import { HuggingFaceFileSource } from "./huggingface.source";
-import { PermanentImportError } from "./import.errors";
-import type { FileSource } from "./import.ports";
-import type { ImportRevision } from "./pipeline.revision";
+import { PermanentImportError } from "../import.errors";
+import type { FileSourceFactory } from "../import.ports";
 import { createReservoirFileSource, type ReservoirSourceDeps } from "./reservoir.source";
-
-export interface PreparedSource {
-  source: FileSource;
-  /**
-   * The files at the pinned commit, for sources that can list them (the Hub's tree). Without
-   * it, the revision's file rows are the manifest (a Reservoir source reconciles them first).
-   */
-  listFiles?: (signal: AbortSignal) => Promise<{ files: ManifestFile[]; skipped: string[] }>;
-}
-
-/** Picks and prepares the source of a revision's bytes by its registry's type. */
-export type FileSourceFactory = (revision: ImportRevision, signal: AbortSignal) => Promise<PreparedSource>;
 
 export interface FileSourceFactoryDeps {
   registries: { findHuggingFace(id: string): Promise<HuggingFaceRegistryRecord | null> };

@@ -1,10 +1,10 @@
 import { GraphQLError, type GraphQLResolveInfo } from "graphql";
 import { Arg, Authorized, Ctx, Info, Mutation, Resolver } from "type-graphql";
-import { listConnection } from "../common/connection.type";
-import { Role } from "../common/enums";
-import { toRevision } from "../revision/revision.type";
+import { listConnection } from "../../common/connection.type";
+import { Role } from "../../common/enums";
+import { toRevision } from "../../revision/revision.type";
 import type { ImportTask } from "./import.service";
-import type { AppContext } from "../server/context";
+import type { AppContext } from "../../schema/context";
 import {
   ApproveArtifactInput, ApproveArtifactPayload, CancelArtifactInput, CancelImportArtifactPayload,
   CleanupArtifactRevisionsInput, CleanupArtifactRevisionsPayload, DelegateImportArtifactsInput,

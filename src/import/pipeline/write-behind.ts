@@ -2,8 +2,8 @@
  * Notes written behind the work they record: one statement at a time, each carrying every note
  * that arrived while the one before it ran (and, with `lingerMs`, while it waited for company).
  * A file import notes each file it verified (and each it placed) so that a resumed attempt skips
- * it; a statement per file put a database round trip into every small file's transfer (200 of
- * them in the benchmark's model). Nothing is lost but time: a note not yet written when the
+ * it; a statement per file put a database round trip into every small file's transfer, and a
+ * model has many small files. Nothing is lost but time: a note not yet written when the
  * process dies only means that file is fetched (or checked) again.
  */
 export class WriteBehind<T> {

@@ -1,6 +1,6 @@
 import { Client } from "pg";
-import type { Logger } from "../common/logger";
-import { sleep } from "../upstream/http";
+import type { Logger } from "../../common/logger";
+import { sleep } from "../../common/backoff";
 
 /** First key of the two-key advisory locks imports take ("ARI1"); the second is hashtext(revision id). */
 const LOCK_CLASS = 1095911729;

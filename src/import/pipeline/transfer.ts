@@ -1,0 +1,216 @@
+import { PassThrough } from "node:stream";
+import type { StagingArea } from "../../storage/storage.port";
+import { backoffDelay, sleep, type RetryPolicy } from "../../common/backoff";
+import { isTransientTransferError, PermanentImportError } from "../import.errors";
+import type { FileSource, ImportFile, OpenedFile } from "../import.ports";
+import { HashingError, sharedHashPool, type HashPool, type StreamHasher } from "./hash";
+
+/*
+ * What the pipe into the storage adapter may hold before the download waits. The adapters
+ * buffer ahead themselves (S3 whole parts, files a write-behind), so more here only keeps
+ * download chunks alive longer: the peak memory grows, and chunks that survive two
+ * young-generation collections are promoted and freed only by a full one, which slows the import.
+ */
+const UPLOAD_PIPE_BYTES = 256 * 1024;
+
+export interface TransferContext {
+  source: FileSource;
+  /** Where the bytes go; nothing is kept there unless every byte matched. */
+  staging: Pick<StagingArea, "put">;
+  signal: AbortSignal;
+  /** Told every byte received; negative when a file restarts and its bytes no longer count. */
+  onBytes(bytes: number): void;
+  /**
+   * Breaks in one file tolerated in a row without a byte of progress in between (a break after
+   * progress resumes with a fresh count), and the backoff between them.
+   */
+  retry: RetryPolicy;
+  /** How often a file may start over from byte 0 because its source changed under a resume. */
+  maxRestarts?: number;
+  /** Where the bytes are hashed; the process's shared threads by default. */
+  hashes?: HashPool;
+}
+
+export interface TransferResult {
+  sha256: string;
+  size: number;
+  /** The staging area's receipt for the file. */
+  receipt: string;
+}
+
+/**
+ * Streams one file from the source into the staging area at `path`, in one pass that counts bytes and hashes them
+ * (SHA-256 always, the git blob SHA-1 when that is all the manifest knows). A broken connection
+ * resumes with a Range request into the same hash and the same upload while the source's ETag is
+ * unchanged; otherwise the file starts over. Nothing is staged unless every byte matched:
+ * on a mismatch or an abort the upload is aborted, so the storage discards it.
+ */
+export async function transferFile(ctx: TransferContext, file: ImportFile, path: string): Promise<TransferResult> {
+  const maxRestarts = ctx.maxRestarts ?? 3;
+  for (let restarts = 0; ; restarts++) {
+    const outcome = await streamOnce(ctx, file, path);
+    if (outcome !== "restart") return outcome;
+    if (restarts >= maxRestarts) {
+      throw Object.assign(new Error(`${file.path} changed upstream during the download ${restarts + 1} times`), { retryable: true });
+    }
+  }
+}
+
+async function streamOnce(ctx: TransferContext, file: ImportFile, path: string): Promise<TransferResult | "restart"> {
+  const pass = new TransferPass(ctx, file, path);
+  try {
+    return await pass.run();
+  } catch (error) {
+    await pass.abandon(error);
+    throw error;
+  }
+}
+
+/**
+ * One pass over a file: one upload into staging and one hash, fed by as many requests as it
+ * takes to resume after breaks. It ends with the file staged, "restart" when the source cannot
+ * continue the same bytes, or an error; the caller abandons the pass on an error.
+ */
+class TransferPass {
+  private readonly expected: number;
+  private readonly upload = new PassThrough({ highWaterMark: UPLOAD_PIPE_BYTES });
+  private readonly putControl = new AbortController();
+  private readonly put: Promise<{ receipt: string }>;
+  private readonly putSettled: Promise<void>;
+  private putFailure: { error: unknown } | null = null;
+  private readonly hasher: StreamHasher;
+  private received = 0;
+  private etag: string | null = null;
+  /** Breaks in a row without progress. */
+  private breaks = 0;
+
+  constructor(
+    private readonly ctx: TransferContext,
+    private readonly file: ImportFile,
+    path: string,
+  ) {
+    this.expected = Number(file.size);
+    this.put = ctx.staging.put(path, this.upload, { signal: AbortSignal.any([ctx.signal, this.putControl.signal]), size: this.expected });
+    this.putSettled = this.put.then(
+      () => undefined,
+      (error) => {
+        this.putFailure = { error };
+      },
+    );
+    this.hasher = (ctx.hashes ?? sharedHashPool()).open(this.expected, !file.sha256 && file.upstreamOid ? this.expected : null);
+  }
+
+  async run(): Promise<TransferResult | "restart"> {
+    while (this.received < this.expected || this.received === 0) {
+      const opened = await this.open();
+      if (!opened) continue;
+      if (this.received > 0 && (opened.status !== 206 || this.etag === null || opened.etag !== this.etag)) {
+        // The source cannot continue these exact bytes: the hash must start over with them.
+        opened.body.destroy();
+        await this.abandon(new Error("restart"));
+        return "restart";
+      }
+      if (this.received === 0) this.etag = opened.etag;
+      if (opened.contentLength !== null && this.received + opened.contentLength !== this.expected) {
+        opened.body.destroy();
+        throw new PermanentImportError(sizeMismatch(this.file, this.expected, this.received + opened.contentLength));
+      }
+      const before = this.received;
+      if (!(await this.pump(opened))) continue;
+      if (this.received === this.expected) break;
+      // The body ended short without an error: ask for the rest.
+      const short = Object.assign(new Error(`${this.file.path} ended after ${this.received} of ${this.expected} bytes`), { retryable: true });
+      await this.pause(short, this.received > before);
+    }
+    return this.commit();
+  }
+
+  /** Drops what this pass staged and hashed, and takes its bytes back from the progress. */
+  async abandon(reason: unknown): Promise<void> {
+    this.hasher.dispose();
+    this.putControl.abort(reason);
+    this.upload.destroy();
+    await this.putSettled;
+    this.ctx.onBytes(-this.received);
+  }
+
+  /** Asks the source for the file from where this pass stands; null after a transient failure was waited out. */
+  private async open(): Promise<OpenedFile | null> {
+    try {
+      return await this.ctx.source.open(this.file, { range: this.received > 0 ? { start: this.received } : undefined, signal: this.ctx.signal });
+    } catch (error) {
+      await this.pause(error, false);
+      return null;
+    }
+  }
+
+  /** Hashes and uploads one response's bytes; false when the connection broke (and the break was waited out). */
+  private async pump(opened: OpenedFile): Promise<boolean> {
+    const before = this.received;
+    try {
+      for await (const chunk of opened.body as AsyncIterable<Buffer>) {
+        if (this.received + chunk.length > this.expected) throw new PermanentImportError(sizeMismatch(this.file, this.expected, `more than ${this.expected}`));
+        const hashing = this.hasher.update(chunk);
+        this.received += chunk.length;
+        this.ctx.onBytes(chunk.length);
+        if (!this.upload.write(chunk)) await drained(this.upload, this.putSettled);
+        if (!hashing) await this.hasher.ready();
+        if (this.putFailure) throw this.putFailure.error;
+      }
+      return true;
+    } catch (error) {
+      opened.body.destroy();
+      if (this.putFailure) throw this.putFailure.error;
+      // A broken hash is not a broken connection: reading on would not mend it.
+      if (error instanceof HashingError) throw error;
+      await this.pause(error, this.received > before);
+      return false;
+    }
+  }
+
+  /** Waits before the next request after a transient failure, or rethrows what retrying cannot mend. */
+  private async pause(error: unknown, progressed: boolean): Promise<void> {
+    if (this.ctx.signal.aborted) throw this.ctx.signal.reason;
+    if (!isTransientTransferError(error)) throw error;
+    this.breaks = progressed ? 1 : this.breaks + 1;
+    if (this.breaks >= this.ctx.retry.attempts) throw error;
+    await sleep(backoffDelay(this.breaks, this.ctx.retry), this.ctx.signal);
+  }
+
+  /** Checks every byte against the manifest, then ends the upload: nothing is committed before. */
+  private async commit(): Promise<TransferResult> {
+    const { file } = this;
+    const digests = await this.hasher.digest();
+    const actual = digests.sha256;
+    if (file.sha256 && actual !== file.sha256.toLowerCase()) {
+      throw new PermanentImportError(`Checksum mismatch for ${file.path}: expected SHA-256 ${file.sha256.toLowerCase()}, got ${actual}`);
+    }
+    if (digests.gitSha1 && file.upstreamOid) {
+      const oid = digests.gitSha1;
+      if (oid !== file.upstreamOid.toLowerCase()) {
+        throw new PermanentImportError(`Checksum mismatch for ${file.path}: expected git blob SHA-1 ${file.upstreamOid.toLowerCase()}, got ${oid}`);
+      }
+    }
+    this.upload.end();
+    const { receipt } = await this.put;
+    return { sha256: actual, size: this.received, receipt };
+  }
+}
+
+function sizeMismatch(file: ImportFile, expected: number, actual: number | string): string {
+  return `Size mismatch for ${file.path}: the manifest says ${expected} bytes, the source has ${actual}`;
+}
+
+/** Resolves when the upload wants more, or when it is over (the caller then finds out why). */
+function drained(upload: PassThrough, putSettled: Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      upload.off("drain", done);
+      upload.off("close", done);
+      resolve();
+    };
+    upload.on("drain", done);
+    upload.on("close", done);
+    void putSettled.then(done);
+  });
+}

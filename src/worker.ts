@@ -1,0 +1,46 @@
+import "reflect-metadata";
+import { bootCore } from "./boot/core";
+import { createLogger } from "./common/logger";
+import { describeStartupFailure, StartupError } from "./common/startup-error";
+import { ConfigError, loadConfig, type Config } from "./config/config";
+
+/*
+ * A process that only runs imports (`npm run worker`): the core of the server (database,
+ * storage, event bus, queue and worker), without HTTP. Point it at the servers' DATABASE_URL
+ * (and S3 or DATA_DIR); the API servers can then run with IMPORT_WORKER=false.
+ */
+
+async function main(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  if (!config.databaseUrl) {
+    throw new StartupError("a separate import worker needs DATABASE_URL: the embedded PostgreSQL belongs to the server process");
+  }
+  const core = await bootCore(config, { logger });
+  logger.info(`import worker running ${config.import.concurrency} revision(s) at a time`);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal} received: handing running imports back to the queue`);
+    core.close().then(() => process.exit(0), (error) => {
+      logger.error("shutdown failed", error);
+      process.exit(1);
+    });
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+let config: Config;
+try {
+  // A worker process exists to run imports, whatever IMPORT_WORKER says for the servers.
+  config = loadConfig({ ...process.env, IMPORT_WORKER: "true" });
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+}
+main(config).catch((error) => {
+  console.error(`import worker failed to start: ${describeStartupFailure(error)}`);
+  process.exit(1);
+});
