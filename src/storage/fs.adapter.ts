@@ -228,7 +228,7 @@ export class FilesystemStorageAdapter implements StorageAdapter {
   private link(key: string, op: LinkOp, opts: PresignOptions): string {
     this.pathOf(key);
     // Rounded up so a link never lives shorter than asked.
-    const exp = Math.ceil((Date.now() + checkPresignOptions(opts) * 1000) / 1000);
+    const exp = Math.ceil((this.signer.now() + checkPresignOptions(opts) * 1000) / 1000);
     const sig = this.signer.sign({ store: this.store, key, op, exp });
     const query = new URLSearchParams({ ns: this.store, exp: String(exp), op, sig });
     return `${this.publicUrl}/storage/fs/${key.split("/").map(encodeURIComponent).join("/")}?${query}`;

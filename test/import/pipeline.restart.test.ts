@@ -72,9 +72,10 @@ afterAll(async () => {
 const env = () => ({ HF_ENDPOINT: hub.url, DATA_DIR: dataDir, IMPORT_FILE_CONCURRENCY: "4", ...FAST_IMPORTS });
 const shaOf = (repo: string, file: string) => hub.fileInfo(repo, "main", file).then((i) => i.sha256);
 
-async function stallLastShard(repo: string, stallAfterBytes = 50_000) {
+/** Holds the last shard mid-body until the faults are cleared, so the import stops with it in flight. */
+async function stallLastShard(repo: string, afterBytes = 50_000) {
   const sha = await shaOf(repo, "shard-3.safetensors");
-  return hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes, stallMs: 60_000, times: Infinity });
+  return hub.hold({ origin: "cdn", match: (r) => r.url.includes(sha), afterBytes, times: Infinity });
 }
 
 /** Waits until every file but the stalled one is verified in staging. */
