@@ -24,6 +24,7 @@ export interface Booted {
   ds: DataSource;
   events: EventBus;
   storage: StorageManager;
+  /** As loaded, but publicUrl names the port the server got when PORT=0. */
   config: Config;
   services: Services;
   /** The durable import queue, and this process's import worker (null with IMPORT_WORKER=false). */
@@ -40,6 +41,17 @@ export interface BootOptions {
   logger?: Logger;
   /** Called with every SQL statement (tests count statements per request). */
   onQuery?: (sql: string) => void;
+}
+
+/**
+ * A public URL on port 0 (PORT=0 without PUBLIC_URL) reaches nobody: it stands for the port the
+ * server got from the system, which `listening` (the server's own URL) names.
+ */
+export function withListeningPort(publicUrl: string, listening: string): string {
+  const url = new URL(publicUrl);
+  if (url.port !== "0") return publicUrl;
+  url.port = new URL(listening).port;
+  return url.toString().replace(/\/+$/, "");
 }
 
 export async function boot(config: Config, options: BootOptions = {}): Promise<Booted> {
@@ -72,7 +84,9 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
     await ensureDefaultHuggingFaceRegistry(ds, config);
     const signer = new LinkSigner(authSecret);
     const defaultNamespaceId = await ensureDefaultStorage(ds, config);
-    const storage = new StorageManager(ds, { signer, publicUrl: config.publicUrl, defaultNamespaceId });
+    // Read when a link is made: with PORT=0 the port is known only once the server listens (below).
+    let publicUrl = config.publicUrl;
+    const storage = new StorageManager(ds, { signer, publicUrl: () => publicUrl, defaultNamespaceId });
     // Signed filesystem links are resolved synchronously by namespace: know them all up front.
     await storage.preload();
 
@@ -99,7 +113,8 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
       ready: () => storage.ping(),
     });
     onClose("HTTP and WebSocket server", () => app.close());
-    return { app, ds, events, storage, config, services, imports: { queue: importQueue, worker: importWorker }, authSecret, generatedSecret: generated, logger, close };
+    publicUrl = withListeningPort(config.publicUrl, app.url);
+    return { app, ds, events, storage, config: { ...config, publicUrl }, services, imports: { queue: importQueue, worker: importWorker }, authSecret, generatedSecret: generated, logger, close };
   } catch (error) {
     await close();
     throw error;

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "../support/testkit";
+import { ensureBuilt } from "../support/built";
 
 /**
  * README's run command on a fresh machine: the built server with no DATABASE_URL, no S3 and no
@@ -15,21 +15,22 @@ jest.setTimeout(120_000);
 
 interface Running { child: ChildProcess; token: string; url: string; output: () => string }
 
-async function start(dataDir: string, port: number): Promise<Running> {
+async function start(dataDir: string): Promise<Running> {
   // NODE_ENV=production, as a real start: libraries behave differently under "test" (Apollo installs its own signal handlers outside tests).
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "production", DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn" };
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "production", DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn" };
   for (const key of ["DATABASE_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY", "AUTH_JWT_SECRET", "HF_TOKEN"]) delete env[key];
   const child = spawn(process.execPath, [MAIN], { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
-  const token = await new Promise<string>((resolve, reject) => {
+  // PORT=0: the system picks the port, and the banner names the one the server got.
+  const [url, token] = await new Promise<[string, string]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no token printed within 60 s:\n${out}`)), 60_000);
     child.stdout!.on("data", () => {
-      const match = /Superadmin token[^\n]*\n\s*\n\s*(\S+\.\S+\.\S+)/.exec(out);
+      const match = /is up: (http:\/\/127\.0\.0\.1:[1-9]\d*)\/graphql\n[\s\S]*Superadmin token[^\n]*\n\s*\n\s*(\S+\.\S+\.\S+)/.exec(out);
       if (match) {
         clearTimeout(timer);
-        resolve(match[1]);
+        resolve([match[1], match[2]]);
       }
     });
     child.once("exit", (code) => {
@@ -37,7 +38,7 @@ async function start(dataDir: string, port: number): Promise<Running> {
       reject(new Error(`server exited with ${code} before printing a token:\n${out}`));
     });
   });
-  return { child, token, url: `http://127.0.0.1:${port}`, output: () => out };
+  return { child, token, url, output: () => out };
 }
 
 async function stop(running: Running): Promise<number | null> {
@@ -60,14 +61,14 @@ async function gql(running: Running, query: string) {
 describe("npm start on a fresh machine", () => {
   let dataDir: string;
   beforeAll(async () => {
-    if (!existsSync(MAIN)) throw new Error("run `npm run build` first: the start-up test runs the built server");
+    // The test runs the built server: build it when dist/ is older than src/.
+    await ensureBuilt();
     dataDir = await mkdtemp(path.join(os.tmpdir(), "ar-start-"));
   });
   afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
   it("serves artifacts with the printed token, stops on SIGTERM, and keeps its data across a restart", async () => {
-    const port = await freePort();
-    const first = await start(dataDir, port);
+    const first = await start(dataDir);
     try {
       expect(await gql(first, "{ artifacts(first: 10) { count edges { node { id } } } }")).toEqual({ artifacts: { count: 0, edges: [] } });
       const ready = await fetch(`${first.url}/readyz`);
@@ -80,7 +81,7 @@ describe("npm start on a fresh machine", () => {
     }
     expect(existsSync(path.join(dataDir, "postgres", "PG_VERSION"))).toBe(true);
 
-    const second = await start(dataDir, port);
+    const second = await start(dataDir);
     try {
       // The secret generated on first start was kept, so the first token still works.
       const data = await gql({ ...second, token: first.token }, "{ vfsStorages { edges { node { name } } } huggingfaceRegistries { count } }");

@@ -12,9 +12,6 @@ import { loadConfig, type Config } from "../../src/config/config";
 import { boot, type Booted } from "../../src/server/boot";
 import { createTestDatabase, type TestDatabase } from "./database";
 import { describeChange, takeSnapshot, type Snapshot, type SnapshotScope } from "./snapshot";
-import { freePort } from "../../src/common/net";
-
-export { freePort };
 export { describeChange, type Snapshot, type SnapshotScope } from "./snapshot";
 
 export type RoleName = "superadmin" | "admin" | "user";
@@ -145,12 +142,12 @@ export async function startTestKit(env: Record<string, string> = {}, options: Te
   const ownsDatabase = !options.database;
   const db = options.database ?? (await createTestDatabase());
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "ar-test-"));
-  const port = await freePort();
   const config = loadConfig({
     DATABASE_URL: db.url,
     DATA_DIR: dataDir,
     HOST: "127.0.0.1",
-    PORT: String(port),
+    // The system picks the port as the server binds it, so no other process can take it first.
+    PORT: "0",
     AUTH_JWT_SECRET: randomBytes(32).toString("hex"),
     HF_ENDPOINT: "http://127.0.0.1:9",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
