@@ -46,7 +46,7 @@ async function main() {
     // Like Jupyter: a new user can query at once with the printed token.
     const token = signToken({ sub: "local-superadmin", role: Role.SUPERADMIN }, booted.authSecret, "30d");
     process.stdout.write(
-      `\n  Artifact registry is up: ${config.publicUrl}/graphql\n` +
+      `\n  Artifact registry is up: ${booted.config.publicUrl}/graphql\n` +
       `  Superadmin token (valid 30 days; mint more with \`npm run token -- --role user\`):\n\n  ${token}\n\n`,
     );
   }

@@ -27,6 +27,8 @@ export interface CoreOptions {
   logger?: Logger;
   /** Called with every SQL statement (tests count statements per request). */
   onQuery?: (sql: string) => void;
+  /** Where filesystem links point, read when a link is made (default config.publicUrl; see server/boot.ts). */
+  publicUrl?: () => string;
 }
 
 export interface Core {
@@ -87,7 +89,7 @@ export async function bootCore(config: Config, options: CoreOptions = {}): Promi
     // Filesystem links are signed with the auth secret; a worker builds the same adapters, though it serves no links.
     const signer = new LinkSigner(authSecret);
     const defaultNamespaceId = await ensureDefaultStorage(ds, config);
-    const storage = new StorageManager(ds, { signer, publicUrl: config.publicUrl, defaultNamespaceId });
+    const storage = new StorageManager(ds, { signer, publicUrl: options.publicUrl ?? config.publicUrl, defaultNamespaceId });
     // Signed filesystem links are resolved synchronously by namespace: know them all up front.
     await storage.preload();
 

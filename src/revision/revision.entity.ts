@@ -3,6 +3,7 @@ import type { Relation } from "typeorm";
 import { ArtifactRemoteStatus, ArtifactStatus, sqlIn } from "../common/enums";
 import { bigintAsString } from "../db/columns";
 import { ArtifactEntity } from "../artifact/artifact.entity";
+import { StorageNamespaceEntity } from "../storage/storage-namespace.entity";
 
 export interface ImportProgressData {
   totalFiles: number;
@@ -84,6 +85,11 @@ export class ArtifactRevisionEntity {
   /** The storage namespace the running import writes to. */
   @Column({ name: "import_namespace_id", type: "uuid", nullable: true })
   importNamespaceId: string | null;
+
+  // Declared so that the entities describe the foreign key migration ImportState made.
+  @ManyToOne(() => StorageNamespaceEntity, { onDelete: "RESTRICT" })
+  @JoinColumn({ name: "import_namespace_id", foreignKeyConstraintName: "artifact_revisions_import_namespace_fk" })
+  importNamespace?: Relation<StorageNamespaceEntity>;
 
   /** The running import may ask the Reservoir remote to import its copy (delegateImportArtifacts). */
   @Column({ name: "import_delegate", type: "boolean", default: false })

@@ -31,10 +31,23 @@ export interface Booted {
 
 export type BootOptions = CoreOptions;
 
+/**
+ * A public URL on port 0 (PORT=0 without PUBLIC_URL) reaches nobody: it stands for the port the
+ * server got from the system, which `listening` (the server's own URL) names.
+ */
+export function withListeningPort(publicUrl: string, listening: string): string {
+  const url = new URL(publicUrl);
+  if (url.port !== "0") return publicUrl;
+  url.port = new URL(listening).port;
+  return url.toString().replace(/\/+$/, "");
+}
+
 /** The API server: the core every process starts (boot/core.ts), then the domain services and HTTP on top. */
 export async function boot(config: Config, options: BootOptions = {}): Promise<Booted> {
   await checkPortFree(config.port, config.host);
-  const core = await bootCore(config, options);
+  // Read when a link is made: with PORT=0 the port is known only once the server listens (below).
+  let publicUrl = config.publicUrl;
+  const core = await bootCore(config, { ...options, publicUrl: () => publicUrl });
   const { ds, events, storage, logger, authSecret, signer } = core;
   try {
     await ensureDefaultHuggingFaceRegistry(ds, config);
@@ -48,8 +61,9 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
       ready: () => storage.ping(),
     });
     core.onClose("HTTP and WebSocket server", () => app.close());
+    publicUrl = withListeningPort(config.publicUrl, app.url);
     return {
-      app, ds, events, storage, config, services, imports: core.imports, authSecret, generatedSecret: core.generatedSecret, logger, close: core.close,
+      app, ds, events, storage, config: { ...config, publicUrl }, services, imports: core.imports, authSecret, generatedSecret: core.generatedSecret, logger, close: core.close,
     };
   } catch (error) {
     await core.close();

@@ -28,8 +28,11 @@ export interface FilesystemStorageOptions {
   /** Directory holding the objects; created on first use. */
   basePath: string;
   signer: LinkSigner;
-  /** Origin the app is reachable at (links point to `${publicUrl}/storage/fs/...`). */
-  publicUrl: string;
+  /**
+   * Origin the app is reachable at (links point to `${publicUrl}/storage/fs/...`); a function
+   * when it is known only once the server listens (PORT=0).
+   */
+  publicUrl: string | (() => string);
   /** Identity of this store (e.g. the storage namespace id); signed into every link. */
   store: string;
 }
@@ -49,13 +52,14 @@ export class FilesystemStorageAdapter implements StorageAdapter {
   readonly basePath: string;
   readonly store: string;
   private readonly signer: LinkSigner;
-  private readonly publicUrl: string;
+  private readonly publicUrl: () => string;
   private realBase?: Promise<string>;
 
   constructor(options: FilesystemStorageOptions) {
     this.basePath = resolve(options.basePath);
     this.signer = options.signer;
-    this.publicUrl = options.publicUrl.replace(/\/+$/, "");
+    const { publicUrl } = options;
+    this.publicUrl = typeof publicUrl === "string" ? () => publicUrl : publicUrl;
     this.store = options.store;
   }
 
@@ -227,10 +231,10 @@ export class FilesystemStorageAdapter implements StorageAdapter {
   private link(key: string, op: LinkOp, opts: PresignOptions): string {
     this.pathOf(key);
     // Rounded up so a link never lives shorter than asked.
-    const exp = Math.ceil((Date.now() + checkPresignOptions(opts) * 1000) / 1000);
+    const exp = Math.ceil((this.signer.now() + checkPresignOptions(opts) * 1000) / 1000);
     const sig = this.signer.sign({ store: this.store, key, op, exp });
     const query = new URLSearchParams({ ns: this.store, exp: String(exp), op, sig });
-    return `${this.publicUrl}/storage/fs/${key.split("/").map(encodeURIComponent).join("/")}?${query}`;
+    return `${this.publicUrl().replace(/\/+$/, "")}/storage/fs/${key.split("/").map(encodeURIComponent).join("/")}?${query}`;
   }
 
   /** The path for key, refusing anything that would land outside basePath or in the staging dir. */

@@ -19,7 +19,8 @@ export type LinkVerdict =
 export class LinkSigner {
   private readonly secret: Buffer;
 
-  constructor(secret: string | Buffer) {
+  /** `now` (milliseconds) dates links and checks them: tests move it rather than wait for a link to expire. */
+  constructor(secret: string | Buffer, readonly now: () => number = Date.now) {
     this.secret = typeof secret === "string" ? Buffer.from(secret) : secret;
     if (this.secret.length < 16) throw new Error("LinkSigner secret must be at least 16 bytes");
   }
@@ -29,7 +30,7 @@ export class LinkSigner {
   }
 
   /** The only place a link is checked, so every caller gets the same rules. */
-  verify(input: { store: unknown; key: unknown; op: unknown; exp: unknown; sig: unknown }, now = Date.now()): LinkVerdict {
+  verify(input: { store: unknown; key: unknown; op: unknown; exp: unknown; sig: unknown }, now = this.now()): LinkVerdict {
     const { store, key, op, sig } = input;
     const exp = typeof input.exp === "string" && /^\d{1,12}$/.test(input.exp) ? Number(input.exp) : input.exp;
     if (

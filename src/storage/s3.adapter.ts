@@ -26,6 +26,8 @@ export interface S3StorageOptions {
   secretKey: string;
   region: string;
   bucket: string;
+  /** The time presigned URLs are dated (default: now); the S3 server checks their expiry against its own clock. */
+  now?: () => Date;
 }
 
 const MiB = 1024 * 1024;
@@ -56,6 +58,7 @@ export class S3StorageAdapter implements StorageAdapter {
   readonly bucket: string;
   private readonly region: string;
   private readonly client: S3Client;
+  private readonly now?: () => Date;
 
   constructor(options: S3StorageOptions) {
     const url = new URL(options.endPoint);
@@ -65,6 +68,7 @@ export class S3StorageAdapter implements StorageAdapter {
     const useSSL = url.protocol === "https:";
     this.bucket = options.bucket;
     this.region = options.region;
+    this.now = options.now;
     this.client = new S3Client({
       endPoint: url.hostname,
       port: url.port ? Number(url.port) : useSSL ? 443 : 80,
@@ -290,12 +294,13 @@ export class S3StorageAdapter implements StorageAdapter {
 
   async presignGet(key: string, opts: PresignOptions): Promise<string> {
     normalizeKey(key);
-    return this.client.presignedGetObject(this.bucket, key, checkPresignOptions(opts));
+    return this.client.presignedGetObject(this.bucket, key, checkPresignOptions(opts), {}, this.now?.());
   }
 
   async presignPut(key: string, opts: PresignOptions): Promise<string> {
     normalizeKey(key);
-    return this.client.presignedPutObject(this.bucket, key, checkPresignOptions(opts));
+    // presignedPutObject cannot be given a date; it is this call with none.
+    return this.client.presignedUrl("PUT", this.bucket, key, checkPresignOptions(opts), {}, this.now?.());
   }
 
   async ping(): Promise<void> {

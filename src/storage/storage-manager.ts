@@ -8,8 +8,8 @@ import type { StorageAdapter } from "./storage.port";
 
 export interface StorageManagerOptions {
   signer: LinkSigner;
-  /** Origin the app is reachable at; filesystem links point there. */
-  publicUrl: string;
+  /** Origin the app is reachable at; filesystem links point there (a function: see FilesystemStorageOptions). */
+  publicUrl: string | (() => string);
   /** Where imports go unless told otherwise (see ensureDefaultStorage). */
   defaultNamespaceId: string;
 }

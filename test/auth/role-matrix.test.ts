@@ -146,11 +146,12 @@ describe("every operation under every role", () => {
     const variables = await row.vars(await seed());
     const client = kit.as(role);
     if (outcome === "ok") await client.ok(row.op, variables);
-    else await client.fails(row.op, variables, outcome);
+    // A refusal, whether by role or by state, leaves every row and stored file as it was.
+    else await client.refuses(row.op, variables, outcome);
   });
 
   it.each(rows.map((r) => [r.name, r] as const))("%s without a token is UNAUTHENTICATED", async (_name, row) => {
-    const error = await kit.as(null).fails(row.op, await row.vars(await seed()), "UNAUTHENTICATED");
+    const error = await kit.as(null).refuses(row.op, await row.vars(await seed()), "UNAUTHENTICATED");
     expect(error.response.status).toBe(401);
   });
 });

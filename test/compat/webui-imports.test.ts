@@ -37,7 +37,7 @@ describe("the web UI against live imports", () => {
 
   it("shows a running import in the detail page's PULLING list, and CancelImportMutation stops it", async () => {
     const revision = await scanModel(kit, "webui/slow");
-    hub.inject({ match: () => true, origin: "cdn", stallAfterBytes: 1024, stallMs: 30_000, times: Infinity });
+    hub.hold({ match: () => true, origin: "cdn", afterBytes: 1024, times: Infinity });
     try {
       await kit.as("admin").ok(ImportArtifactsMutationDocument, { input: { artifactRevisionIds: [revision.globalId] } });
       const [row] = await kit.ds.query(`SELECT artifact_id FROM artifact_revisions WHERE id = $1`, [revision.id]);

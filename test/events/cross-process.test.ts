@@ -3,7 +3,7 @@ import WebSocket from "ws";
 import { ArtifactStatus } from "../../src/common/enums";
 import { toGlobalId } from "../../src/common/relay";
 import { applyTransition, type LifecycleAction } from "../../src/revision/lifecycle";
-import { FAST_IMPORTS, scanModel, startImport, wsClient as adminClient } from "../import/support";
+import { FAST_IMPORTS, isPartway, scanModel, startImport, waitFor, wsClient as adminClient } from "../import/support";
 import { startFakeHub, type FakeHub } from "../support/fake-hub";
 import { Seed } from "../support/seed";
 import { progressFence, statusFence, subscribeFenced } from "../support/subscriptions";
@@ -80,8 +80,8 @@ describe("events across server processes", () => {
   it("streams to a subscriber on server B every transition and the progress of an import that server A's worker runs", async () => {
     const revision = await scanModel(b, "xproc/model");
     const sha = (await hub.fileInfo("xproc/model", "main", "model.safetensors")).sha256;
-    // A pause mid-file, so progress is reported while bytes are still coming.
-    hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes: 1_000_000, stallMs: 2_500 });
+    // Held mid-file until B's subscriber saw a progress reported while bytes are still coming.
+    const held = hub.hold({ origin: "cdn", match: (r) => r.url.includes(sha), afterBytes: 1_000_000 });
     const client = adminClient(b);
     // Markers published by A reach B's subscribers only through the database.
     const fence = await statusFence(a, a);
@@ -93,10 +93,12 @@ describe("events across server processes", () => {
       await Promise.all([statuses.live, progress.live]);
 
       await startImport(b, revision);
+      await held.reached;
+      await waitFor("a progress between 0 and 1 on server B", async () => progress.results.some(isPartway));
+      held.release();
 
       expect((await statuses.done).map((v: any) => v.artifactStatusChanged.artifactRevision.status)).toEqual(["PULLING", "PULLED", "VERIFYING", "AVAILABLE"]);
-      const fractions = (await progress.done).map((v: any) => v.artifactImportProgressUpdated.progress);
-      expect(fractions.some((f: number) => f > 0 && f < 1)).toBe(true);
+      expect((await progress.done).at(-1)).toMatchObject({ artifactImportProgressUpdated: { progress: 1 } });
       const [worker] = await a.ds.query(`SELECT actor FROM artifact_revision_status_history WHERE revision_id = $1 AND to_status = 'AVAILABLE'`, [revision.id]);
       expect(worker.actor).toBe("import-worker");
       expect(b.booted.imports.worker).toBeNull();

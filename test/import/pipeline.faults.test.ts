@@ -141,23 +141,23 @@ describe("upstream faults", () => {
   it("cancels mid-transfer: the download and the upload are aborted, staging is removed, the revision is SCANNED", async () => {
     const repo = "faults/cancelled";
     const sha = await weightsSha(repo);
-    hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes: 100_000, stallMs: 60_000 });
+    // Never released: only the cancel can close the download.
+    const held = hub.hold({ origin: "cdn", match: (r) => r.url.includes(sha), afterBytes: 100_000 });
     const revision = await scanModel(kit, repo);
     const taskId = await startImport(kit, revision);
-    const [transfer] = await waitFor("the weights to be in flight", async () => {
-      const requests = cdnRequestsFor(sha);
-      return requests.length > 0 && (await revisionRow(kit, revision.id)).import_progress?.downloadedBytes > 0 ? requests : undefined;
-    });
+    const transfer = await held.reached;
+    await waitFor("the held weights' bytes to be counted", async () => (await revisionRow(kit, revision.id)).import_progress?.downloadedBytes > 0);
     expect(transfer.status).toBeUndefined();
 
     const cancelled = await cancelImport(kit, revision);
     expect(cancelled.status).toBe("SCANNED");
-    // The fake hub records the status when the connection closes: it closed long before the stall ends.
-    await waitFor("the stalled download to be closed", async () => transfer.status !== undefined, 5_000);
+    // The fake hub records the status when the connection closes; the hold never ends by itself.
+    await waitFor("the held download to be closed", async () => transfer.status !== undefined, 5_000);
     expect(kit.booted.imports.worker?.running()).toEqual([]);
     await expectNothingStored(repo, revision.id);
+    // The weights went through the adapter's temporary folder, so it exists: a wrong path fails here.
     const tmp = path.join(kit.dataDir, "objects", "default", ".tmp");
-    expect(await readdir(tmp).catch(() => [])).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
     const [job] = await kit.ds.query(`SELECT state FROM pgboss.job WHERE id = $1`, [taskId]);
     expect(job.state).toBe("cancelled");
     const history = await kit.ds.query(`SELECT to_status FROM artifact_revision_status_history WHERE revision_id = $1 ORDER BY id`, [revision.id]);
@@ -232,9 +232,11 @@ describe("storage faults while files are put in place", () => {
     const sha = await weightsSha(repo);
     const fs = filesystem();
     const renameFolder = fs.renameFolder.bind(fs);
+    // What the real rename answered, asserted below: an expect in here would be caught by the worker.
+    const renamed: boolean[] = [];
     const spy = jest.spyOn(fs, "renameFolder").mockImplementation(async (...args) => {
       spy.mockRestore();
-      expect(await renameFolder(...args)).toBe(true);
+      renamed.push(await renameFolder(...args));
       throw Object.assign(new Error("connection reset after the rename"), { code: "ECONNRESET" });
     });
     const get = jest.spyOn(adapter, "get");
@@ -243,6 +245,7 @@ describe("storage faults while files are put in place", () => {
 
     const row = await waitForStatus(kit, revision.id, ["AVAILABLE", "FAILED"]);
     expect(row).toMatchObject({ status: "AVAILABLE", last_error: null });
+    expect(renamed).toEqual([true]);
     // The second attempt read the placed weights back to check them, and fetched nothing again.
     expect(get.mock.calls.map(([key]) => key)).toContain(`${repo}/main/model.safetensors`);
     expect(cdnRequestsFor(sha)).toHaveLength(1);
@@ -293,8 +296,8 @@ describe("database faults while verified files are noted", () => {
   it("stops the other transfers when a note cannot be written, says why, and imports on the next attempt", async () => {
     const repo = "faults/note-lost";
     const sha = await weightsSha(repo);
-    // The weights stall for far longer than the test waits: only the stop can close their download.
-    hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes: 10_000, stallMs: 60_000 });
+    // The weights are held and never released: only the stop can close their download.
+    const held = hub.hold({ origin: "cdn", match: (r) => r.url.includes(sha), afterBytes: 10_000 });
     const revision = await scanModel(kit, repo);
     // The database refuses the first note of this revision (config.json, fetched first), once.
     await kit.ds.query(`CREATE SEQUENCE refused_notes`);
@@ -309,8 +312,8 @@ describe("database faults while verified files are noted", () => {
     await kit.ds.query(`CREATE TRIGGER refuse_first_note BEFORE UPDATE ON artifact_import_files FOR EACH ROW EXECUTE FUNCTION refuse_first_note()`);
 
     await startImport(kit, revision);
-    const stalled = await waitFor("the weights to be in flight", async () => cdnRequestsFor(sha)[0]);
-    await waitFor("the stalled download to be closed", async () => stalled.status !== undefined, 10_000);
+    const stalled = await held.reached;
+    await waitFor("the held download to be closed", async () => stalled.status !== undefined, 10_000);
     const retrying = await waitFor("the attempt to fail", async () => {
       const row = await revisionRow(kit, revision.id);
       return row.last_error?.includes("injected") ? row : undefined;

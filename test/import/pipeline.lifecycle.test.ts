@@ -110,15 +110,16 @@ describe("an import from the Hugging Face Hub", () => {
     ]);
     const newWeightsSha = (await hub.fileInfo(REPO, moved, "model.safetensors")).sha256;
     // Hold the new weights mid-transfer so we can look at the revision while it is PULLING.
-    const stall = hub.inject({ origin: "cdn", match: (r) => r.url.includes(newWeightsSha), stallAfterBytes: 1000, stallMs: 1500 });
+    const held = hub.hold({ origin: "cdn", match: (r) => r.url.includes(newWeightsSha), afterBytes: 1000 });
 
     const rescanned = await scanModel(kit, REPO);
     expect(rescanned.commit).toBe(moved);
     await startImport(kit, rescanned, { force: true });
-    await waitFor("the new weights to be in flight", async () => stall.hits > 0);
+    await held.reached;
     expect((await revisionRow(kit, revision.id)).status).toBe("PULLING");
     expect(await objectBytes(adapter, `${REPO}/main/config.json`)).toEqual(oldConfig);
     expect((await revisionRow(kit, revision.id)).digest).toBe(revision.commit);
+    held.release();
 
     const row = await waitForStatus(kit, revision.id, ["AVAILABLE", "FAILED"]);
     expect(row).toMatchObject({ status: "AVAILABLE", digest: moved });

@@ -11,7 +11,8 @@ import { HashPool } from "../../src/import/pipeline/hash";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { startFakeHub, type FakeHub, type FakeFile } from "../support/fake-hub";
 import { startS3rver, type S3rverHandle } from "../support/s3rver";
-import { freePort, GraphQLClient, startTestKit, type TestKit } from "../support/testkit";
+import { captureOutput, listeningUrl } from "../support/spawned";
+import { GraphQLClient, startTestKit, type TestKit } from "../support/testkit";
 import { defaultAdapter, FAST_IMPORTS, keysUnder, objectBytes, scanModel, sha256, startImport, waitFor, waitForStatus } from "./support";
 
 /*
@@ -72,9 +73,10 @@ afterAll(async () => {
 const env = () => ({ HF_ENDPOINT: hub.url, DATA_DIR: dataDir, IMPORT_FILE_CONCURRENCY: "4", ...FAST_IMPORTS });
 const shaOf = (repo: string, file: string) => hub.fileInfo(repo, "main", file).then((i) => i.sha256);
 
-async function stallLastShard(repo: string, stallAfterBytes = 50_000) {
+/** Holds the last shard mid-body until the faults are cleared, so the import stops with it in flight. */
+async function stallLastShard(repo: string, afterBytes = 50_000) {
   const sha = await shaOf(repo, "shard-3.safetensors");
-  return hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes, stallMs: 60_000, times: Infinity });
+  return hub.hold({ origin: "cdn", match: (r) => r.url.includes(sha), afterBytes, times: Infinity });
 }
 
 /** Waits until every file but the stalled one is verified in staging. */
@@ -238,13 +240,14 @@ describe("an import across a restart", () => {
 /** A server in a child process on the test database, to be killed with SIGKILL. */
 async function spawnedServer(extraEnv: Record<string, string> = {}) {
   const secret = randomBytes(32).toString("hex");
-  const port = await freePort();
-  const child = spawnServer({ ...env(), ...extraEnv, DATABASE_URL: db.url, PORT: String(port), HOST: "127.0.0.1", AUTH_JWT_SECRET: secret, LOG_LEVEL: "error" });
+  // PORT=0: the system picks the port as the server binds it; its "listening on" line names it.
+  const child = spawnServer({ ...env(), ...extraEnv, DATABASE_URL: db.url, PORT: "0", HOST: "127.0.0.1", AUTH_JWT_SECRET: secret, LOG_LEVEL: "info" });
+  const output = captureOutput(child);
   const pg = new Client({ connectionString: db.url });
-  const url = `http://127.0.0.1:${port}`;
+  let url: string;
   try {
     await pg.connect();
-    await waitFor("the spawned server to answer", async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, 30_000, 200);
+    url = await listeningUrl(child, output, 30_000);
   } catch (error) {
     child.kill("SIGKILL");
     await pg.end().catch(() => undefined);

@@ -71,7 +71,7 @@ describe("an import into S3 storage", () => {
 
   it("cancelled mid-transfer, aborts its pending uploads and leaves nothing in the bucket", async () => {
     const sha = (await hub.fileInfo(CANCELLED, "main", "model.safetensors")).sha256;
-    hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes: 12 * MiB, stallMs: 60_000, times: Infinity });
+    hub.hold({ origin: "cdn", match: (r) => r.url.includes(sha), afterBytes: 12 * MiB, times: Infinity });
     try {
       const revision = await scanModel(kit, CANCELLED);
       await startImport(kit, revision);

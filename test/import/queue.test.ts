@@ -73,15 +73,16 @@ describe("the import queue", () => {
     const second = await startWorkerProcess();
     const [first] = workers;
     const shas = await Promise.all(["queue/one", "queue/two"].map((repo) => hub.fileInfo(repo, "main", "model.safetensors").then((i) => i.sha256)));
-    // Long enough that both run at once even when a loaded machine is slow to hand out the second job.
-    for (const sha of shas) hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes: 10_000, stallMs: 5_000 });
+    // Both held until both run at once, however slow a loaded machine is to hand out the second job.
+    const holds = shas.map((sha) => hub.hold({ origin: "cdn", match: (r) => r.url.includes(sha), afterBytes: 10_000 }));
     const revisions = [await scanModel(api, "queue/one"), await scanModel(api, "queue/two")];
     for (const revision of revisions) await startImport(api, revision);
 
-    await waitFor("both imports to run", async () => [...runningIn(first), ...runningIn(second)].length === 2);
+    await Promise.all(holds.map((held) => held.reached));
     const running = [...runningIn(first), ...runningIn(second)].sort();
     expect(running).toEqual(revisions.map((r) => r.id).sort());
     for (const revision of revisions) expect(await isImportLockHeld(api.ds, revision.id)).toBe(true);
+    for (const held of holds) held.release();
 
     for (const revision of revisions) expect((await waitForStatus(api, revision.id, ["AVAILABLE", "FAILED"])).status).toBe("AVAILABLE");
     // Each file was fetched once: nobody else ran the same import.
@@ -111,14 +112,14 @@ describe("the import queue", () => {
   it("stops a transfer running in another process when the import is cancelled", async () => {
     const repo = "queue/cancelled";
     const sha = (await hub.fileInfo(repo, "main", "model.safetensors")).sha256;
-    hub.inject({ origin: "cdn", match: (r) => r.url.includes(sha), stallAfterBytes: 10_000, stallMs: 60_000 });
+    const held = hub.hold({ origin: "cdn", match: (r) => r.url.includes(sha), afterBytes: 10_000 });
     const revision = await scanModel(api, repo);
     await startImport(api, revision);
-    const transfer = await waitFor("the weights to be in flight", async () => hub.requests.find((r) => r.origin === "cdn" && r.url.includes(sha)));
+    const transfer = await held.reached;
 
     expect((await cancelImport(api, revision)).status).toBe("SCANNED");
-    // The stall lasts a minute: only the cancel can close the download before this gives up.
-    await waitFor("the stalled download to be closed", async () => transfer.status !== undefined, 10_000);
+    // The hold is never released: only the cancel can close the download.
+    await waitFor("the held download to be closed", async () => transfer.status !== undefined, 10_000);
     await waitFor("no worker to run it", async () => workers.every((w) => !runningIn(w).includes(revision.id)));
     expect(await keysUnder(await defaultAdapter(api), `.staging/${revision.id}/`)).toEqual([]);
     expect((await revisionRow(api, revision.id)).status).toBe("SCANNED");

@@ -55,6 +55,10 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
+/** An artifactImportProgressUpdated event from inside a transfer: neither its start nor its end. */
+export const isPartway = (event: { artifactImportProgressUpdated: { progress: number } }) =>
+  event.artifactImportProgressUpdated.progress > 0 && event.artifactImportProgressUpdated.progress < 1;
+
 export async function waitForStatus(kit: TestKit, id: string, statuses: string[], timeoutMs = 20_000): Promise<Record<string, any>> {
   let seen = "";
   try {

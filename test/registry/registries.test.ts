@@ -135,7 +135,7 @@ describe("registry validation", () => {
     ["something that is not a URL", { url: "hub.example.com" }],
   ];
   it.each(badHf)("refuses a Hugging Face registry with %s as BAD_USER_INPUT", async (_what, overrides) => {
-    await kit.as("superadmin").fails(CREATE_HF, { i: { name: unique("hf"), url: "https://hub.example.com", ...overrides } }, "BAD_USER_INPUT");
+    await kit.as("superadmin").refuses(CREATE_HF, { i: { name: unique("hf"), url: "https://hub.example.com", ...overrides } }, "BAD_USER_INPUT");
   });
 
   const badRsv: Array<[string, Record<string, unknown>]> = [
@@ -145,14 +145,14 @@ describe("registry validation", () => {
     ["an endpoint that is not http(s)", { endpoint: "file:///etc/passwd" }],
   ];
   it.each(badRsv)("refuses a Reservoir registry with %s as BAD_USER_INPUT", async (_what, overrides) => {
-    await kit.as("superadmin").fails(CREATE_RSV, {
+    await kit.as("superadmin").refuses(CREATE_RSV, {
       i: { name: unique("rsv"), endpoint: "https://r.example.com/graphql", accessKey: "AK", secretKey: "sk-value", apiVersion: "v1", ...overrides },
     }, "BAD_USER_INPUT");
   });
 
   it("refuses an update that would blank the Reservoir secret key, and keeps the old one", async () => {
     const created = await createRsv();
-    await kit.as("superadmin").fails(UPDATE_RSV, { i: { id: created.id, secretKey: "" } }, "BAD_USER_INPUT");
+    await kit.as("superadmin").refuses(UPDATE_RSV, { i: { id: created.id, secretKey: "" } }, "BAD_USER_INPUT");
     const [row] = await kit.ds.query(`SELECT secret_key FROM reservoir_registries WHERE id = $1`, [uuidOf(created.id)]);
     expect(row.secret_key).toBe("remote-secret-0123456789");
   });
@@ -161,29 +161,29 @@ describe("registry validation", () => {
 describe("registry conflicts and unknown ids", () => {
   it("refuses a duplicate name with CONFLICT, across both kinds of registry", async () => {
     const hf = await createHf();
-    await kit.as("superadmin").fails(CREATE_HF, { i: { name: hf.name, url: "https://x.example.com" } }, "CONFLICT");
-    await kit.as("superadmin").fails(CREATE_RSV, {
+    await kit.as("superadmin").refuses(CREATE_HF, { i: { name: hf.name, url: "https://x.example.com" } }, "CONFLICT");
+    await kit.as("superadmin").refuses(CREATE_RSV, {
       i: { name: hf.name, endpoint: "https://r.example.com/graphql", accessKey: "AK", secretKey: "sk", apiVersion: "v1" },
     }, "CONFLICT");
     const rsv = await createRsv();
-    await kit.as("superadmin").fails(UPDATE_RSV, { i: { id: rsv.id, name: hf.name } }, "CONFLICT");
+    await kit.as("superadmin").refuses(UPDATE_RSV, { i: { id: rsv.id, name: hf.name } }, "CONFLICT");
     expect((await kit.as("user").ok(GET_RSV, { id: rsv.id })).reservoirRegistry.name).toBe(rsv.name);
   });
 
   it("answers NOT_FOUND for unknown ids and BAD_USER_INPUT for a global ID of another type", async () => {
     const su = kit.as("superadmin");
     const missing = randomUUID();
-    await su.fails(UPDATE_HF, { i: { id: missing, url: "https://x.example.com" } }, "NOT_FOUND");
-    await su.fails(DELETE_HF, { i: { id: toGlobalId("HuggingFaceRegistry", missing) } }, "NOT_FOUND");
-    await su.fails(UPDATE_RSV, { i: { id: missing, apiVersion: "v3" } }, "NOT_FOUND");
-    await su.fails(DELETE_RSV, { i: { id: missing } }, "NOT_FOUND");
+    await su.refuses(UPDATE_HF, { i: { id: missing, url: "https://x.example.com" } }, "NOT_FOUND");
+    await su.refuses(DELETE_HF, { i: { id: toGlobalId("HuggingFaceRegistry", missing) } }, "NOT_FOUND");
+    await su.refuses(UPDATE_RSV, { i: { id: missing, apiVersion: "v3" } }, "NOT_FOUND");
+    await su.refuses(DELETE_RSV, { i: { id: missing } }, "NOT_FOUND");
 
     const rsv = await createRsv();
     // The right UUID under the wrong kind is simply not there...
-    await su.fails(DELETE_HF, { i: { id: uuidOf(rsv.id) } }, "NOT_FOUND");
+    await su.refuses(DELETE_HF, { i: { id: uuidOf(rsv.id) } }, "NOT_FOUND");
     expect((await kit.as("user").ok(GET_HF, { id: uuidOf(rsv.id) })).huggingfaceRegistry).toBeNull();
     // ...while a global ID that names another type is a client error.
-    await su.fails(DELETE_HF, { i: { id: rsv.id } }, "BAD_USER_INPUT");
+    await su.refuses(DELETE_HF, { i: { id: rsv.id } }, "BAD_USER_INPUT");
     await kit.as("user").fails(GET_HF, { id: rsv.id }, "BAD_USER_INPUT");
     await kit.as("user").fails(GET_RSV, { id: toGlobalId("Artifact", randomUUID()) }, "BAD_USER_INPUT");
     await kit.as("user").fails(GET_RSV, { id: "not-an-id" }, "BAD_USER_INPUT");
@@ -196,17 +196,17 @@ describe("registry conflicts and unknown ids", () => {
     for (const registry of [hf, rsv]) {
       await kit.ds.query(`INSERT INTO artifacts (name, type, registry_id) VALUES ($1, 'MODEL', $2)`, [unique("org/model"), uuidOf(registry.id)]);
     }
-    await kit.as("superadmin").fails(DELETE_HF, { i: { id: hf.id } }, "CONFLICT");
-    await kit.as("superadmin").fails(DELETE_RSV, { i: { id: rsv.id } }, "CONFLICT");
+    await kit.as("superadmin").refuses(DELETE_HF, { i: { id: hf.id } }, "CONFLICT");
+    await kit.as("superadmin").refuses(DELETE_RSV, { i: { id: rsv.id } }, "CONFLICT");
     expect((await kit.as("user").ok(GET_HF, { id: hf.id })).huggingfaceRegistry).toEqual(hf);
     expect((await kit.as("user").ok(GET_RSV, { id: rsv.id })).reservoirRegistry).toEqual(rsv);
   });
 
   it("lets only a superadmin change registries", async () => {
     const hf = await createHf();
-    await kit.as("admin").fails(CREATE_HF, { i: { name: unique("hf"), url: "https://x.example.com" } }, "FORBIDDEN");
-    await kit.as("user").fails(DELETE_HF, { i: { id: hf.id } }, "FORBIDDEN");
-    await kit.as("admin").fails(CREATE_RSV, {
+    await kit.as("admin").refuses(CREATE_HF, { i: { name: unique("hf"), url: "https://x.example.com" } }, "FORBIDDEN");
+    await kit.as("user").refuses(DELETE_HF, { i: { id: hf.id } }, "FORBIDDEN");
+    await kit.as("admin").refuses(CREATE_RSV, {
       i: { name: unique("rsv"), endpoint: "https://r.example.com/graphql", accessKey: "AK", secretKey: "sk", apiVersion: "v1" },
     }, "FORBIDDEN");
   });

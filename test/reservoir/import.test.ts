@@ -15,7 +15,7 @@ import { startFakeHub, type FakeHub, type FakeModel } from "../support/fake-hub"
 import { startS3rver, type S3rverHandle } from "../support/s3rver";
 import { Seed, uniqueName } from "../support/seed";
 import { repeatUntil } from "../support/subscriptions";
-import { freePort, startTestKit, type TestKit } from "../support/testkit";
+import { startTestKit, type TestKit } from "../support/testkit";
 import { createReservoir, issueKeypair, scannerOn } from "./support";
 
 /*
@@ -66,10 +66,14 @@ const depsOn = (kit: TestKit, extra: Partial<ReservoirSourceDeps> = {}): Reservo
 beforeAll(async () => {
   s3 = await startS3rver();
   hub = await startFakeHub(MODELS, { pageSize: 50, treePageSize: 100 });
-  const aPort = await freePort();
-  linkProxy = await startLinkProxy(aPort);
+  // A's port is known once A listens; the proxy forwards nothing before A makes links.
+  let aPort = 0;
+  linkProxy = await startLinkProxy(() => aPort);
   [a, b] = await Promise.all([
-    startTestKit({ HF_ENDPOINT: hub.url, PORT: String(aPort), PUBLIC_URL: linkProxy.url }),
+    startTestKit({ HF_ENDPOINT: hub.url, PUBLIC_URL: linkProxy.url }).then((kit) => {
+      aPort = Number(new URL(kit.url).port);
+      return kit;
+    }),
     startTestKit({ HF_ENDPOINT: hub.url, S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_REGION: s3.region, S3_BUCKET: "b-artifacts" }),
   ]);
   // ADMIN: delegation asks the remote to import, which is an admin's mutation there.
@@ -91,7 +95,7 @@ interface LinkProxy {
   stop(): Promise<void>;
 }
 
-async function startLinkProxy(targetPort: number): Promise<LinkProxy> {
+async function startLinkProxy(targetPort: () => number): Promise<LinkProxy> {
   const gets: LinkProxy["gets"] = [];
   let armed: { suffix: string; bytes: number } | null = null;
   const server: Server = createServer((req, res) => {
@@ -99,7 +103,7 @@ async function startLinkProxy(targetPort: number): Promise<LinkProxy> {
     if (req.method === "GET") gets.push({ path: path.split("?")[0], range: req.headers.range, authorization: req.headers.authorization });
     const cut = req.method === "GET" && armed && path.split("?")[0].endsWith(armed.suffix) ? armed : null;
     if (cut) armed = null;
-    const upstream = request({ host: "127.0.0.1", port: targetPort, path, method: req.method, headers: req.headers }, (answer) => {
+    const upstream = request({ host: "127.0.0.1", port: targetPort(), path, method: req.method, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       if (!cut) return void answer.pipe(res);
       let sent = 0;

@@ -5,7 +5,7 @@ import type { ReservoirRegistryRecord } from "../../src/registry/registry.record
 import type { ReservoirScanner } from "../../src/scan/reservoir.scanner";
 import { startFakeHub } from "../support/fake-hub";
 import { Seed, uniqueName, type SeededRegistry } from "../support/seed";
-import { freePort, startTestKit, type TestKit } from "../support/testkit";
+import { startTestKit, type TestKit } from "../support/testkit";
 import { createReservoir, issueKeypair, revokeKeypair, scannerOn, type IssuedKeypair } from "./support";
 
 /*
@@ -232,7 +232,8 @@ describe("refused and unreachable remotes", () => {
   });
 
   it("reports an endpoint nobody listens on, after bounded retries", async () => {
-    const registry = await createReservoir(b, `http://127.0.0.1:${await freePort()}`, keypair);
+    // Port 9 (discard), which the other tests use as unreachable too: nothing here ever listens on it.
+    const registry = await createReservoir(b, "http://127.0.0.1:9", keypair);
     await expectUpstreamError(scanner.scan(registry, { limit: 1 }), "network", /cannot reach the remote.*after 2 attempts/);
   });
 });

@@ -4,7 +4,8 @@ import net from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "../support/testkit";
+import { freePort } from "../../src/common/net";
+import { ensureBuilt } from "../support/built";
 
 /**
  * README's run command on a fresh machine: the built server with no DATABASE_URL, no S3 and no
@@ -36,15 +37,16 @@ function spawnServer(dataDir: string, port: number, options: StartOptions & { en
   return { child, output: () => out };
 }
 
-async function start(dataDir: string, port: number, options: StartOptions = {}): Promise<Running> {
-  const { child, output } = spawnServer(dataDir, port, options);
-  const token = await new Promise<string>((resolve, reject) => {
+/** Starts the server on PORT=0: the system picks the port, and the banner names the one the server got. */
+async function start(dataDir: string, options: StartOptions = {}): Promise<Running> {
+  const { child, output } = spawnServer(dataDir, 0, options);
+  const [url, token] = await new Promise<[string, string]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no token printed within 60 s:\n${output()}`)), 60_000);
     child.stdout!.on("data", () => {
-      const match = /Superadmin token[^\n]*\n\s*\n\s*(\S+\.\S+\.\S+)/.exec(output());
+      const match = /is up: (http:\/\/127\.0\.0\.1:[1-9]\d*)\/graphql\n[\s\S]*Superadmin token[^\n]*\n\s*\n\s*(\S+\.\S+\.\S+)/.exec(output());
       if (match) {
         clearTimeout(timer);
-        resolve(match[1]);
+        resolve([match[1], match[2]]);
       }
     });
     child.once("exit", (code) => {
@@ -52,7 +54,7 @@ async function start(dataDir: string, port: number, options: StartOptions = {}):
       reject(new Error(`server exited with ${code} before printing a token:\n${output()}`));
     });
   });
-  return { child, token, url: `http://127.0.0.1:${port}`, output };
+  return { child, token, url, output };
 }
 
 /** Starts a server that is expected to refuse to start: its exit code and everything it printed. */
@@ -91,14 +93,14 @@ async function gql(running: Running, query: string) {
 describe("npm start on a fresh machine", () => {
   let dataDir: string;
   beforeAll(async () => {
-    if (!existsSync(MAIN) || !existsSync(WORKER)) throw new Error("run `npm run build` first: the start-up test runs the built server");
+    // The test runs the built server: build it when dist/ is older than src/.
+    await ensureBuilt();
     dataDir = await mkdtemp(path.join(os.tmpdir(), "ar-start-"));
   });
   afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
   it("serves artifacts with the printed token, stops on SIGTERM, and keeps its data across a restart", async () => {
-    const port = await freePort();
-    const first = await start(dataDir, port);
+    const first = await start(dataDir);
     try {
       expect(await gql(first, "{ artifacts(first: 10) { count edges { node { id } } } }")).toEqual({ artifacts: { count: 0, edges: [] } });
       const ready = await fetch(`${first.url}/readyz`);
@@ -111,7 +113,7 @@ describe("npm start on a fresh machine", () => {
     }
     expect(existsSync(path.join(dataDir, "postgres", "PG_VERSION"))).toBe(true);
 
-    const second = await start(dataDir, port);
+    const second = await start(dataDir);
     try {
       // The secret generated on first start was kept, so the first token still works.
       const data = await gql({ ...second, token: first.token }, "{ vfsStorages { edges { node { name } } } huggingfaceRegistries { count } }");
@@ -138,9 +140,9 @@ describe("npm start on a fresh machine", () => {
   });
 
   it("refuses a second instance on the same DATA_DIR, naming the folder and the first instance's pid, and the first keeps serving", async () => {
-    const first = await start(dataDir, await freePort());
+    const first = await start(dataDir);
     try {
-      const { code, output } = await failedStart(dataDir, await freePort());
+      const { code, output } = await failedStart(dataDir, 0);
       expect(code).not.toBe(0);
       expect(output).toContain(`artifact registry failed to start: the data folder ${dataDir} is in use by another artifact registry, pid ${first.child.pid} (`);
       expect(output).not.toContain("failed to start: undefined");
@@ -151,7 +153,7 @@ describe("npm start on a fresh machine", () => {
   });
 
   it("stops on a Ctrl-C (SIGINT to its process group) with exit code 0, no warning or error logged, and PostgreSQL stopped", async () => {
-    const running = await start(dataDir, await freePort(), { detached: true, logLevel: "info" });
+    const running = await start(dataDir, { detached: true, logLevel: "info" });
     const exited = new Promise<number | null>((resolve) => running.child.once("exit", (code) => resolve(code)));
     process.kill(-running.child.pid!, "SIGINT");
     expect(await exited).toBe(0);

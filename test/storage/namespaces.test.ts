@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { stat } from "node:fs/promises";
+import { stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { decodeGlobalId, toGlobalId } from "../../src/common/relay";
 import { createS3Adapter } from "../../src/storage/storage-manager";
@@ -59,7 +59,7 @@ describe("registering a namespace of a VFS storage", () => {
     "refuses %s with BAD_USER_INPUT and creates nothing",
     async (_what, namespace) => {
       const vfs = await createVfs();
-      await kit.as("superadmin").fails(REGISTER, { s: vfs.id, n: namespace }, "BAD_USER_INPUT");
+      await kit.as("superadmin").refuses(REGISTER, { s: vfs.id, n: namespace }, "BAD_USER_INPUT");
       expect(await namespaceRows(vfs.id)).toEqual([]);
       await expect(stat(vfs.basePath)).rejects.toMatchObject({ code: "ENOENT" });
     },
@@ -68,12 +68,12 @@ describe("registering a namespace of a VFS storage", () => {
   it("refuses a duplicate with CONFLICT", async () => {
     const vfs = await createVfs();
     await kit.as("superadmin").ok(REGISTER, { s: vfs.id, n: "models" });
-    await kit.as("superadmin").fails(REGISTER, { s: vfs.id, n: "models" }, "CONFLICT");
+    await kit.as("superadmin").refuses(REGISTER, { s: vfs.id, n: "models" }, "CONFLICT");
     expect(await namespaceRows(vfs.id)).toHaveLength(1);
   });
 
   it("answers NOT_FOUND for an unknown storage", async () => {
-    await kit.as("superadmin").fails(REGISTER, { s: randomUUID(), n: "models" }, "NOT_FOUND");
+    await kit.as("superadmin").refuses(REGISTER, { s: randomUUID(), n: "models" }, "NOT_FOUND");
   });
 });
 
@@ -122,14 +122,14 @@ describe("registering a namespace of an object storage", () => {
     "refuses a bucket name with %s as BAD_USER_INPUT",
     async (_what, bucket) => {
       const storageId = await createObjectStorage();
-      await kit.as("superadmin").fails(REGISTER, { s: storageId, n: bucket }, "BAD_USER_INPUT");
+      await kit.as("superadmin").refuses(REGISTER, { s: storageId, n: bucket }, "BAD_USER_INPUT", { folders: [s3.directory] });
       expect(await namespaceRows(storageId)).toEqual([]);
     },
   );
 
   it("answers UPSTREAM_ERROR when the endpoint cannot be reached, and writes nothing", async () => {
     const storageId = await createObjectStorage("http://127.0.0.1:9");
-    await kit.as("superadmin").fails(REGISTER, { s: storageId, n: "unreachable-bucket" }, "UPSTREAM_ERROR");
+    await kit.as("superadmin").refuses(REGISTER, { s: storageId, n: "unreachable-bucket" }, "UPSTREAM_ERROR", { folders: [s3.directory] });
     expect(await namespaceRows(storageId)).toEqual([]);
   });
 });
@@ -163,25 +163,26 @@ describe("unregistering a namespace", () => {
     const vfs = await createVfs();
     const { registerStorageNamespace } = await kit.as("superadmin").ok(REGISTER, { s: vfs.id, n: "in-use" });
     await linkRevision(registerStorageNamespace.id);
-    await kit.as("superadmin").fails(UNREGISTER, { s: vfs.id, n: "in-use" }, "CONFLICT");
+    await writeFile(path.join(vfs.basePath, "in-use", "weights.bin"), "still here");
+    await kit.as("superadmin").refuses(UNREGISTER, { s: vfs.id, n: "in-use" }, "CONFLICT");
     expect(await namespaceRows(vfs.id)).toEqual([{ id: registerStorageNamespace.id, namespace: "in-use" }]);
   });
 
   it("is refused with CONFLICT for the server's default namespace", async () => {
     const [row] = await kit.ds.query(
       `SELECT n.vfs_storage_id AS storage_id, n.namespace FROM storage_namespaces n JOIN vfs_storages v ON v.id = n.vfs_storage_id WHERE v.name = 'default-fs'`);
-    await kit.as("superadmin").fails(UNREGISTER, { s: row.storage_id, n: row.namespace }, "CONFLICT");
+    await kit.as("superadmin").refuses(UNREGISTER, { s: row.storage_id, n: row.namespace }, "CONFLICT");
   });
 
   it("answers NOT_FOUND for a namespace that is not registered", async () => {
     const vfs = await createVfs();
-    await kit.as("superadmin").fails(UNREGISTER, { s: vfs.id, n: "never-registered" }, "NOT_FOUND");
-    await kit.as("superadmin").fails(UNREGISTER, { s: randomUUID(), n: "x" }, "NOT_FOUND");
+    await kit.as("superadmin").refuses(UNREGISTER, { s: vfs.id, n: "never-registered" }, "NOT_FOUND");
+    await kit.as("superadmin").refuses(UNREGISTER, { s: randomUUID(), n: "x" }, "NOT_FOUND");
   });
 
   it("is a superadmin's job only", async () => {
     const vfs = await createVfs();
-    await kit.as("admin").fails(REGISTER, { s: vfs.id, n: "models" }, "FORBIDDEN");
-    await kit.as("user").fails(UNREGISTER, { s: vfs.id, n: "models" }, "FORBIDDEN");
+    await kit.as("admin").refuses(REGISTER, { s: vfs.id, n: "models" }, "FORBIDDEN");
+    await kit.as("user").refuses(UNREGISTER, { s: vfs.id, n: "models" }, "FORBIDDEN");
   });
 });

@@ -73,29 +73,31 @@ describe("object storages", () => {
     ["an endpoint with a path", { endpoint: "http://minio:9000/bucket" }],
   ];
   it.each(bad)("refuse %s with BAD_USER_INPUT", async (_what, overrides) => {
-    await kit.as("superadmin").fails(CREATE_OS, { i: osInput(overrides) }, "BAD_USER_INPUT");
+    await kit.as("superadmin").refuses(CREATE_OS, { i: osInput(overrides) }, "BAD_USER_INPUT");
   });
 
   it("refuse a duplicate name with CONFLICT", async () => {
     const created = await createOs();
-    await kit.as("superadmin").fails(CREATE_OS, { i: osInput({ name: created.name }) }, "CONFLICT");
+    await kit.as("superadmin").refuses(CREATE_OS, { i: osInput({ name: created.name }) }, "CONFLICT");
     const other = await createOs();
-    await kit.as("superadmin").fails(UPDATE_OS, { i: { id: other.id, name: created.name } }, "CONFLICT");
+    await kit.as("superadmin").refuses(UPDATE_OS, { i: { id: other.id, name: created.name } }, "CONFLICT");
   });
 
   it("answer NOT_FOUND for unknown ids and BAD_USER_INPUT for a global ID of another type", async () => {
     const vfs = await createVfs();
-    await kit.as("superadmin").fails(UPDATE_OS, { i: { id: randomUUID(), region: "x" } }, "NOT_FOUND");
-    await kit.as("superadmin").fails(DELETE_OS, { i: { id: toGlobalId("ObjectStorage", randomUUID()) } }, "NOT_FOUND");
-    await kit.as("superadmin").fails(DELETE_OS, { i: { id: vfs.id } }, "BAD_USER_INPUT");
+    await kit.as("superadmin").refuses(UPDATE_OS, { i: { id: randomUUID(), region: "x" } }, "NOT_FOUND");
+    await kit.as("superadmin").refuses(DELETE_OS, { i: { id: toGlobalId("ObjectStorage", randomUUID()) } }, "NOT_FOUND");
+    await kit.as("superadmin").refuses(DELETE_OS, { i: { id: vfs.id } }, "BAD_USER_INPUT");
     await kit.as("user").fails(GET_OS, { id: vfs.id }, "BAD_USER_INPUT");
     expect((await kit.as("user").ok(GET_OS, { id: uuidOf(vfs.id) })).objectStorage).toBeNull();
   });
 
-  it("are changed by a superadmin only", async () => {
-    await kit.as("admin").fails(CREATE_OS, { i: osInput() }, "FORBIDDEN");
+  it("are changed by a superadmin only, and a refusal changes nothing", async () => {
+    await kit.as("admin").refuses(CREATE_OS, { i: osInput() }, "FORBIDDEN");
     const created = await createOs();
-    await kit.as("user").fails(DELETE_OS, { i: { id: created.id } }, "FORBIDDEN");
+    await kit.as("user").refuses(DELETE_OS, { i: { id: created.id } }, "FORBIDDEN");
+    await kit.as("admin").refuses(UPDATE_OS, { i: { id: created.id, region: "eu-west-1" } }, "FORBIDDEN");
+    expect((await kit.as("user").ok(GET_OS, { id: created.id })).objectStorage).toEqual(created);
   });
 });
 
@@ -122,14 +124,14 @@ describe("VFS storages", () => {
     ["a base path with NUL", "/srv/a\u0000b"],
     ["an empty base path", ""],
   ])("refuse %s with BAD_USER_INPUT", async (_what, basePath) => {
-    await kit.as("superadmin").fails(CREATE_VFS, { i: { name: unique("vfs"), host: "local", basePath } }, "BAD_USER_INPUT");
+    await kit.as("superadmin").refuses(CREATE_VFS, { i: { name: unique("vfs"), host: "local", basePath } }, "BAD_USER_INPUT");
   });
 
   it("refuse a duplicate name with CONFLICT and unknown ids with NOT_FOUND", async () => {
     const created = await createVfs();
-    await kit.as("superadmin").fails(CREATE_VFS, { i: { name: created.name, host: "local", basePath: "/srv/x" } }, "CONFLICT");
-    await kit.as("superadmin").fails(UPDATE_VFS, { i: { id: randomUUID(), host: "x" } }, "NOT_FOUND");
-    await kit.as("superadmin").fails(DELETE_VFS, { i: { id: randomUUID() } }, "NOT_FOUND");
+    await kit.as("superadmin").refuses(CREATE_VFS, { i: { name: created.name, host: "local", basePath: "/srv/x" } }, "CONFLICT");
+    await kit.as("superadmin").refuses(UPDATE_VFS, { i: { id: randomUUID(), host: "x" } }, "NOT_FOUND");
+    await kit.as("superadmin").refuses(DELETE_VFS, { i: { id: randomUUID() } }, "NOT_FOUND");
   });
 });
 
@@ -137,7 +139,7 @@ describe("deleting a storage", () => {
   it("is refused with CONFLICT while it has namespaces, and changes nothing", async () => {
     const vfs = await createVfs();
     await kit.as("superadmin").ok(REGISTER, { s: uuidOf(vfs.id), n: "models" });
-    await kit.as("superadmin").fails(DELETE_VFS, { i: { id: vfs.id } }, "CONFLICT");
+    await kit.as("superadmin").refuses(DELETE_VFS, { i: { id: vfs.id } }, "CONFLICT");
     expect((await kit.as("user").ok(GET_VFS, { id: vfs.id })).vfsStorage).toEqual(vfs);
     expect(await kit.ds.query(`SELECT namespace FROM storage_namespaces WHERE vfs_storage_id = $1`, [uuidOf(vfs.id)])).toEqual([{ namespace: "models" }]);
 
@@ -149,7 +151,7 @@ describe("deleting a storage", () => {
     const os = await createOs();
     // The endpoint is unreachable, so the namespace row is made directly.
     await kit.ds.query(`INSERT INTO storage_namespaces (object_storage_id, namespace) VALUES ($1, 'bucket-a')`, [uuidOf(os.id)]);
-    await kit.as("superadmin").fails(DELETE_OS, { i: { id: os.id } }, "CONFLICT");
+    await kit.as("superadmin").refuses(DELETE_OS, { i: { id: os.id } }, "CONFLICT");
     expect((await kit.as("user").ok(GET_OS, { id: os.id })).objectStorage).toEqual(os);
   });
 });

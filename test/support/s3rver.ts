@@ -12,6 +12,8 @@ export interface S3rverHandle {
   accessKey: string;
   secretKey: string;
   region: string;
+  /** Where s3rver keeps buckets and objects (a test compares its files before and after a refusal). */
+  directory: string;
   /** Keys of the multipart uploads begun and neither completed nor aborted under prefix, read from the store itself, sorted. */
   pendingUploads(bucket: string, prefix?: string): Promise<string[]>;
   stop(): Promise<void>;
@@ -210,6 +212,7 @@ export async function startS3rver(): Promise<S3rverHandle> {
     accessKey: "S3RVER",
     secretKey: "S3RVER",
     region: "us-east-1",
+    directory,
     pendingUploads: async (bucket, prefix = "") => (await listUploads(directory, bucket, prefix)).map((u) => u.key),
     async stop() {
       await server.close();

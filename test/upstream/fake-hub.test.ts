@@ -18,6 +18,13 @@ beforeEach(() => {
   hub.clearRequests();
 });
 
+/** Polls a condition the server side settles on its own (a closed socket reaching the hub). */
+async function waitUntil(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !check(); await new Promise((resolve) => setTimeout(resolve, 10))) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${check}`);
+  }
+}
+
 const get = (path: string, init: RequestInit = {}) => fetch(`${hub.url}${path}`, { redirect: "manual", ...init });
 
 describe("the fake hub", () => {
@@ -156,6 +163,43 @@ describe("the fake hub", () => {
     const clean = Buffer.from(await (await get("/acme/alpha/resolve/main/config.json")).arrayBuffer());
     expect(corrupted[0]).toBe(clean[0] ^ 0xff);
     expect(corrupted.subarray(1)).toEqual(clean.subarray(1));
+  });
+
+  it("holds a transfer mid-body until the test releases it", async () => {
+    const whole = Buffer.from(await (await get("/api/models/acme/alpha")).arrayBuffer());
+    const held = hub.hold({ match: "/api/models/acme/alpha", afterBytes: 10 });
+    const res = await get("/api/models/acme/alpha");
+    const reader = res.body!.getReader();
+    expect(Buffer.from((await reader.read()).value!)).toEqual(whole.subarray(0, 10));
+    const request = await held.reached;
+    expect([request.url, held.holding, request.status]).toEqual(["/api/models/acme/alpha", true, undefined]);
+
+    held.release();
+    const rest: Buffer[] = [];
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest.push(Buffer.from(chunk.value));
+    expect(Buffer.concat(rest)).toEqual(whole.subarray(10));
+    expect([held.holding, held.hits]).toEqual([false, 1]);
+  });
+
+  it("holds a request before its headers until released, and a closed connection ends the hold", async () => {
+    const held = hub.hold({ match: "/api/models/acme/alpha", times: 2 });
+    const answered = get("/api/models/acme/alpha");
+    await held.reached;
+    expect(held.holding).toBe(true);
+    held.release();
+    expect((await answered).status).toBe(200);
+    // Released for good: the second match passes without stopping.
+    expect((await get("/api/models/acme/alpha")).status).toBe(200);
+    expect(held.hits).toBe(2);
+
+    const abandoned = hub.hold({ match: "/api/models/acme/alpha" });
+    const controller = new AbortController();
+    const aborted = get("/api/models/acme/alpha", { signal: controller.signal });
+    await abandoned.reached;
+    controller.abort();
+    await expect(aborted).rejects.toMatchObject({ name: "AbortError" });
+    await waitUntil(() => !abandoned.holding);
+    expect(hub.requests.at(-1)?.status).toBeUndefined();
   });
 
   it("keeps commits reachable by sha after the tag that named them moves", async () => {

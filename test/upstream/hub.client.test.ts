@@ -331,7 +331,8 @@ describe("retries, timeouts and broken connections", () => {
   });
 
   it("times out a slow response and succeeds on the retry", async () => {
-    hub.inject({ match: "/api/models/acme/alpha", delayMs: 5_000 });
+    // Held until the test ends: only the timeout can end the first attempt.
+    hub.hold({ match: "/api/models/acme/alpha" });
 
     expect((await client({ timeoutMs: 500 }).modelInfo("acme/alpha")).id).toBe("acme/alpha");
     // Had the slow answer been awaited, it would have been the only request.
@@ -339,7 +340,7 @@ describe("retries, timeouts and broken connections", () => {
   });
 
   it("fails with a retryable HubError when every attempt times out", async () => {
-    hub.inject({ match: "/api/models/acme/alpha", delayMs: 3_000, times: Infinity });
+    hub.hold({ match: "/api/models/acme/alpha", times: Infinity });
 
     const error = await hubError(client({ timeoutMs: 100, retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 50 } }).modelInfo("acme/alpha"));
     expect(error).toMatchObject({ status: null, retryable: true });
@@ -367,7 +368,7 @@ describe("retries, timeouts and broken connections", () => {
   });
 
   it("fails a download whose body stalls longer than the timeout", async () => {
-    hub.inject({ origin: "cdn", match: "/repos/", stallAfterBytes: 1_000, stallMs: 5_000 });
+    hub.hold({ origin: "cdn", match: "/repos/", afterBytes: 1_000 });
 
     const download = await client({ timeoutMs: 500 }).download("acme/alpha", "main", "model.safetensors");
     const error = await readAll(download.body).then(
@@ -395,11 +396,13 @@ describe("retries, timeouts and broken connections", () => {
   });
 
   it("aborts a download in progress when the signal aborts", async () => {
-    hub.inject({ origin: "cdn", match: "/repos/", stallAfterBytes: 1_000, stallMs: 5_000 });
+    const held = hub.hold({ origin: "cdn", match: "/repos/", afterBytes: 1_000 });
     const controller = new AbortController();
 
     const download = await client().download("acme/alpha", "main", "model.safetensors", { signal: controller.signal });
-    setTimeout(() => controller.abort(), 50);
-    await expect(readAll(download.body)).rejects.toMatchObject({ name: "AbortError" });
+    const reading = readAll(download.body);
+    await held.reached;
+    controller.abort();
+    await expect(reading).rejects.toMatchObject({ name: "AbortError" });
   });
 });

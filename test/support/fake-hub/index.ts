@@ -70,6 +70,25 @@ export interface InjectedFault {
   readonly remaining: number;
 }
 
+/** Where hold() stops a transfer, and which transfers; any FakeFault's shaping but the timed ones. */
+export interface HoldOptions extends Omit<FakeFault, "delayMs" | "stallAfterBytes" | "stallMs" | "reset"> {
+  /** Hold after sending this many body bytes; without it, before the response headers. */
+  afterBytes?: number;
+}
+
+/**
+ * A transfer held until the test lets it go: the test waits for `reached` instead of hoping a
+ * timed stall is still on when it looks, and the hold lasts exactly as long as the test needs.
+ */
+export interface HeldTransfer extends InjectedFault {
+  /** Resolves with the first request once it is held (its `afterBytes` flushed). */
+  readonly reached: Promise<FakeRequest>;
+  /** Whether a request is waiting at the gate now. */
+  readonly holding: boolean;
+  /** Lets every held request continue, and any later match pass without stopping. */
+  release(): void;
+}
+
 export interface FakeHub {
   /** e.g. http://127.0.0.1:41234 */
   readonly url: string;
@@ -79,6 +98,8 @@ export interface FakeHub {
   readonly requests: FakeRequest[];
   clearRequests(): void;
   inject(fault: FakeFault): InjectedFault;
+  /** Holds the next matching transfer (`times` of them) until release(); a closed connection ends the hold too. */
+  hold(options: HoldOptions): HeldTransfer;
   clearFaults(): void;
   setOptions(options: Partial<FakeHubOptions>): void;
 
@@ -104,6 +125,39 @@ export interface FakeHub {
 interface ActiveFault extends FakeFault {
   hits: number;
   remaining: number;
+  gate?: Gate;
+}
+
+/** The waiting side of a HeldTransfer. */
+class Gate {
+  private opened = false;
+  private readonly waiters = new Set<() => void>();
+  private reach!: (request: FakeRequest) => void;
+  readonly reached = new Promise<FakeRequest>((resolve) => (this.reach = resolve));
+
+  get holding(): boolean {
+    return this.waiters.size > 0;
+  }
+
+  /** Resolves when the gate opens or the response closes, whichever comes first. */
+  wait(request: FakeRequest, res: ServerResponse): Promise<void> {
+    if (this.opened) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.waiters.delete(done);
+        res.off("close", done);
+        resolve();
+      };
+      this.waiters.add(done);
+      res.on("close", done);
+      this.reach(request);
+    });
+  }
+
+  open(): void {
+    this.opened = true;
+    for (const done of [...this.waiters]) done();
+  }
 }
 
 const LIST_DEFAULT_FIELDS = ["likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag", "library_name", "createdAt"];
@@ -212,8 +266,28 @@ class FakeHubServer implements FakeHub {
     return active;
   }
 
+  hold({ afterBytes, ...fault }: HoldOptions): HeldTransfer {
+    const gate = new Gate();
+    const active: ActiveFault = { ...fault, stallAfterBytes: afterBytes, hits: 0, remaining: fault.times ?? 1, gate };
+    this.faults.push(active);
+    return {
+      get hits() {
+        return active.hits;
+      },
+      get remaining() {
+        return active.remaining;
+      },
+      reached: gate.reached,
+      get holding() {
+        return gate.holding;
+      },
+      release: () => gate.open(),
+    };
+  }
+
   clearFaults(): void {
-    this.faults.length = 0;
+    // A cleared hold lets its requests go: nothing stays stopped by a fault the test no longer has.
+    for (const fault of this.faults.splice(0)) fault.gate?.open();
   }
 
   setOptions(options: Partial<FakeHubOptions>): void {
@@ -285,6 +359,7 @@ class FakeHubServer implements FakeHub {
   private async handle(origin: "hub" | "cdn", req: IncomingMessage, res: ServerResponse): Promise<void> {
     const record: FakeRequest = { origin, method: req.method ?? "GET", url: req.url ?? "/", headers: { ...req.headers } };
     this.requests.push(record);
+    requests.set(res, record);
     res.on("close", () => {
       record.status ??= res.headersSent ? res.statusCode : undefined;
     });
@@ -301,6 +376,7 @@ class FakeHubServer implements FakeHub {
           return;
         }
         if (fault.delayMs) await waitOrClose(res, fault.delayMs);
+        if (fault.gate && fault.stallAfterBytes == null) await fault.gate.wait(record, res);
         if (res.destroyed) return;
         if (fault.status) {
           const message = fault.status === 429 ? "Too Many Requests" : `Injected ${fault.status}`;
@@ -602,6 +678,10 @@ class FakeHubServer implements FakeHub {
 
 // --- Responses ---------------------------------------------------------------------------------
 
+/** The record of each response's request, for a gate deep in the body writer to report. */
+const requests = new WeakMap<ServerResponse, FakeRequest>();
+const requestOf = (res: ServerResponse) => requests.get(res)!;
+
 function bearer(header: string | undefined): string | null {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
   return match ? match[1] : null;
@@ -761,7 +841,8 @@ async function writeBody(res: ServerResponse, chunks: Iterable<Buffer>, fault?: 
       sent += head.length;
       chunk = chunk.subarray(head.length);
       stalled = true;
-      await waitOrClose(res, fault.stallMs ?? 60_000);
+      if (fault.gate) await fault.gate.wait(requestOf(res), res);
+      else await waitOrClose(res, fault.stallMs ?? 60_000);
       if (res.destroyed) return;
     }
     if (fault?.dropAfterBytes != null && sent + chunk.length >= fault.dropAfterBytes) {
