@@ -12,7 +12,10 @@ module.exports = {
       },
       module: { type: "commonjs" },
     }],
+    // ESM-only packages, compiled to CommonJS for jest: its own require(esm) needs --experimental-vm-modules.
+    "^.+\\.js$": ["@swc/jest", { jsc: { parser: { syntax: "ecmascript" }, target: "es2022" }, module: { type: "commonjs" } }],
   },
+  transformIgnorePatterns: ["/node_modules/(?!(p-limit|yocto-queue|pg-boss|serialize-error|non-error)/)"],
   setupFiles: ["reflect-metadata"],
   // With TEST_DATABASE_URL unset, one embedded PostgreSQL serves the whole run.
   globalSetup: "<rootDir>/test/support/global-setup.ts",

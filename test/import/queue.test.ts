@@ -81,7 +81,8 @@ describe("the import queue", () => {
     await Promise.all(holds.map((held) => held.reached));
     const running = [...runningIn(first), ...runningIn(second)].sort();
     expect(running).toEqual(revisions.map((r) => r.id).sort());
-    for (const revision of revisions) expect(await isImportLockHeld(api.ds, revision.id)).toBe(true);
+    // A run is listed just before it takes its revision's lock; the holds keep both running meanwhile.
+    for (const revision of revisions) await waitFor(`the lock of revision ${revision.id} to be held`, () => isImportLockHeld(api.ds, revision.id), 3_000);
     for (const held of holds) held.release();
 
     for (const revision of revisions) expect((await waitForStatus(api, revision.id, ["AVAILABLE", "FAILED"])).status).toBe("AVAILABLE");

@@ -68,7 +68,7 @@ export async function waitForStatus(kit: TestKit, id: string, statuses: string[]
       return statuses.includes(row?.status) ? row : undefined;
     }, timeoutMs);
   } catch (error) {
-    throw new Error(`${(error as Error).message}; last seen ${seen}`);
+    throw new Error(`${(error as Error).message}; last seen ${seen}`, { cause: error });
   }
 }
 

@@ -1,4 +1,4 @@
-import { unsafePathReason } from "../../src/scan/safe-path";
+import { unsafePathReason } from "../../src/revision/safe-path";
 
 /*
  * A file path from an upstream repository becomes a storage key ({name}/{version}/{path}), a

@@ -71,7 +71,7 @@ export async function ensureBuilt(): Promise<void> {
       await promisify(execFile)(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
     } catch (error) {
       const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
-      throw new Error(`building dist/ failed (tsc -p tsconfig.build.json):\n${stdout}${stderr}`);
+      throw new Error(`building dist/ failed (tsc -p tsconfig.build.json):\n${stdout}${stderr}`, { cause: error });
     }
     const still = await staleOutputs();
     if (still.length) throw new Error(`dist/ is still older than src/ after building: ${still.slice(0, 5).join(", ")}`);

@@ -1,19 +1,23 @@
-import PgBoss from "pg-boss";
+import { PgBoss, type Db, type JobWithMetadata, type Queue } from "pg-boss";
 import type { ImportConfig } from "../../config/config";
 import type { Logger } from "../../common/logger";
+import { carryOverPgBoss10Jobs, setAsidePgBoss10Schema, type PgBoss10UpgradeOptions } from "../../db/pgboss-upgrade";
 import type { ImportQueue, SqlExecutor } from "../import.ports";
 
 export const IMPORT_QUEUE = "revision-import";
 /** pg-boss keeps its tables in this schema of the service's database. */
 export const PGBOSS_SCHEMA = "pgboss";
-/** pg-boss refuses 24 h or more; an import that runs longer is re-delivered and finds its revision locked. */
-const EXPIRE_IN_HOURS = 23;
+const APPLICATION_NAME = "artifact-registry import queue";
+/** pg-boss refuses more than 24 h; an import that runs longer is re-delivered and finds its revision locked. */
+const EXPIRE_IN_SECONDS = 23 * 3600;
+/** A job may wait this long (queued or between retries) before pg-boss deletes it. */
+const RETENTION_SECONDS = 7 * 86_400;
 
 export interface ImportJobData {
   revisionId: string;
 }
 
-export type ImportJob = PgBoss.JobWithMetadata<ImportJobData>;
+export type ImportJob = JobWithMetadata<ImportJobData>;
 
 export interface LiveJob {
   id: string;
@@ -42,25 +46,28 @@ export class PgBossImportQueue implements ImportQueue {
     this.boss = new PgBoss({
       connectionString: options.connectionString,
       schema: PGBOSS_SCHEMA,
-      application_name: "artifact-registry import queue",
+      application_name: APPLICATION_NAME,
       max: 4,
-      // No cron jobs here; maintenance (expiry, archiving) stays on.
+      // No cron jobs here; maintenance (expiry, deletion) stays on.
       schedule: false,
     });
     this.boss.on("error", (error) => options.logger.error("import queue error", error));
   }
 
   async start(): Promise<void> {
+    const { connectionString, logger } = this.options;
+    const upgrade: PgBoss10UpgradeOptions = { connectionString, schema: PGBOSS_SCHEMA, queue: IMPORT_QUEUE, applicationName: APPLICATION_NAME, logger };
+    await setAsidePgBoss10Schema(upgrade);
     await this.boss.start();
     this.started = true;
-    const policy: PgBoss.Queue = {
+    const policy: Queue = {
       name: IMPORT_QUEUE,
       policy: "stately",
       retryLimit: this.options.config.maxAttempts - 1,
       retryDelay: this.options.config.retryDelaySeconds,
       retryBackoff: true,
-      expireInHours: EXPIRE_IN_HOURS,
-      retentionDays: 7,
+      expireInSeconds: EXPIRE_IN_SECONDS,
+      retentionSeconds: RETENTION_SECONDS,
     };
     if (!(await this.boss.getQueue(IMPORT_QUEUE))) {
       // Replicas starting together race to create it; the loser just updates it below.
@@ -68,15 +75,17 @@ export class PgBossImportQueue implements ImportQueue {
         if (!(await this.boss.getQueue(IMPORT_QUEUE))) throw error;
       });
     }
-    // Settings follow the configuration of whichever process started last.
-    await this.boss.updateQueue(IMPORT_QUEUE, policy);
+    // Settings follow the configuration of whichever process started last (the policy itself is fixed at creation).
+    const { name: _name, policy: _policy, ...settings } = policy;
+    await this.boss.updateQueue(IMPORT_QUEUE, settings);
+    await carryOverPgBoss10Jobs(upgrade);
   }
 
   /** Stops fetching and waits (up to timeoutMs) for running jobs; call after the worker has stopped them. */
   async stop(timeoutMs = 30_000): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    await this.boss.stop({ graceful: true, wait: true, timeout: timeoutMs });
+    await this.boss.stop({ graceful: true, timeout: timeoutMs });
   }
 
   async enqueue(revisionId: string, tx?: SqlExecutor): Promise<string> {
@@ -103,7 +112,7 @@ export class PgBossImportQueue implements ImportQueue {
   }
 
   /** The revision's running job if there is one, else its queued one. */
-  async liveJob(revisionId: string, db: PgBoss.Db = this.boss.getDb()): Promise<LiveJob | null> {
+  async liveJob(revisionId: string, db: Db = this.boss.getDb()): Promise<LiveJob | null> {
     const { rows } = await db.executeSql(
       `SELECT id, state::text AS state, started_on FROM ${PGBOSS_SCHEMA}.job
         WHERE name = $1 AND singleton_key = $2 AND state < 'completed'
@@ -138,10 +147,10 @@ export class PgBossImportQueue implements ImportQueue {
   /** Starts `count` pollers, each running one job at a time. */
   async work(count: number, handler: (job: ImportJob) => Promise<void>): Promise<void> {
     for (let i = 0; i < count; i++) {
-      const id = await this.boss.work<ImportJobData>(
+      const id = await this.boss.work(
         IMPORT_QUEUE,
         { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: this.options.config.pollIntervalSeconds },
-        async ([job]) => handler(job),
+        async ([job]: ImportJob[]) => handler(job),
       );
       this.workerIds.push(id);
     }
@@ -150,7 +159,8 @@ export class PgBossImportQueue implements ImportQueue {
   async stopWorking(): Promise<void> {
     if (this.workerIds.length === 0) return;
     this.workerIds.length = 0;
-    await this.boss.offWork(IMPORT_QUEUE);
+    // Without waiting for running jobs: the worker interrupts them after this returns.
+    await this.boss.offWork(IMPORT_QUEUE, { wait: false });
   }
 
   /** Pollers in this process look at once instead of at their next interval. */
@@ -160,7 +170,7 @@ export class PgBossImportQueue implements ImportQueue {
 }
 
 /** pg-boss's executor on a TypeORM transaction (whose query answers an UPDATE with [rows, count]). */
-function inTransaction(tx: SqlExecutor): PgBoss.Db {
+function inTransaction(tx: SqlExecutor): Db {
   return {
     async executeSql(text, values) {
       const result = await tx.query(text, values);
