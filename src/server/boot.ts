@@ -8,6 +8,7 @@ import { QueryObserver } from "../db/query-observer";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../db/embedded-postgres";
 import type { EventBus } from "../events/event-bus";
 import { createPgEventBus, DEFAULT_EVENTS_CHANNEL } from "../events/pg-event-bus";
+import { createHfRouter } from "../hf/hf.router";
 import { PgBossImportQueue } from "../import/queue";
 import { createImportWorker, type ImportWorker } from "../import/worker";
 import { ensureDefaultHuggingFaceRegistry } from "../registry/bootstrap";
@@ -95,7 +96,10 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
     const schema = await buildFederatedSchema(events as unknown as PubSub);
     const app = await startApp({
       config, ds, schema, services, events, authSecret, logger,
-      mount: (express) => express.use("/storage/fs", createFsLinkRouter({ signer, resolve: (store) => storage.filesystemAdapter(store) })),
+      mount: (express) => {
+        express.use("/storage/fs", createFsLinkRouter({ signer, resolve: (store) => storage.filesystemAdapter(store) }));
+        express.use("/hf", createHfRouter({ ds, storage, config, logger, verifiers: { userSecret: authSecret, keypairs: services.keypairs } }));
+      },
       ready: () => storage.ping(),
     });
     onClose("HTTP and WebSocket server", () => app.close());
