@@ -3,8 +3,10 @@ import { HF_ERRORS } from "./hf.errors";
 
 /*
  * What a request under /hf asks for, read from its raw (still percent-encoded) path, so that an
- * encoded slash is told from a real one: it belongs in a revision (`refs%2Fpr%2F1`), nowhere else.
- * Anything malformed is a 400 before the catalogue is asked anything.
+ * encoded slash is told from a real one. It belongs in a revision (`refs%2Fpr%2F1`), and in a file
+ * or folder path it is a slash like the others (huggingface_hub asks for folders as `a%2Fb`); in
+ * a repo id it is refused. Paths are checked once decoded and joined, so no spelling of `..`
+ * gets through. Anything malformed is a 400 before the catalogue is asked anything.
  */
 
 export type HfRoute =
@@ -91,9 +93,8 @@ function checkRevision(revision: string): string {
   return revision;
 }
 
-/** A file path from its decoded segments: '/'-separated, relative, no '.', '..' or empty segment, no encoded slash. */
+/** A file path from its decoded segments: '/'-separated, relative, no '.', '..' or empty segment. */
 function filePath(segments: string[]): string {
-  if (segments.some((s) => s.includes("/"))) throw HF_ERRORS.badRequest("Invalid path: an encoded slash ('%2F') is allowed in a revision only");
   return checkPath(segments.join("/"));
 }
 
