@@ -42,7 +42,6 @@ export const HF_ERRORS = {
 
 /** Header values carry printable ASCII only; messages quote revisions and paths, which may not be. */
 export function headerSafe(text: string, max = 500): string {
-  // eslint-disable-next-line no-control-regex
   const safe = text.replace(/[^\x20-\x7e]/g, "?");
   return safe.length > max ? `${safe.slice(0, max - 3)}...` : safe;
 }

@@ -76,6 +76,8 @@ function fail(error: unknown, req: Request, res: Response, logger: Logger): void
     res.destroy();
     return;
   }
+  // A route may have set the success headers (Content-Range, ETag…) before it failed.
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
   if (error instanceof HfError) return sendHfError(res, error, req.method);
   // A namespace unregistered while the request ran, as storage-manager reports it.
   if (error instanceof AppError && error.code === "NOT_FOUND") return sendHfError(res, HF_ERRORS.repoNotFound(error.message), req.method);

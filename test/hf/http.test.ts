@@ -1,7 +1,9 @@
+import { readdir, readlink } from "node:fs/promises";
+import path from "node:path";
 import { Readable } from "node:stream";
 import { toGlobalId } from "../../src/common/relay";
 import { Seed } from "../support/seed";
-import { sha256 } from "../import/support";
+import { sha256, waitFor } from "../import/support";
 import { allPages, describeResponse, rawRequest, REPO, seedServedRevision, startHfRegistry, type HfRegistry } from "./support";
 
 /*
@@ -134,6 +136,28 @@ describe("HEAD and GET /{repo}/resolve/{revision}/{path}", () => {
     await adapter.put(`${REPO}/main/stray.txt`, Readable.from([Buffer.from("not imported")]));
     const res = await expectStatus(`/${REPO}/resolve/main/stray.txt`, 404);
     expect(res.headers.get("x-error-code")).toBe("EntryNotFound");
+  });
+
+  it("a client that goes away mid-download leaves no file open", async () => {
+    // Larger than one chunk read from storage (256 KiB), so the client leaves mid-way.
+    expect((await r.hub.fileInfo(REPO, "main", "model.safetensors")).size).toBeGreaterThan(1024 * 1024);
+    const abort = new AbortController();
+    const res = await fetch(r.url(`/${REPO}/resolve/main/model.safetensors`), { headers: r.auth(), signal: abort.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    abort.abort();
+    // The server runs in this process: its open files are ours.
+    const stored = path.join(r.kit.dataDir, "objects", "default", REPO, "main", "model.safetensors");
+    const open = async () => (await Promise.all((await readdir("/proc/self/fd")).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => "")))).filter((target) => target === stored);
+    await waitFor("the download's file to be closed", async () => (await open()).length === 0, 5000);
+  });
+
+  it("answers 500, without the file's headers, when an AVAILABLE revision's object is missing from storage", async () => {
+    await seedServedRevision(r.kit, { name: "acme/lost-object", files: [{ path: "weights.bin", content: "soon gone", lfs: true }] });
+    const adapter = await r.kit.booted.storage.adapterFor(r.kit.booted.storage.defaultNamespaceId);
+    await adapter.delete(`acme/lost-object/main/weights.bin`);
+    const res = await expectStatus(`/acme/lost-object/resolve/main/weights.bin`, 500, { headers: { range: "bytes=0-3" } });
+    expect({ body: json(res), contentRange: res.headers.get("content-range"), etag: res.headers.get("etag") }).toEqual({ body: { error: "Internal server error" }, contentRange: null, etag: null });
   });
 
   it("refuses other methods with 405 and Allow", async () => {

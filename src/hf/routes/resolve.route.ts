@@ -1,5 +1,4 @@
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import type { Writable } from "node:stream";
 import { parseRange } from "../../storage/fs-link.router";
 import type { ByteRange } from "../../storage/storage.port";
 import { HF_ERRORS } from "../hf.errors";
@@ -25,7 +24,7 @@ export async function resolveFile(ctx: HfContext, route: FileRoute): Promise<voi
   if (route.raw && file.lfs) {
     const pointer = lfsPointer(file.lfs.sha256, file.size);
     const headers = { ...common, ETag: `"${file.oid}"`, "Content-Type": "text/plain; charset=utf-8" };
-    return send(ctx, pointer.length, headers, async (range) => Readable.from([pointer.subarray(range.start, range.end + 1)]));
+    return send(ctx, pointer.length, headers, (range) => [pointer.subarray(range.start, range.end + 1)]);
   }
 
   const headers: Record<string, string> = { ...common, ETag: `"${file.etag}"`, "Content-Type": contentType(file.path) };
@@ -37,7 +36,7 @@ export async function resolveFile(ctx: HfContext, route: FileRoute): Promise<voi
     ctx.res.status(302).set({ ...headers, Location: location, "Content-Length": "0" }).end();
     return;
   }
-  await send(ctx, file.size, headers, (range) => adapter.get(key, { range, signal: closed(ctx) }));
+  await send(ctx, file.size, headers, (range, signal) => adapter.readChunks(key, { range, signal }));
 }
 
 function storageKeyOf(file: HubFile, revisionId: string): string {
@@ -46,8 +45,17 @@ function storageKeyOf(file: HubFile, revisionId: string): string {
   return file.storageKey;
 }
 
-/** Answers 200, or 206 for one satisfiable `Range` (416 otherwise); HEAD gets the headers alone. */
-async function send(ctx: HfContext, size: number, headers: Record<string, string>, body: (range: Required<ByteRange>) => Promise<Readable>): Promise<void> {
+/**
+ * Answers 200, or 206 for one satisfiable `Range` (416 otherwise); HEAD gets the headers alone.
+ * Each chunk is written out before the next is read (readChunks reuses its buffer), which keeps a
+ * download's memory to one chunk and lets the socket's pace set the reading's.
+ */
+async function send(
+  ctx: HfContext,
+  size: number,
+  headers: Record<string, string>,
+  body: (range: Required<ByteRange>, signal: AbortSignal) => Iterable<Buffer> | AsyncIterable<Buffer>,
+): Promise<void> {
   const { req, res } = ctx;
   const range = parseRange(req.get("range"), size);
   if (range === "unsatisfiable") throw HF_ERRORS.rangeNotSatisfiable(size, headers["X-Repo-Commit"]);
@@ -55,12 +63,28 @@ async function send(ctx: HfContext, size: number, headers: Record<string, string
   if (range) res.status(206).set({ "Content-Range": `bytes ${range.start}-${range.end}/${size}`, "Content-Length": String(range.end - range.start + 1) });
   else res.status(200).set("Content-Length", String(size));
   if (req.method === "HEAD" || size === 0) return void res.end();
-  await pipeline(await body(range ?? { start: 0, end: size - 1 }), res);
+  const signal = closed(res);
+  for await (const chunk of body(range ?? { start: 0, end: size - 1 }, signal)) await write(res, chunk, signal);
+  res.end();
 }
 
-/** Aborts the storage read when the client goes away. */
-function closed(ctx: HfContext): AbortSignal {
+/** Resolves once the socket has taken the chunk; rejects if the client goes away first. */
+function write(res: Writable, chunk: Buffer, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const gone = () => reject(signal.reason);
+    signal.addEventListener("abort", gone, { once: true });
+    res.write(chunk, (error) => {
+      signal.removeEventListener("abort", gone);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
+}
+
+/** Aborted when the response closes: the client went away (or the response ended). */
+function closed(res: Writable): AbortSignal {
   const abort = new AbortController();
-  ctx.res.once("close", () => abort.abort());
+  res.once("close", () => abort.abort(new Error("the client went away")));
   return abort.signal;
 }
