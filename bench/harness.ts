@@ -163,3 +163,13 @@ export function median(values: number[]): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/** Measures both sides of a run, the baseline first in odd runs and last in even ones, so a drift in the machine's speed favours neither. */
+export async function bothInTurn<B, M>(run: number, baseline: () => Promise<B>, measured: () => Promise<M>): Promise<[B, M]> {
+  if (run % 2 === 1) {
+    const b = await baseline();
+    return [b, await measured()];
+  }
+  const m = await measured();
+  return [await baseline(), m];
+}

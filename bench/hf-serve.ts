@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { toHfToken } from "../src/auth/hf-token";
 import { createTestDatabase, type TestDatabase } from "../test/support/database";
-import { gql, median, MiB, RssProbe, sleep, startServer, startService, type Server, type Service } from "./harness";
+import { bothInTurn, gql, median, MiB, RssProbe, sleep, startServer, startService, type Server, type Service } from "./harness";
 import type { HubService } from "./services";
 
 /*
@@ -187,16 +187,7 @@ async function main(): Promise<void> {
     for (let run = 1; run <= s.runs; run++) {
       const measureBaseline = () => measure(baseline!.info.url, {}, baseline!.pid, s.clients, size);
       const measureServed = () => measure(url, auth, server!.pid, s.clients, size);
-      // The order flips every run, so a drift in the machine's speed favours neither side.
-      let b: Measurement;
-      let h: Measurement;
-      if (run % 2 === 1) {
-        b = await measureBaseline();
-        h = await measureServed();
-      } else {
-        h = await measureServed();
-        b = await measureBaseline();
-      }
+      const [b, h] = await bothInTurn(run, measureBaseline, measureServed);
       rows.push({ run, baseline: b, served: h });
       process.stderr.write(`run ${run}: baseline ${rate(b).toFixed(0)} MiB/s, /hf ${rate(h).toFixed(0)} MiB/s, ratio ${(rate(h) / rate(b)).toFixed(2)}, server RSS ${h.peakRssMiB.toFixed(0)} MiB\n`);
     }

@@ -12,7 +12,7 @@ import { sha256Rate } from "../src/import/pipeline.hash";
 import type { BaselineJob } from "./baseline";
 import { cpuSeconds, formatThreadCpu } from "./proc";
 import type { HubService, S3Service } from "./services";
-import { DIST, gql, median, MiB, RssProbe, sleep, startServer, startService, type Server, type Service } from "./harness";
+import { bothInTurn, DIST, gql, median, MiB, RssProbe, sleep, startServer, startService, type Server, type Service } from "./harness";
 
 /*
  * `npm run bench:import`: imports a synthetic model (a few large LFS files and many small ones)
@@ -335,16 +335,7 @@ async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Serv
           await rm(path.join(work, `server-${run}`), { recursive: true, force: true });
         }
       };
-      // The order flips every run, so a drift in the machine's speed does not favour either side.
-      let b: Measurement;
-      let i: ImportMeasurement;
-      if (run % 2 === 1) {
-        b = await baseline();
-        i = await imported();
-      } else {
-        i = await imported();
-        b = await baseline();
-      }
+      const [b, i] = await bothInTurn(run, baseline, imported);
       rows.push({ backend, run, baseline: b, imported: i });
       process.stderr.write(`${backend} run ${run}: ${runLine(rows[rows.length - 1])}\n`);
     }

@@ -66,7 +66,8 @@ export class HfCatalog {
   /** The namespace of `/hf/namespaces/{namespace}`: a UUID, a StorageNamespace global ID, or a name only one namespace has. */
   async namespace(segment: string | null): Promise<string> {
     if (segment === null) return this.defaultNamespaceId;
-    const id = isUuid(segment) ? segment.toLowerCase() : decodeGlobalId(segment)?.type === "StorageNamespace" ? decodeGlobalId(segment)!.id : null;
+    const global = decodeGlobalId(segment);
+    const id = isUuid(segment) ? segment.toLowerCase() : global?.type === "StorageNamespace" ? global.id : null;
     const rows: Array<{ id: string }> = id
       ? await this.ds.query(`SELECT id FROM storage_namespaces WHERE id = $1`, [id])
       : await this.ds.query(`SELECT id FROM storage_namespaces WHERE namespace = $1 LIMIT 2`, [segment]);
