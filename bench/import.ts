@@ -1,23 +1,19 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createClient } from "graphql-ws";
 import { Client } from "pg";
 import WebSocket from "ws";
-import { signToken } from "../src/auth/jwt";
-import { Role } from "../src/common/enums";
-import { freePort } from "../src/common/net";
 import { decodeGlobalId } from "../src/common/relay";
 import { createTestDatabase } from "../test/support/database";
 import { stopEmbeddedTestDatabase, useEmbeddedTestDatabase } from "../test/support/global-setup";
 import type { FakeFile } from "../test/support/fake-hub";
 import { sha256Rate } from "../src/import/pipeline/hash";
 import type { BaselineJob } from "./baseline";
-import { cpuSeconds, formatThreadCpu, threadCpu, threadCpuSince } from "./proc";
+import { cpuSeconds, formatThreadCpu } from "./proc";
 import type { HubService, S3Service } from "./services";
+import { bothInTurn, DIST, gql, median, MiB, RssProbe, sleep, startServer, startService, type Server, type Service } from "./harness";
 
 /*
  * `npm run bench:import`: imports a synthetic model (a few large LFS files and many small ones)
@@ -42,9 +38,7 @@ import type { HubService, S3Service } from "./services";
  * gets a fresh database per import; unset: an embedded one for the run).
  */
 
-const MiB = 1024 * 1024;
 const REPO = "bench/synthetic";
-const DIST = path.resolve(__dirname, "..");
 
 interface Settings {
   sizeMiB: number;
@@ -108,148 +102,6 @@ function syntheticModel(s: Settings): { files: FakeFile[]; totalBytes: number } 
     files.push({ path: `model-${String(i + 1).padStart(5, "0")}-of-${String(s.largeFiles).padStart(5, "0")}.safetensors`, content: { size, seed: i + 1 }, lfs: true });
   }
   return { files, totalBytes: s.sizeMiB * MiB };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Child processes and their memory
-
-/** Samples a process's resident set every 100 ms; VmHWM (the kernel's own peak) is read at the end too. */
-class RssProbe {
-  peakKiB = 0;
-  private readonly timer: NodeJS.Timeout;
-
-  constructor(private readonly pid: number) {
-    this.timer = setInterval(() => void this.sample(), 100);
-  }
-
-  private async sample(): Promise<void> {
-    const status = await readFile(`/proc/${this.pid}/status`, "utf8").catch(() => "");
-    const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    this.peakKiB = Math.max(this.peakKiB, rss);
-  }
-
-  async stop(): Promise<{ sampledPeakMiB: number; hwmMiB: number | null; cpuSeconds: number | null; threadCpu?: Record<string, number> }> {
-    clearInterval(this.timer);
-    await this.sample();
-    const status = await readFile(`/proc/${this.pid}/status`, "utf8").catch(() => "");
-    const hwm = /VmHWM:\s+(\d+)/.exec(status)?.[1];
-    const [cpu, threads] = await Promise.all([cpuSeconds(this.pid), threadCpu(this.pid)]);
-    return {
-      sampledPeakMiB: this.peakKiB / 1024,
-      hwmMiB: hwm ? Number(hwm) / 1024 : null,
-      cpuSeconds: cpu === null || this.cpuAtStart === null ? null : cpu - this.cpuAtStart,
-      threadCpu: this.threadsAtStart ? threadCpuSince(this.threadsAtStart, threads) : undefined,
-    };
-  }
-
-  /** CPU time (user + system) the process has used so far, in all and by thread, to tell a CPU-bound import from a waiting one. */
-  async start(): Promise<this> {
-    [this.cpuAtStart, this.threadsAtStart] = await Promise.all([cpuSeconds(this.pid), threadCpu(this.pid)]);
-    return this;
-  }
-
-  private cpuAtStart: number | null = null;
-  private threadsAtStart: Map<string, number> | null = null;
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    child.once("exit", (code) => resolve(code));
-  });
-}
-
-/** A service child (see services.ts): started, read until ready, stopped by closing its stdin. */
-interface Service<T> {
-  info: T;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-async function startService<T>(args: string[]): Promise<Service<T>> {
-  const child = spawn(process.execPath, [path.join(DIST, "bench", "services.js"), ...args], { stdio: ["pipe", "pipe", "inherit"] });
-  const info = await new Promise<T>((resolve, reject) => {
-    let out = "";
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.indexOf("\n");
-      if (line < 0) return;
-      child.stdout!.off("data", onData);
-      child.off("exit", onExit);
-      resolve(JSON.parse(out.slice(0, line)) as T);
-    };
-    const onExit = (code: number | null) => reject(new Error(`the ${args[0]} service exited with ${code} while starting`));
-    child.stdout!.on("data", onData);
-    child.once("exit", onExit);
-  });
-  return {
-    info,
-    pid: child.pid!,
-    async stop() {
-      child.stdin!.end();
-      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-      await exited(child);
-      clearTimeout(timer);
-    },
-  };
-}
-
-interface Server {
-  url: string;
-  pid: number;
-  token: string;
-  logFile: string;
-  stop(): Promise<void>;
-}
-
-async function startServer(env: Record<string, string>, nodeArgs: string[], logFile: string): Promise<Server> {
-  const port = await freePort();
-  const secret = randomBytes(32).toString("hex");
-  const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(DIST, "src", "main.js")], {
-    env: { ...process.env, ...env, HOST: "127.0.0.1", PORT: String(port), AUTH_JWT_SECRET: secret, LOG_LEVEL: env.LOG_LEVEL ?? "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode} while starting; see ${logFile}`);
-    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
-    if (ready) break;
-    if (Date.now() > deadline) throw new Error(`the server was not ready within 120 s; see ${logFile}`);
-    await sleep(200);
-  }
-  return {
-    url,
-    pid: child.pid!,
-    token: signToken({ sub: "bench", role: Role.SUPERADMIN }, secret, "2h"),
-    logFile,
-    async stop() {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => {
-        process.stderr.write(`the server did not stop within 30 s of SIGTERM: killed\n`);
-        child.kill("SIGKILL");
-      }, 30_000);
-      await exited(child);
-      clearTimeout(timer);
-      log.end();
-    },
-  };
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function gql<T = any>(server: Server, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const response = await fetch(`${server.url}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${server.token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: T; errors?: unknown[] };
-  if (body.errors?.length || !body.data) throw new Error(`GraphQL failed:\n${query}\n${JSON.stringify(body, null, 2)}`);
-  return body.data;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -484,16 +336,7 @@ async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Serv
           await rm(path.join(work, `server-${run}`), { recursive: true, force: true });
         }
       };
-      // The order flips every run, so a drift in the machine's speed does not favour either side.
-      let b: Measurement;
-      let i: ImportMeasurement;
-      if (run % 2 === 1) {
-        b = await baseline();
-        i = await imported();
-      } else {
-        i = await imported();
-        b = await baseline();
-      }
+      const [b, i] = await bothInTurn(run, baseline, imported);
       rows.push({ backend, run, baseline: b, imported: i });
       process.stderr.write(`${backend} run ${run}: ${runLine(rows[rows.length - 1])}\n`);
     }
@@ -504,11 +347,6 @@ async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Serv
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 const cpu = (value: number | null | undefined) => (value === null || value === undefined ? "?" : value.toFixed(1));
 

@@ -1,7 +1,9 @@
-// Mints a token: npm run token -- --role user [--sub alice] [--expires 7d]
+// Mints a token: npm run token -- --role user [--sub alice] [--expires 7d] [--hf]
+// --hf prints it as hf_<token>, the form Hugging Face clients accept (HF_TOKEN) on /hf.
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/config";
 import { Role } from "../common/enums";
+import { toHfToken } from "./hf-token";
 import { signToken } from "./jwt";
 import { resolveAuthSecret } from "./secret";
 import { isRole } from "./viewer";
@@ -30,6 +32,7 @@ async function main() {
       role: { type: "string", default: Role.SUPERADMIN },
       sub: { type: "string" },
       expires: { type: "string", default: "30d" },
+      hf: { type: "boolean", default: false },
     },
   });
   if (!isRole(values.role)) fail(`--role must be one of ${Object.values(Role).join(", ")}`);
@@ -40,7 +43,7 @@ async function main() {
   const config = loadConfig();
   const { secret } = await resolveAuthSecret(config.jwtSecret, config.dataDir);
   const token = signToken({ sub: values.sub ?? `cli-${values.role}`, role: values.role }, secret, lifetime);
-  process.stdout.write(`${token}\n`);
+  process.stdout.write(`${values.hf ? toHfToken(token) : token}\n`);
 }
 
 main().catch((error) => {

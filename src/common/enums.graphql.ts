@@ -1,5 +1,5 @@
 import { registerEnumType } from "type-graphql";
-import { ApiKeypairRole, ArtifactAvailability, ArtifactRegistryType, ArtifactRemoteStatus, ArtifactStatus, ArtifactType } from "./enums";
+import { ApiKeypairRole, ArtifactAvailability, ArtifactMountKind, ArtifactRegistryType, ArtifactRemoteStatus, ArtifactStatus, ArtifactType } from "./enums";
 
 /**
  * The one place where the shared TS enums become GraphQL enums. type-graphql keeps one global
@@ -15,3 +15,4 @@ registerEnumType(ArtifactRegistryType, { name: "ArtifactRegistryType" });
 registerEnumType(ArtifactRemoteStatus, { name: "ArtifactRemoteStatus" });
 registerEnumType(ArtifactStatus, { name: "ArtifactStatus" });
 registerEnumType(ApiKeypairRole, { name: "ApiKeypairRole" });
+registerEnumType(ArtifactMountKind, { name: "ArtifactMountKind" });

@@ -13,6 +13,8 @@ export enum ArtifactStatus {
   FAILED = "FAILED",
   REJECTED = "REJECTED",
 }
+/** How a compute session mounts a revision's folder (GraphQL only: ArtifactRevision.mount). */
+export enum ArtifactMountKind { FILESYSTEM = "FILESYSTEM", S3 = "S3" }
 export enum Role { SUPERADMIN = "superadmin", ADMIN = "admin", USER = "user" }
 export enum ApiKeypairRole { SUPERADMIN = "SUPERADMIN", ADMIN = "ADMIN", USER = "USER" }
 

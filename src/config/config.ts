@@ -24,6 +24,7 @@ const schema = z.object({
   S3_BUCKET: z.string().trim().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "S3_BUCKET must be a valid bucket name").default("artifacts"),
   HF_ENDPOINT: url("HF_ENDPOINT").default("https://huggingface.co"),
   HF_TOKEN: optionalString,
+  HF_SERVE_ANONYMOUS: flag(false),
   AUTH_JWT_SECRET: z.string().min(32, "AUTH_JWT_SECRET must be at least 32 characters").optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
@@ -55,6 +56,8 @@ export interface Config {
   databaseUrl?: string;
   s3?: { endpoint: string; accessKey: string; secretKey: string; region: string; bucket: string };
   huggingface: { endpoint: string; token?: string };
+  /** The Hugging Face-compatible endpoint under /hf: whether clients without a token may read (a mirror in a closed cluster). */
+  hfServe: { anonymous: boolean };
   jwtSecret?: string;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   limits: { maxDepth: number; maxCost: number; maxPageSize: number; defaultPageSize: number };
@@ -115,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { endpoint: e.S3_ENDPOINT, accessKey: e.S3_ACCESS_KEY, secretKey: e.S3_SECRET_KEY, region: e.S3_REGION, bucket: e.S3_BUCKET }
       : undefined,
     huggingface: { endpoint: e.HF_ENDPOINT.replace(/\/+$/, ""), token: e.HF_TOKEN },
+    hfServe: { anonymous: e.HF_SERVE_ANONYMOUS },
     jwtSecret: e.AUTH_JWT_SECRET,
     logLevel: e.LOG_LEVEL,
     limits: { maxDepth: e.MAX_QUERY_DEPTH, maxCost: e.MAX_QUERY_COST, maxPageSize: 500, defaultPageSize: 100 },

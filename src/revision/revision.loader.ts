@@ -10,7 +10,7 @@ import type { ArtifactRevisionFileEntity } from "./revision-file.entity";
 import type { ArtifactRevisionEntity } from "./revision.entity";
 import type { ArtifactRevisionFilter } from "./revision.inputs";
 import { RevisionService, type RevisionQuery, type RevisionServing } from "./revision.service";
-import { toRevision, type ArtifactRevision } from "./revision.type";
+import { toRevision, type ArtifactMount, type ArtifactRevision } from "./revision.type";
 
 /** The revisions of one artifact under one set of arguments. `signature` is querySignature(query). */
 export interface RevisionPageKey { artifactId: string; query: RevisionQuery; signature: string }
@@ -90,6 +90,11 @@ export function createRevisionLoaders(ds: DataSource) {
     servingByRevision: new DataLoader<string, RevisionServing | null>(async (ids) => {
       const serving = await service.servingByRevision(ids);
       return ids.map((id) => serving.get(id) ?? null);
+    }),
+    /** For ArtifactRevision.mount: null unless AVAILABLE. */
+    mountByRevision: new DataLoader<string, ArtifactMount | null>(async (ids) => {
+      const mounts = await service.mountsByRevision(ids);
+      return ids.map((id) => mounts.get(id) ?? null);
     }),
   };
 }

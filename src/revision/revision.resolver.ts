@@ -8,7 +8,8 @@ import { parseId } from "../common/relay";
 import type { AppContext } from "../schema/context";
 import { ArtifactRevisionFilter, ArtifactRevisionOrderBy } from "./revision.inputs";
 import { loadRevisionNode, querySignature } from "./revision.loader";
-import { ArtifactFile, ArtifactFileConnection, ArtifactRevision, ArtifactRevisionConnection, toArtifactFile, toRevision } from "./revision.type";
+import { ArtifactStatus } from "../common/enums";
+import { ArtifactFile, ArtifactFileConnection, ArtifactMount, ArtifactRevision, ArtifactRevisionConnection, toArtifactFile, toRevision } from "./revision.type";
 
 @Resolver(() => ArtifactRevision)
 export class RevisionResolver {
@@ -48,6 +49,13 @@ export class RevisionResolver {
     const paging = resolvePaging({ first, after }, ctx.config.limits);
     const page = await ctx.loaders.filesByRevision.load({ revisionId: revision.uuid, paging, signature: querySignature(paging) });
     return connectionOf(page, toArtifactFile, () => ctx.loaders.fileCountByRevision.load(revision.uuid));
+  }
+
+  /** Where to mount the revision's folder read-only in a compute session; null unless AVAILABLE. */
+  @FieldResolver(() => ArtifactMount, { nullable: true })
+  async mount(@Root() revision: ArtifactRevision, @Ctx() ctx: AppContext): Promise<ArtifactMount | null> {
+    if (revision.status !== ArtifactStatus.AVAILABLE) return null;
+    return ctx.loaders.mountByRevision.load(revision.uuid);
   }
 }
 

@@ -1,13 +1,16 @@
+import path from "node:path";
 import type { DataSource } from "typeorm";
 import type { Viewer } from "../auth/viewer";
 import { seesDeletedArtifacts } from "../artifact/artifact.service";
-import type { ArtifactStatus } from "../common/enums";
+import { ArtifactMountKind, ArtifactStatus } from "../common/enums";
+import { finalKey } from "./layout";
 import { countRows, countRowsByParent, fetchPage, fetchPagesByParent, type Paging } from "../common/paging";
 import { hydratePage, type EntityPage } from "../common/paging.util";
 import { hydrate, SqlParams } from "../common/sql";
 import { ArtifactRevisionFileEntity } from "./revision-file.entity";
 import { ArtifactRevisionEntity } from "./revision.entity";
 import type { ArtifactRevisionFilter, ArtifactRevisionOrderBy } from "./revision.inputs";
+import type { ArtifactMount } from "./revision.type";
 import {
   FILE_FROM, FILE_ID, FILE_ORDER, FILE_PARENT, REVISION_FROM, REVISION_ID, REVISION_PARENT, revisionConditions, revisionOrder,
 } from "./revision.query";
@@ -94,5 +97,32 @@ export class RevisionService {
       [revisionIds],
     );
     return new Map(rows.map((r) => [r.id, { status: r.status, namespaceId: r.namespace_id }]));
+  }
+
+  /**
+   * Where each AVAILABLE revision's folder is (others are left out): its namespace's storage and
+   * the folder's key prefix there, as the import laid it out (finalKey). Never a credential.
+   */
+  async mountsByRevision(revisionIds: readonly string[]): Promise<Map<string, ArtifactMount>> {
+    const rows: Array<{ id: string; name: string; version: string; namespace: string; endpoint: string | null; region: string | null; base_path: string | null }> = await this.ds.query(
+      `SELECT r.id, a.name, r.version, s.namespace, o.endpoint, o.region, v.base_path
+         FROM artifact_revisions r
+         JOIN artifacts a ON a.id = r.artifact_id
+         JOIN LATERAL (SELECT n.namespace_id FROM artifact_revision_namespaces n WHERE n.revision_id = r.id LIMIT 1) rn ON true
+         JOIN storage_namespaces s ON s.id = rn.namespace_id
+         LEFT JOIN object_storages o ON o.id = s.object_storage_id
+         LEFT JOIN vfs_storages v ON v.id = s.vfs_storage_id
+        WHERE r.id = ANY($1::uuid[]) AND r.status = $2`,
+      [revisionIds, ArtifactStatus.AVAILABLE],
+    );
+    const none = { hostPath: null, endpoint: null, region: null, bucket: null, prefix: null };
+    return new Map(rows.map((row) => {
+      const prefix = finalKey(row.name, row.version, "");
+      // The filesystem adapter's own layout: {base path}/{namespace}/{key}.
+      const mount: ArtifactMount = row.base_path !== null
+        ? { ...none, kind: ArtifactMountKind.FILESYSTEM, hostPath: path.resolve(row.base_path, row.namespace, ...prefix.split("/").filter(Boolean)) }
+        : { ...none, kind: ArtifactMountKind.S3, endpoint: row.endpoint, region: row.region, bucket: row.namespace, prefix };
+      return [row.id, mount];
+    }));
   }
 }

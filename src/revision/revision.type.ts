@@ -1,7 +1,7 @@
 import { Directive, Field, Float, ID, Int, ObjectType } from "type-graphql";
 import "../common/enums.graphql";
 import { connectionTypes } from "../common/connection.type";
-import { ArtifactRemoteStatus, ArtifactStatus } from "../common/enums";
+import { ArtifactMountKind, ArtifactRemoteStatus, ArtifactStatus } from "../common/enums";
 import { Node } from "../common/node.type";
 import { toGlobalId } from "../common/relay";
 import { ByteSizeScalar, DateTimeScalar } from "../common/scalars";
@@ -52,7 +52,23 @@ export class ArtifactImportProgress {
   @Field(() => DateTimeScalar, { nullable: true }) updatedAt: Date | null;
 }
 
-/** `artifact` and `files` are field resolvers (revision.resolver.ts), batched through DataLoaders. */
+/**
+ * Where an AVAILABLE revision's folder lives, so a compute session can mount it read-only: a bind
+ * mount or hostPath (FILESYSTEM), an S3 FUSE/CSI driver (S3). Nothing secret: no keys.
+ */
+@ObjectType()
+export class ArtifactMount {
+  @Field(() => ArtifactMountKind) kind: ArtifactMountKind;
+  /** FILESYSTEM: the absolute path of the revision's folder on the storage host. */
+  @Field(() => String, { nullable: true }) hostPath: string | null;
+  @Field(() => String, { nullable: true }) endpoint: string | null;
+  @Field(() => String, { nullable: true }) region: string | null;
+  @Field(() => String, { nullable: true }) bucket: string | null;
+  /** S3: the key prefix of the revision's folder, ending in "/". */
+  @Field(() => String, { nullable: true }) prefix: string | null;
+}
+
+/** `artifact`, `files` and `mount` are field resolvers (revision.resolver.ts), batched through DataLoaders. */
 @ObjectType({ implements: Node })
 @Directive('@key(fields: "id")')
 export class ArtifactRevision implements Node {

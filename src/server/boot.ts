@@ -7,6 +7,7 @@ import type { Config } from "../config/config";
 import type { EventBus } from "../events/event-bus";
 import type { PgBossImportQueue } from "../import/job/queue";
 import type { ImportWorker } from "../import/job/worker";
+import { createHfRouter } from "../hf/hf.router";
 import { ensureDefaultHuggingFaceRegistry } from "../registry/bootstrap";
 import { buildFederatedSchema } from "../schema/build-schema";
 import { createFsLinkRouter } from "../storage/fs-link.router";
@@ -57,7 +58,10 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
     const schema = await buildFederatedSchema(events as unknown as PubSub);
     const app = await startApp({
       config, ds, schema, services, events, authSecret, logger,
-      mount: (express) => express.use("/storage/fs", createFsLinkRouter({ signer, resolve: (store) => storage.filesystemAdapter(store) })),
+      mount: (express) => {
+        express.use("/storage/fs", createFsLinkRouter({ signer, resolve: (store) => storage.filesystemAdapter(store) }));
+        express.use("/hf", createHfRouter({ ds, storage, config, logger, verifiers: { userSecret: authSecret, keypairs: services.keypairs } }));
+      },
       ready: () => storage.ping(),
     });
     core.onClose("HTTP and WebSocket server", () => app.close());

@@ -99,7 +99,7 @@ function keyOf(path: string): string | undefined {
  * One `bytes=` range, resolved against size (RFC 9110 §14.1.2). Multiple ranges and malformed
  * headers are ignored, which the RFC allows, so the whole object is served.
  */
-function parseRange(header: string | undefined, size: number): Required<ByteRange> | "unsatisfiable" | undefined {
+export function parseRange(header: string | undefined, size: number): Required<ByteRange> | "unsatisfiable" | undefined {
   const match = header && /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!match || (match[1] === "" && match[2] === "")) return undefined;
   const [, first, last] = match;

@@ -13,6 +13,7 @@ import {
   type PresignOptions,
   type PutOptions,
   type PutResult,
+  type ReadChunksOptions,
   type StagedObject,
   type StagingArea,
   type StorageAdapter,
@@ -226,6 +227,11 @@ export class S3StorageAdapter implements StorageAdapter {
     } catch (err) {
       throw mapError(err, key, range);
     }
+  }
+
+  /** The stream's own chunks: each a fresh buffer, which the contract allows. */
+  async *readChunks(key: string, opts: ReadChunksOptions = {}): AsyncIterable<Buffer> {
+    for await (const chunk of await this.get(key, opts)) yield chunk as Buffer;
   }
 
   async stat(key: string): Promise<ObjectStat | null> {

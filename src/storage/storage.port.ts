@@ -25,6 +25,12 @@ export interface PutOptions {
 export interface PresignOptions {
   expiresInSeconds: number;
 }
+export interface ReadChunksOptions {
+  range?: ByteRange;
+  signal?: AbortSignal;
+  /** Largest chunk, in bytes (a hint; default 256 KiB). */
+  chunkSize?: number;
+}
 /** Inclusive end, like HTTP; an omitted end means "to the last byte". */
 export interface ByteRange {
   start: number;
@@ -47,6 +53,13 @@ export interface StorageAdapter {
   put(key: string, body: Readable, opts?: PutOptions): Promise<PutResult>;
   /** Rejects with StorageNotFoundError when missing, StorageRangeError when range.start is past the end. */
   get(key: string, opts?: { range?: ByteRange; signal?: AbortSignal }): Promise<Readable>;
+  /**
+   * The same bytes as get, as chunks that may share one reused buffer: a chunk is valid only until
+   * the next one is asked for, so a consumer writes it out, and waits for that, before it asks.
+   * Serving a large file this way makes next to no garbage (the filesystem reads into one buffer).
+   * Rejects, on the first chunk asked for, as get does.
+   */
+  readChunks(key: string, opts?: ReadChunksOptions): AsyncIterable<Buffer>;
   /** null when missing. */
   stat(key: string): Promise<ObjectStat | null>;
   /** Every key under prefix, recursively. Do not rely on the order (S3 sorts by key; S3-compatible servers may not). */

@@ -26,6 +26,12 @@ describe("configuration", () => {
     });
   });
 
+  it("serves /hf only to clients with a token unless HF_SERVE_ANONYMOUS is true", () => {
+    expect(loadConfig({}).hfServe).toEqual({ anonymous: false });
+    expect(loadConfig({ HF_SERVE_ANONYMOUS: "true" }).hfServe).toEqual({ anonymous: true });
+    expect(problemsOf({ HF_SERVE_ANONYMOUS: "sometimes" })).toEqual(["HF_SERVE_ANONYMOUS: must be true or false"]);
+  });
+
   it("uses S3 storage when the endpoint and keys are set, with region and bucket defaults", () => {
     const config = loadConfig({ S3_ENDPOINT: "http://127.0.0.1:9000", S3_ACCESS_KEY: "ak", S3_SECRET_KEY: "sk" });
     expect(config.s3).toEqual({ endpoint: "http://127.0.0.1:9000", accessKey: "ak", secretKey: "sk", region: "us-east-1", bucket: "artifacts" });

@@ -14,7 +14,8 @@ import { unsafePathReason } from "../../revision/safe-path";
 import type { StorageManager } from "../../storage/storage-manager";
 import type { RevisionServing } from "../../revision/revision.service";
 import { delegateImport, type ReservoirImportDeps } from "../sources/delegate";
-import { claimFolder, finalKey, folderSharer, stagingArea } from "../pipeline/folders";
+import { finalKey } from "../../revision/layout";
+import { claimFolder, folderSharer, stagingArea } from "../pipeline/folders";
 import type { ImportQueue } from "../import.ports";
 
 export const MAX_IMPORT_IDS = 100;

@@ -3,15 +3,11 @@ import type { DataSource } from "typeorm";
 import type { ArtifactStatus } from "../../common/enums";
 import { ERRORS } from "../../common/errors";
 import { toGlobalId } from "../../common/relay";
+import { finalKey } from "../../revision/layout";
 import { IMPORTING_STATUSES } from "../../revision/lifecycle";
 import type { StagingArea, StorageAdapter } from "../../storage/storage.port";
 
 type Queryable = { query: DataSource["query"] };
-
-/** Where a revision's files live: `{artifact name}/{version}/{file path}` in its namespace (the Backend.AI layout). */
-export function finalKey(artifactName: string, version: string, path: string): string {
-  return `${artifactName}/${version}/${path}`;
-}
 
 export function stagingPrefix(revisionId: string): string {
   return `.staging/${revisionId}/`;

@@ -13,7 +13,8 @@ import { StorageNotFoundError, type StagingArea, type StorageAdapter } from "../
 import { DEFAULT_RETRY, sleep, type RetryPolicy } from "../../common/backoff";
 import { describeError, ImportCancelledError, ImportInterruptedError, isRetryable, PermanentImportError } from "../import.errors";
 import type { FileSourceFactory, ImportFile, ImportRevision, PreparedSource } from "../import.ports";
-import { finalKey, folderSharer, stagingArea } from "./folders";
+import { finalKey } from "../../revision/layout";
+import { folderSharer, stagingArea } from "./folders";
 import { loadImportRevision } from "./revision";
 import type { HashPlacement } from "./hash";
 import { transferFile } from "./transfer";
