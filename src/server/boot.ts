@@ -16,6 +16,7 @@ import { ensureDefaultStorage } from "../storage/bootstrap";
 import { createFsLinkRouter } from "../storage/fs-link.router";
 import { LinkSigner } from "../storage/link-signer";
 import { StorageManager } from "../storage/storage-manager";
+import { mountConsole } from "../../console/server";
 import { startApp, type RunningApp } from "./app";
 import { createServices, type Services } from "./services";
 
@@ -95,7 +96,10 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
     const schema = await buildFederatedSchema(events as unknown as PubSub);
     const app = await startApp({
       config, ds, schema, services, events, authSecret, logger,
-      mount: (express) => express.use("/storage/fs", createFsLinkRouter({ signer, resolve: (store) => storage.filesystemAdapter(store) })),
+      mount: (express) => {
+        express.use("/storage/fs", createFsLinkRouter({ signer, resolve: (store) => storage.filesystemAdapter(store) }));
+        mountConsole(express);
+      },
       ready: () => storage.ping(),
     });
     onClose("HTTP and WebSocket server", () => app.close());

@@ -26,7 +26,7 @@ async function start(dataDir: string, port: number): Promise<Running> {
   const token = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no token printed within 60 s:\n${out}`)), 60_000);
     child.stdout!.on("data", () => {
-      const match = /Superadmin token[^\n]*\n\s*\n\s*(\S+\.\S+\.\S+)/.exec(out);
+      const match = /\/#token=(\S+\.\S+\.\S+)/.exec(out);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]);
