@@ -55,7 +55,7 @@ export function ProgressBar({ progress, status, label }: { progress: ProgressFra
         <span>
           {progress.completedFiles} of {progress.totalFiles} files
         </span>
-        {running ? <span>{formatRate(progress.bytesPerSecond)}</span> : null}
+        {running && progress.bytesPerSecond ? <span>{formatRate(progress.bytesPerSecond)}</span> : null}
         {eta ? <span>about {eta} left</span> : null}
         {!running && elapsed ? <span>took {elapsed}</span> : null}
         {status === "PULLED" ? <span>placing files…</span> : null}

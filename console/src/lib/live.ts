@@ -4,7 +4,7 @@ import type { TypedDocumentString } from "../gql/graphql";
 import { endpoint, type GraphQLErrorItem } from "./api";
 
 /*
- * One graphql-ws connection for the whole console, opened on the first subscription. Progress
+ * One graphql-ws connection for the whole console, opened at sign-in. Progress
  * and status changes are pushed; nothing polls. A dropped connection is retried forever, and
  * every view refetches once it is back, since events sent meanwhile are lost.
  */
@@ -27,10 +27,13 @@ function connect(token: string): Client {
   return createClient({
     url: endpoint("ws"),
     connectionParams: { authorization: `Bearer ${token}` },
-    lazy: true,
+    // One connection for the whole session, kept open: the indicator then tells the truth.
+    lazy: false,
     keepAlive: 15_000,
     retryAttempts: Number.POSITIVE_INFINITY,
     shouldRetry: () => true,
+    // Only a refusal no retry can cure ends up here (the server closed with a protocol error).
+    onNonLazyError: () => setState("idle"),
     on: {
       connected: () => {
         setState("live");
