@@ -24,7 +24,8 @@ export function describeInBrowser(name: string, body: () => void): void {
     });
     return;
   }
-  console.warn(`SKIPPED: console browser tests "${name}": no Chromium at ${CHROMIUM_PATH} (apt-get install -y chromium, or set CHROMIUM_PATH).`);
+  // Straight to stderr: jest prints nothing of a file whose tests were all skipped.
+  process.stderr.write(`\nSKIPPED: the console's browser tests "${name}": no Chromium at ${CHROMIUM_PATH} (apt-get install -y chromium, or set CHROMIUM_PATH).\n`);
   describe.skip(name, body);
 }
 

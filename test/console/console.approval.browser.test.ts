@@ -21,21 +21,6 @@ let kit: TestKit;
 let browser: Browser;
 const open: ConsolePage[] = [];
 
-beforeAll(async () => {
-  hub = await startFakeHub([model("gate/approved", 11), model("gate/rejected", 12), model("gate/broken", 13)]);
-  kit = await startTestKit({ HF_ENDPOINT: hub.url, IMPORT_REQUIRE_APPROVAL: "true", ...FAST_IMPORTS });
-  for (const id of ["gate/approved", "gate/rejected", "gate/broken"]) await scanModel(kit, id);
-  await kit.booted.services.scans.idle();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await kit?.close();
-  await hub?.stop();
-});
-afterEach(async () => {
-  for (const page of open.splice(0)) await page.close();
-});
 
 async function asAdmin(): Promise<ConsolePage> {
   const cp = await openContext(browser, new URL(kit.url).origin);
@@ -58,6 +43,22 @@ function expectNoTrouble(cp: ConsolePage) {
 }
 
 describeInBrowser("the console with approval required", () => {
+  beforeAll(async () => {
+    hub = await startFakeHub([model("gate/approved", 11), model("gate/rejected", 12), model("gate/broken", 13)]);
+    kit = await startTestKit({ HF_ENDPOINT: hub.url, IMPORT_REQUIRE_APPROVAL: "true", ...FAST_IMPORTS });
+    for (const id of ["gate/approved", "gate/rejected", "gate/broken"]) await scanModel(kit, id);
+    await kit.booted.services.scans.idle();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await kit?.close();
+    await hub?.stop();
+  });
+  afterEach(async () => {
+    for (const page of open.splice(0)) await page.close();
+  });
+
   it("lets an admin approve an import that waits for approval, while the list in another tab follows the badge", async () => {
     const list = await asAdmin();
     await listBadge(list.page, "gate/approved", "SCANNED").waitFor();

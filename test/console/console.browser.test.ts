@@ -51,20 +51,6 @@ let kit: TestKit;
 let browser: Browser;
 const open: ConsolePage[] = [];
 
-beforeAll(async () => {
-  hub = await startFakeHub(MODELS, { pageSize: 10 });
-  kit = await startTestKit({ HF_ENDPOINT: hub.url, ...FAST_IMPORTS });
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await kit?.close();
-  await hub?.stop();
-});
-afterEach(async () => {
-  for (const page of open.splice(0)) await page.close();
-  hub.clearFaults();
-});
 
 const origin = () => new URL(kit.url).origin;
 
@@ -114,6 +100,21 @@ async function buttonNames(page: Page): Promise<string[]> {
 }
 
 describeInBrowser("the web console", () => {
+  beforeAll(async () => {
+    hub = await startFakeHub(MODELS, { pageSize: 10 });
+    kit = await startTestKit({ HF_ENDPOINT: hub.url, ...FAST_IMPORTS });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await kit?.close();
+    await hub?.stop();
+  });
+  afterEach(async () => {
+    for (const page of open.splice(0)) await page.close();
+    hub.clearFaults();
+  });
+
   it("signs in from the start-up link, and leaves no token in the address bar or the history", async () => {
     const cp = await openContext(browser, origin());
     open.push(cp);
