@@ -101,3 +101,17 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
 }
+
+const BLOCKED_HANDLER = "Executing inline event handler violates the following Content Security Policy directive 'script-src 'self''";
+
+/**
+ * Nothing went to another origin, failed, threw or opened a dialog. Sanitising the hostile
+ * README parses its handler attributes (onerror, onload, onclick) in an inert document, and the
+ * page's CSP refuses even to compile them, saying so: `hostileReadmes` is how often it was shown.
+ */
+export function expectNoTrouble(cp: ConsolePage, { hostileReadmes = 0 } = {}) {
+  const blocked = cp.trouble.consoleErrors.filter((e) => e.startsWith(BLOCKED_HANDLER));
+  expect(blocked.length).toBeLessThanOrEqual(3 * hostileReadmes);
+  const consoleErrors = cp.trouble.consoleErrors.filter((e) => !blocked.includes(e));
+  expect({ ...cp.trouble, consoleErrors }).toEqual({ offOrigin: [], failed: [], pageErrors: [], consoleErrors: [], dialogs: [] });
+}

@@ -2,7 +2,7 @@ import type { Browser, Page } from "playwright-core";
 import { FAST_IMPORTS, scanModel } from "../import/support";
 import { startFakeHub, type FakeHub, type FakeModel } from "../support/fake-hub";
 import { startTestKit, type TestKit } from "../support/testkit";
-import { describeInBrowser, launchChromium, openContext, screenshot, type ConsolePage } from "./browser";
+import { describeInBrowser, expectNoTrouble, launchChromium, openContext, screenshot, type ConsolePage } from "./browser";
 
 /*
  * With IMPORT_REQUIRE_APPROVAL=true an import stops at NEEDS_APPROVAL: an admin approves or
@@ -37,10 +37,6 @@ async function openArtifact(page: Page, name: string) {
 
 const badge = (page: Page, status: string) => page.locator(`li[data-revision="main"] .revision-head .badge[data-status="${status}"]`);
 const listBadge = (page: Page, name: string, status: string) => page.locator(`tr[data-artifact="${name}"] .badge[data-status="${status}"]`);
-
-function expectNoTrouble(cp: ConsolePage) {
-  expect(cp.trouble).toEqual({ offOrigin: [], failed: [], pageErrors: [], consoleErrors: [], dialogs: [] });
-}
 
 describeInBrowser("the console with approval required", () => {
   beforeAll(async () => {

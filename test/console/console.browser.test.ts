@@ -3,7 +3,7 @@ import type { Browser, Page } from "playwright-core";
 import { FAST_IMPORTS } from "../import/support";
 import { startFakeHub, type FakeHub, type FakeModel } from "../support/fake-hub";
 import { startTestKit, type RoleName, type TestKit } from "../support/testkit";
-import { describeInBrowser, launchChromium, LAPTOP, openContext, PHONE, screenshot, type ConsolePage } from "./browser";
+import { describeInBrowser, expectNoTrouble, launchChromium, LAPTOP, openContext, PHONE, screenshot, type ConsolePage } from "./browser";
 
 /*
  * The console in a real Chromium against a real server (fresh database, filesystem storage) and
@@ -79,20 +79,6 @@ async function openArtifact(cp: ConsolePage, name: string): Promise<void> {
 /** The card of one revision on an artifact's page. */
 const card = (page: Page, version: string) => page.locator(`li[data-revision="${version}"]`);
 const badgeOf = (page: Page, version: string) => card(page, version).locator(".revision-head .badge");
-
-const BLOCKED_HANDLER = "Executing inline event handler violates the following Content Security Policy directive 'script-src 'self''";
-
-/**
- * Nothing went to another origin, failed, threw or opened a dialog. Sanitising the hostile
- * README parses its handler attributes (onerror, onload, onclick) in an inert document, and the
- * page's CSP refuses even to compile them, saying so: `hostileReadmes` is how often it was shown.
- */
-function expectNoTrouble(cp: ConsolePage, { hostileReadmes = 0 } = {}) {
-  const blocked = cp.trouble.consoleErrors.filter((e) => e.startsWith(BLOCKED_HANDLER));
-  expect(blocked.length).toBeLessThanOrEqual(3 * hostileReadmes);
-  const consoleErrors = cp.trouble.consoleErrors.filter((e) => !blocked.includes(e));
-  expect({ ...cp.trouble, consoleErrors }).toEqual({ offOrigin: [], failed: [], pageErrors: [], consoleErrors: [], dialogs: [] });
-}
 
 /** The names of every button on the page: what this role is offered. */
 async function buttonNames(page: Page): Promise<string[]> {

@@ -115,24 +115,52 @@ function EditButton({ name, editing, onEdit }: { name: string; editing: boolean;
   );
 }
 
-function HuggingFaceRow({ registry, editable, editing, onEdit, onSaved }: { registry: HuggingFace; editable: boolean; editing: boolean; onEdit(): void; onSaved(): void }) {
+interface RowProps<R> { registry: R; editable: boolean; editing: boolean; onEdit(): void; onSaved(): void }
+
+/** A registry's row, and below it, while editing, its form across the whole table. */
+function RegistryRow({ name, cells, columns, editable, editing, onEdit, form }: { name: string; cells: ReactNode; columns: number; editable: boolean; editing: boolean; onEdit(): void; form: ReactNode }) {
   return (
     <>
       <tr>
-        <td data-label="Name">{registry.name}</td>
-        <td data-label="URL" className="path">{registry.url}</td>
-        {/* Write-only: the service masks it anyway, and the console does not show even that. */}
-        <td data-label="Token">{registry.token ? "set" : "none"}</td>
-        {editable ? <td data-label="Actions"><EditButton name={registry.name} editing={editing} onEdit={onEdit} /></td> : null}
+        {cells}
+        {editable ? <td data-label="Actions"><EditButton name={name} editing={editing} onEdit={onEdit} /></td> : null}
       </tr>
       {editing ? (
         <tr className="edit-row">
-          <td colSpan={4}>
-            <HuggingFaceForm registry={registry} onSaved={onSaved} />
-          </td>
+          <td colSpan={columns}>{form}</td>
         </tr>
       ) : null}
     </>
+  );
+}
+
+/** A new registry's form folds away under its title; an edit form shows as it is. */
+function Foldable({ title, folded, children }: { title: string; folded: boolean; children: ReactNode }) {
+  if (!folded) return <>{children}</>;
+  return (
+    <details className="card add">
+      <summary>{title}</summary>
+      {children}
+    </details>
+  );
+}
+
+function HuggingFaceRow({ registry, ...row }: RowProps<HuggingFace>) {
+  return (
+    <RegistryRow
+      {...row}
+      name={registry.name}
+      columns={4}
+      cells={
+        <>
+          <td data-label="Name">{registry.name}</td>
+          <td data-label="URL" className="path">{registry.url}</td>
+          {/* Write-only: the service masks it anyway, and the console does not show even that. */}
+          <td data-label="Token">{registry.token ? "set" : "none"}</td>
+        </>
+      }
+      form={<HuggingFaceForm registry={registry} onSaved={row.onSaved} />}
+    />
   );
 }
 
@@ -157,58 +185,52 @@ function HuggingFaceForm({ registry, onSaved }: { registry?: HuggingFace; onSave
       onSaved();
     }
   };
-  const form = (
-    <form className="form-grid" onSubmit={submit} aria-label={registry ? `Edit ${registry.name}` : "Add a Hugging Face registry"}>
-      <Field id={`${prefix}-name`} label="Name">
-        <input id={`${prefix}-name`} value={name} onChange={(e) => setName(e.target.value)} required />
-      </Field>
-      <Field id={`${prefix}-url`} label="URL">
-        <input id={`${prefix}-url`} type="url" value={url} onChange={(e) => setUrl(e.target.value)} required />
-      </Field>
-      <Field id={`${prefix}-token`} label="Token" help={registry ? "Write-only. Leave empty to keep the current token." : "Optional; write-only once saved."}>
-        <input id={`${prefix}-token`} type="password" autoComplete="new-password" value={token} disabled={removeToken} onChange={(e) => setToken(e.target.value)} aria-describedby={`${prefix}-token-help`} />
-      </Field>
-      {registry?.token ? (
-        <div className="field field-check">
-          <input id={`${prefix}-remove`} type="checkbox" checked={removeToken} onChange={(e) => setRemoveToken(e.target.checked)} />
-          <label htmlFor={`${prefix}-remove`}>Remove the token</label>
+  return (
+    <Foldable title="Add a Hugging Face registry" folded={!registry}>
+      <form className="form-grid" onSubmit={submit} aria-label={registry ? `Edit ${registry.name}` : "Add a Hugging Face registry"}>
+        <Field id={`${prefix}-name`} label="Name">
+          <input id={`${prefix}-name`} value={name} onChange={(e) => setName(e.target.value)} required />
+        </Field>
+        <Field id={`${prefix}-url`} label="URL">
+          <input id={`${prefix}-url`} type="url" value={url} onChange={(e) => setUrl(e.target.value)} required />
+        </Field>
+        <Field id={`${prefix}-token`} label="Token" help={registry ? "Write-only. Leave empty to keep the current token." : "Optional; write-only once saved."}>
+          <input id={`${prefix}-token`} type="password" autoComplete="new-password" value={token} disabled={removeToken} onChange={(e) => setToken(e.target.value)} aria-describedby={`${prefix}-token-help`} />
+        </Field>
+        {registry?.token ? (
+          <div className="field field-check">
+            <input id={`${prefix}-remove`} type="checkbox" checked={removeToken} onChange={(e) => setRemoveToken(e.target.checked)} />
+            <label htmlFor={`${prefix}-remove`}>Remove the token</label>
+          </div>
+        ) : null}
+        <div className="form-actions">
+          <button type="submit" className="button button-primary" disabled={action.busy}>
+            {registry ? "Save" : "Add registry"}
+          </button>
         </div>
-      ) : null}
-      <div className="form-actions">
-        <button type="submit" className="button button-primary" disabled={action.busy}>
-          {registry ? "Save" : "Add registry"}
-        </button>
-      </div>
-      <ErrorNote error={action.error} />
-    </form>
-  );
-  return registry ? form : (
-    <details className="card add">
-      <summary>Add a Hugging Face registry</summary>
-      {form}
-    </details>
+        <ErrorNote error={action.error} />
+      </form>
+    </Foldable>
   );
 }
 
-function ReservoirRow({ registry, editable, editing, onEdit, onSaved }: { registry: Reservoir; editable: boolean; editing: boolean; onEdit(): void; onSaved(): void }) {
+function ReservoirRow({ registry, ...row }: RowProps<Reservoir>) {
   return (
-    <>
-      <tr>
-        <td data-label="Name">{registry.name}</td>
-        <td data-label="Endpoint" className="path">{registry.endpoint}</td>
-        <td data-label="Access key"><code>{registry.accessKey}</code></td>
-        <td data-label="Secret key">set</td>
-        <td data-label="API version">{registry.apiVersion}</td>
-        {editable ? <td data-label="Actions"><EditButton name={registry.name} editing={editing} onEdit={onEdit} /></td> : null}
-      </tr>
-      {editing ? (
-        <tr className="edit-row">
-          <td colSpan={6}>
-            <ReservoirForm registry={registry} onSaved={onSaved} />
-          </td>
-        </tr>
-      ) : null}
-    </>
+    <RegistryRow
+      {...row}
+      name={registry.name}
+      columns={6}
+      cells={
+        <>
+          <td data-label="Name">{registry.name}</td>
+          <td data-label="Endpoint" className="path">{registry.endpoint}</td>
+          <td data-label="Access key"><code>{registry.accessKey}</code></td>
+          <td data-label="Secret key">set</td>
+          <td data-label="API version">{registry.apiVersion}</td>
+        </>
+      }
+      form={<ReservoirForm registry={registry} onSaved={row.onSaved} />}
+    />
   );
 }
 
@@ -230,36 +252,32 @@ function ReservoirForm({ registry, onSaved }: { registry?: Reservoir; onSaved():
       onSaved();
     }
   };
-  const form = (
-    <form className="form-grid" onSubmit={submit} aria-label={registry ? `Edit ${registry.name}` : "Add a Reservoir registry"}>
-      <Field id={`${prefix}-name`} label="Name">
-        <input id={`${prefix}-name`} value={values.name} onChange={set("name")} required />
-      </Field>
-      <Field id={`${prefix}-endpoint`} label="Endpoint">
-        <input id={`${prefix}-endpoint`} type="url" value={values.endpoint} onChange={set("endpoint")} required />
-      </Field>
-      <Field id={`${prefix}-access`} label="Access key">
-        <input id={`${prefix}-access`} value={values.accessKey} onChange={set("accessKey")} autoComplete="off" required />
-      </Field>
-      <Field id={`${prefix}-secret`} label="Secret key" help={registry ? "Write-only. Leave empty to keep the current key." : "Write-only once saved."}>
-        <input id={`${prefix}-secret`} type="password" autoComplete="new-password" value={values.secretKey} onChange={set("secretKey")} required={!registry} aria-describedby={`${prefix}-secret-help`} />
-      </Field>
-      <Field id={`${prefix}-api`} label="API version">
-        <input id={`${prefix}-api`} value={values.apiVersion} onChange={set("apiVersion")} required />
-      </Field>
-      <div className="form-actions">
-        <button type="submit" className="button button-primary" disabled={action.busy}>
-          {registry ? "Save" : "Add registry"}
-        </button>
-      </div>
-      <ErrorNote error={action.error} />
-    </form>
-  );
-  return registry ? form : (
-    <details className="card add">
-      <summary>Add a Reservoir registry</summary>
-      {form}
-    </details>
+  return (
+    <Foldable title="Add a Reservoir registry" folded={!registry}>
+      <form className="form-grid" onSubmit={submit} aria-label={registry ? `Edit ${registry.name}` : "Add a Reservoir registry"}>
+        <Field id={`${prefix}-name`} label="Name">
+          <input id={`${prefix}-name`} value={values.name} onChange={set("name")} required />
+        </Field>
+        <Field id={`${prefix}-endpoint`} label="Endpoint">
+          <input id={`${prefix}-endpoint`} type="url" value={values.endpoint} onChange={set("endpoint")} required />
+        </Field>
+        <Field id={`${prefix}-access`} label="Access key">
+          <input id={`${prefix}-access`} value={values.accessKey} onChange={set("accessKey")} autoComplete="off" required />
+        </Field>
+        <Field id={`${prefix}-secret`} label="Secret key" help={registry ? "Write-only. Leave empty to keep the current key." : "Write-only once saved."}>
+          <input id={`${prefix}-secret`} type="password" autoComplete="new-password" value={values.secretKey} onChange={set("secretKey")} required={!registry} aria-describedby={`${prefix}-secret-help`} />
+        </Field>
+        <Field id={`${prefix}-api`} label="API version">
+          <input id={`${prefix}-api`} value={values.apiVersion} onChange={set("apiVersion")} required />
+        </Field>
+        <div className="form-actions">
+          <button type="submit" className="button button-primary" disabled={action.busy}>
+            {registry ? "Save" : "Add registry"}
+          </button>
+        </div>
+        <ErrorNote error={action.error} />
+      </form>
+    </Foldable>
   );
 }
 
