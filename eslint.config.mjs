@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "test/generated/**", ".data/**", "coverage/**"] },
+  { ignores: ["dist/**", "node_modules/**", "test/generated/**", "console/src/gql/**", ".data/**", "coverage/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ["*.js"], languageOptions: { sourceType: "commonjs", globals: { module: "writable", require: "readonly" } } },

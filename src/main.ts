@@ -41,13 +41,16 @@ async function main() {
   process.on("SIGHUP", () => shutdown("SIGHUP"));
   booted = await boot(config, { logger });
 
-  logger.info(`artifact registry listening on ${booted.app.url}/graphql`);
+  logger.info(`artifact registry listening on ${booted.app.url}/graphql; console at ${booted.app.url}/`);
   if (!config.jwtSecret) {
-    // Like Jupyter: a new user can query at once with the printed token.
+    // Like Jupyter: a new user signs in at once with the printed link. The token rides in the
+    // fragment, which browsers never send to a server or a proxy log, and this is its only line.
     const token = signToken({ sub: "local-superadmin", role: Role.SUPERADMIN }, booted.authSecret, "30d");
+    const publicUrl = booted.config.publicUrl;
     process.stdout.write(
-      `\n  Artifact registry is up: ${booted.config.publicUrl}/graphql\n` +
-      `  Superadmin token (valid 30 days; mint more with \`npm run token -- --role user\`):\n\n  ${token}\n\n`,
+      `\n  Artifact registry is up: ${publicUrl}/graphql\n` +
+      `  Console, signed in as superadmin (valid 30 days; mint more tokens with \`npm run token -- --role user\`):\n\n` +
+      `  ${publicUrl}/#token=${token}\n\n`,
     );
   }
 }

@@ -12,6 +12,7 @@ import { ensureDefaultHuggingFaceRegistry } from "../registry/bootstrap";
 import { buildFederatedSchema } from "../schema/build-schema";
 import { createFsLinkRouter } from "../storage/fs-link.router";
 import type { StorageManager } from "../storage/storage-manager";
+import { mountConsole } from "../../console/server";
 import { checkPortFree, startApp, type RunningApp } from "./app";
 
 export interface Booted {
@@ -61,6 +62,7 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
       mount: (express) => {
         express.use("/storage/fs", createFsLinkRouter({ signer, resolve: (store) => storage.filesystemAdapter(store) }));
         express.use("/hf", createHfRouter({ ds, storage, config, logger, verifiers: { userSecret: authSecret, keypairs: services.keypairs } }));
+        mountConsole(express);
       },
       ready: () => storage.ping(),
     });

@@ -43,7 +43,7 @@ async function start(dataDir: string, options: StartOptions = {}): Promise<Runni
   const [url, token] = await new Promise<[string, string]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no token printed within 60 s:\n${output()}`)), 60_000);
     child.stdout!.on("data", () => {
-      const match = /is up: (http:\/\/127\.0\.0\.1:[1-9]\d*)\/graphql\n[\s\S]*Superadmin token[^\n]*\n\s*\n\s*(\S+\.\S+\.\S+)/.exec(output());
+      const match = /is up: (http:\/\/127\.0\.0\.1:[1-9]\d*)\/graphql\n[\s\S]*\/#token=(\S+\.\S+\.\S+)/.exec(output());
       if (match) {
         clearTimeout(timer);
         resolve([match[1], match[2]]);
