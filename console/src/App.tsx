@@ -108,6 +108,10 @@ function Shell() {
           <a href={href(["registries"])} aria-current={section === "registries" ? "page" : undefined}>
             Registries
           </a>
+          {/* A page of its own (GraphiQL, same origin), in this tab: it reads this tab's token. */}
+          <a href="explorer" title="GraphiQL, signed in with this session's token">
+            GraphQL explorer
+          </a>
         </nav>
         <div className="who">
           <LinkIndicator />

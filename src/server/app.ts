@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
@@ -176,6 +177,9 @@ function createApollo(deps: AppDeps, httpServer: Server, limits: RequestLimits, 
     formatError: formatError(logger),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Apollo's landing page loads its explorer from a CDN an air-gapped cluster cannot reach:
+      // browsers get the bundled GraphiQL instead (console/server.ts, mounted before /graphql).
+      ApolloServerPluginLandingPageDisabled(),
       { async serverWillStart() { return { async drainServer() { await disposeSubscriptions(); } }; } },
       authPlugin(),
       partialErrorsPlugin(formatError(logger)),
