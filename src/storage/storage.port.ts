@@ -73,7 +73,8 @@ export interface StorageAdapter {
   /** Returns how many objects were removed. An empty prefix is refused: wiping a store must be explicit. */
   deletePrefix(prefix: string): Promise<number>;
   presignGet(key: string, opts: PresignOptions): Promise<string>;
-  presignPut(key: string, opts: PresignOptions): Promise<string>;
+  // No presignPut: a PUT URL straight to the store would let bytes in that nobody hashed, as
+  // often as it is used, at any key. Uploads go through the service (see UploadService).
   /** Throws when unreachable (used by /readyz). */
   ping(): Promise<void>;
   /**

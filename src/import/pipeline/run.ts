@@ -16,6 +16,7 @@ import type { FileSourceFactory, ImportFile, ImportRevision, PreparedSource } fr
 import { finalKey } from "../../revision/layout";
 import { folderSharer, stagingArea } from "./folders";
 import { loadImportRevision } from "./revision";
+import { clearUploadObjects, forgetUploads } from "../uploads";
 import type { HashPlacement } from "./hash";
 import { transferFile } from "./transfer";
 import { ImportProgressTracker, isSameImport, readPulse } from "./progress";
@@ -152,6 +153,7 @@ class ImportRun {
       if (this.phase === PULLED) await this.place();
       // Staging is empty once files are placed; the working manifest goes before the revision settles.
       await this.cleanupStaging();
+      if (this.revision.fromUploads) await this.consumeUploads();
       return await this.verifyAndSettle();
     } catch (error) {
       return await this.settleFailure(error);
@@ -518,6 +520,20 @@ class ImportRun {
       await this.deps.ds.query(`DELETE FROM artifact_import_files WHERE revision_id = $1`, [this.revision.id]);
     } catch (error) {
       this.deps.logger.warn(`import of ${this.label}: could not drop its working manifest`, error);
+    }
+  }
+
+  /**
+   * Placed, the uploads are the revision's files: they go, with every link not used yet. Before
+   * this point a failed or cancelled import leaves them for another try.
+   */
+  private async consumeUploads(): Promise<void> {
+    await forgetUploads(this.deps.ds, this.revision.id);
+    try {
+      await clearUploadObjects(this.adapter, this.revision.id);
+    } catch (error) {
+      // Nothing names them any more; cleanup of the revision, or its next upload import, removes them.
+      this.deps.logger.warn(`import of ${this.label}: could not delete its uploads once placed`, error);
     }
   }
 
