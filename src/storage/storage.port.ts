@@ -129,6 +129,8 @@ export interface StagingArea {
 
 export class StorageKeyError extends Error {
   override readonly name = "StorageKeyError";
+  /** A key is refused the same way every time: an import that meets one fails at once. */
+  readonly retryable = false;
   constructor(readonly key: string, reason: string) {
     super(`invalid storage key ${JSON.stringify(key)}: ${reason}`);
   }

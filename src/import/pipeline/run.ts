@@ -9,7 +9,7 @@ import { applyTransition, applyTransitionIn, IMPORTING_STATUSES, type LifecycleA
 import type { VerificationResultData } from "../../revision/revision.entity";
 import type { ManifestFile } from "../../revision/manifest";
 import type { StorageManager } from "../../storage/storage-manager";
-import { StorageNotFoundError, type StagingArea, type StorageAdapter } from "../../storage/storage.port";
+import { StorageKeyError, StorageNotFoundError, type StagingArea, type StorageAdapter } from "../../storage/storage.port";
 import { DEFAULT_RETRY, sleep, type RetryPolicy } from "../../common/backoff";
 import { describeError, ImportCancelledError, ImportInterruptedError, isRetryable, PermanentImportError } from "../import.errors";
 import type { FileSourceFactory, ImportFile, ImportRevision, PreparedSource } from "../import.ports";
@@ -141,7 +141,7 @@ class ImportRun {
       if (!this.revision.commit) throw new PermanentImportError(`${this.label} has no pinned commit: start the import again`);
       this.namespaceId = this.revision.namespaceId ?? this.deps.storage.defaultNamespaceId;
       this.adapter = await this.deps.storage.adapterFor(this.namespaceId);
-      this.staging = stagingArea(this.adapter, this.revision.artifactName, this.revision.version, this.revision.id);
+      this.staging = this.stagingFor(this.revision);
       // After the adapter: failing cleans up the staging area the crashed runs left.
       if (this.revision.crashes >= this.deps.maxCrashes) {
         throw new PermanentImportError(
@@ -160,6 +160,16 @@ class ImportRun {
     } finally {
       this.stopTicks.abort();
       await this.ticking;
+    }
+  }
+
+  /** The revision's staging area; a name or version no store accepts (scanned before names were checked) fails for good. */
+  private stagingFor({ artifactName, version, id }: ImportRevision): StagingArea {
+    try {
+      return stagingArea(this.adapter, artifactName, version, id);
+    } catch (error) {
+      if (!(error instanceof StorageKeyError)) throw error;
+      throw new PermanentImportError(`${this.label} cannot be stored: its name or version is not a safe storage folder (${error.message}); it is never retried`);
     }
   }
 
