@@ -7,6 +7,8 @@ import { StorageService } from "../storage/storage.service";
 import type { Logger } from "../common/logger";
 import type { ImportQueue } from "../import/import.ports";
 import { ImportService } from "../import/api/import.service";
+import { UploadService } from "../import/api/upload.service";
+import type { LinkSigner } from "../storage/link-signer";
 import { DetailQueue } from "../scan/detail-queue";
 import { HuggingFaceScanner } from "../scan/huggingface.scanner";
 import { ReservoirScanner } from "../scan/reservoir.scanner";
@@ -29,6 +31,10 @@ export interface ServiceDeps {
   /** Built once by bootCore; the import worker uses the same. */
   clients: UpstreamClients;
   registries: RegistryService;
+  /** Signs upload links (the same signer as filesystem links). */
+  signer: LinkSigner;
+  /** Origin the app is reachable at, read when a link is made. */
+  publicUrl: () => string;
 }
 
 /** Long-lived domain services, built once at start-up and shared by all requests. */
@@ -43,13 +49,15 @@ export function createServices(deps: ServiceDeps) {
     logger: deps.logger,
     detailConcurrency: deps.config.scan.detailConcurrency,
   });
+  const uploads = new UploadService({ ds: deps.ds, config: deps.config, storage: deps.storage, signer: deps.signer, publicUrl: deps.publicUrl, logger: deps.logger });
   return {
     artifacts: new ArtifactService(deps.ds),
     revisions: new RevisionService(deps.ds),
     registries,
     imports: new ImportService(deps.ds, deps.config, deps.storage, deps.importQueue, deps.events, deps.logger, {
       ds: deps.ds, registries, clients: clients.reservoir, logger: deps.logger,
-    }),
+    }, uploads),
+    uploads,
     scans: new ScanService(registries, huggingface, detailQueue, reservoir),
     storages: new StorageService(deps.ds, deps.storage, { limits: deps.config.limits, logger: deps.logger }),
     keypairs: new KeypairService(deps.ds, { authSecret: deps.authSecret, limits: deps.config.limits, logger: deps.logger }),

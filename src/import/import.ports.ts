@@ -23,9 +23,9 @@ export interface OpenedFile {
   contentLength: number | null;
 }
 
-/** Where an import reads a revision's files from: the Hugging Face Hub, or a Reservoir peer. */
+/** Where an import reads a revision's files from: the Hugging Face Hub, a Reservoir peer, or the revision's uploads. */
 export interface FileSource {
-  readonly kind: "huggingface" | "reservoir";
+  readonly kind: "huggingface" | "reservoir" | "upload";
   open(file: ImportFile, opts: { range?: { start: number }; signal: AbortSignal }): Promise<OpenedFile>;
 }
 
@@ -44,6 +44,8 @@ export interface ImportRevision {
   namespaceId: string | null;
   /** A delegated import: a Reservoir remote that has not imported its copy is asked to. */
   delegate: boolean;
+  /** The import publishes the revision's uploads (verified again as they are copied), not upstream's files. */
+  fromUploads: boolean;
   /** Process crashes in a row during this import with no file verified in between. */
   crashes: number;
   importProgress: ImportProgressData | null;

@@ -94,6 +94,7 @@ export interface RevisionPatch {
   importCommit?: string | null;
   importNamespaceId?: string | null;
   importDelegate?: boolean;
+  importUploads?: boolean;
   importCrashes?: number;
   importCrashMark?: number | null;
 }
@@ -107,6 +108,7 @@ const PATCH_COLUMNS: Record<keyof RevisionPatch, { column: string; json: boolean
   importCommit: { column: "import_commit", json: false },
   importNamespaceId: { column: "import_namespace_id", json: false },
   importDelegate: { column: "import_delegate", json: false },
+  importUploads: { column: "import_uploads", json: false },
   importCrashes: { column: "import_crashes", json: false },
   importCrashMark: { column: "import_crash_mark", json: false },
 };
@@ -197,6 +199,11 @@ export const IMPORTABLE_STATUSES: readonly ArtifactStatus[] = [...TRANSITIONS.st
 export const CLEANABLE_STATUSES: readonly ArtifactStatus[] = TRANSITIONS.cleanup.from;
 /** Statuses whose revision holds no imported files: only these take a new manifest from a scan. */
 export const MANIFEST_WRITABLE_STATUSES: readonly ArtifactStatus[] = [SCANNED, FAILED];
+/**
+ * Statuses a revision takes uploads in: it holds no verified files, and no import runs. An
+ * import then verifies the uploads again and publishes them; AVAILABLE files are never written.
+ */
+export const UPLOADABLE_STATUSES: readonly ArtifactStatus[] = MANIFEST_WRITABLE_STATUSES;
 
 /** Whether `status` (ours, or a Reservoir remote's as it answered) is one of `statuses`. */
 export function statusIn(statuses: readonly ArtifactStatus[], status: string | null | undefined): boolean {

@@ -95,6 +95,10 @@ export class ArtifactRevisionEntity {
   @Column({ name: "import_delegate", type: "boolean", default: false })
   importDelegate: boolean;
 
+  /** The running import publishes the revision's uploads instead of fetching upstream. */
+  @Column({ name: "import_uploads", type: "boolean", default: false })
+  importUploads: boolean;
+
   /** Process crashes in a row, during the running import, with no file verified in between. */
   @Column({ name: "import_crashes", type: "integer", default: 0 })
   importCrashes: number;

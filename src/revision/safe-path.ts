@@ -63,3 +63,39 @@ export function unsafePathReason(path: string): string | null {
   }
   return null;
 }
+
+/*
+ * Names that become the folders of a revision's storage key, `{artifact name}/{version}/`: they
+ * come from upstream (a hub's listing, refs and model info; a Reservoir peer's records) and from
+ * scan requests, so they are checked when a scan meets them, before anything is stored.
+ */
+
+const HUB_SEGMENT = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?$/;
+
+/**
+ * Why `id` is not a model id as the Hugging Face Hub allows it, or null: `org/name` or a legacy
+ * `name`, each of ASCII letters, digits, '_', '-' and '.', at most 96 characters, neither
+ * starting nor ending with '-' or '.', without '--' or '..'. So a name is one or two plain folders,
+ * never a dot segment, and never starts with '.' (the stores keep `.staging/`, `.uploads/` and
+ * `.tmp/` at the top).
+ */
+export function unsafeModelIdReason(id: string): string | null {
+  const segments = id.split("/");
+  if (id.length === 0) return "empty model id";
+  if (segments.length > 2) return "more than one '/' in model id (the hub's ids are org/name)";
+  for (const segment of segments) {
+    if (!HUB_SEGMENT.test(segment)) return `'${segment.slice(0, 100)}' is not a hub name (letters, digits, '_', '-', '.'; at most 96; no '-' or '.' at either end)`;
+    if (segment.includes("--") || segment.includes("..")) return `'${segment}' holds '--' or '..', which the hub forbids`;
+  }
+  return null;
+}
+
+/**
+ * Why a version (a branch or tag name) cannot be one folder of a storage key, or null: it must be
+ * a safe path (see unsafePathReason) of exactly one segment. A '/' would nest one version's
+ * folder in another's (`v1` and `v1/x` of one model would share files), so it is refused too.
+ */
+export function unsafeVersionReason(version: string): string | null {
+  if (version.includes("/")) return "'/' in version: a version is one folder of the storage key";
+  return unsafePathReason(version)?.replace(/\bpath\b/g, "version") ?? null;
+}

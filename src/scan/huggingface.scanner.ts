@@ -13,7 +13,7 @@ import { discoverRevision } from "../revision/lifecycle";
 import { MAX_README_BYTES, type ManifestFile } from "../revision/manifest";
 import { recordRevisionDetails, upsertArtifact } from "./catalog";
 import type { DetailQueue } from "./detail-queue";
-import { unsafePathReason } from "../revision/safe-path";
+import { unsafeModelIdReason, unsafePathReason, unsafeVersionReason } from "../revision/safe-path";
 
 export const SOURCE_NAME = "huggingface";
 const MODEL_CONCURRENCY = 8;
@@ -89,8 +89,14 @@ export class HuggingFaceScanner {
     } catch (error) {
       throw ERRORS.upstream(`Hugging Face hub ${registry.url} failed while listing models: ${describe(error)}`);
     }
+    // A name that cannot be a folder of a storage key is never stored: skipped, and logged.
+    const safe = summaries.filter((summary) => {
+      const unsafe = unsafeModelIdReason(summary.id);
+      if (unsafe) this.logger.warn(`hub ${registry.name}: skipped model ${JSON.stringify(summary.id.slice(0, 200))}: ${unsafe}`);
+      return !unsafe;
+    });
     const limit = pLimit(MODEL_CONCURRENCY);
-    const results = await Promise.all(summaries.map((summary) => limit(() => this.scanModel(client, registry, summary, actor))));
+    const results = await Promise.all(safe.map((summary) => limit(() => this.scanModel(client, registry, summary, actor))));
     for (const { artifact, revisions } of results) {
       for (const { revision, commit } of revisions) {
         this.queue.enqueue(`${artifact.name}@${revision.version}`, () => this.fetchDetails(client, artifact.name, revision.id, commit));
@@ -109,8 +115,13 @@ export class HuggingFaceScanner {
       if (error instanceof HubError && error.denied) return this.recordDenied(registry, summary, error, actor);
       throw hubFailure(repo, error);
     }
-    const versions = [...refs.branches, ...refs.tags].map((ref) => ({ version: ref.name, commit: ref.targetCommit }));
-    if (versions.length === 0) versions.push({ version: "main", commit: info.sha });
+    const refNames = [...refs.branches, ...refs.tags];
+    const versions = refNames.map((ref) => ({ version: ref.name, commit: ref.targetCommit })).filter(({ version }) => {
+      const unsafe = unsafeVersionReason(version);
+      if (unsafe) this.logger.warn(`hub ${registry.name}: skipped version ${JSON.stringify(version.slice(0, 200))} of ${repo}: ${unsafe}`);
+      return !unsafe;
+    });
+    if (refNames.length === 0) versions.push({ version: "main", commit: info.sha });
     return this.ds.transaction(async (em) => {
       const artifact = await this.upsertModel(em, registry, { ...summary, ...info });
       const revisions = [];
@@ -146,6 +157,13 @@ export class HuggingFaceScanner {
       if (!version) version = await this.defaultBranch(client, modelId, info.sha);
     } catch (error) {
       throw hubFailure(modelId, error, revision ?? undefined);
+    }
+    // What the hub answered names the stored folders too: a renamed repo's id, its default branch.
+    const unsafe = unsafeModelIdReason(info.id) ?? unsafeVersionReason(version!);
+    if (unsafe) {
+      throw ERRORS.upstream(`The hub answered a name for ${modelId} that cannot be stored (${JSON.stringify(info.id.slice(0, 200))}@${JSON.stringify(version!.slice(0, 200))}): ${unsafe}`, {
+        modelId, revision: revision ?? null,
+      });
     }
     const scanned = await this.ds.transaction(async (em) => {
       const artifact = await this.upsertModel(em, registry, info);

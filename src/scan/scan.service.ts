@@ -5,6 +5,7 @@ import { ArtifactRegistryType, ArtifactType } from "../common/enums";
 import { AppError, ERRORS } from "../common/errors";
 import { parseAnyId, parseId } from "../common/relay";
 import { RSV_ID_TYPES, type RegistryService } from "../registry/registry.service";
+import { unsafeModelIdReason, unsafeVersionReason } from "../revision/safe-path";
 import type { DetailQueue } from "./detail-queue";
 import type { ReservoirScanner } from "./reservoir.scanner";
 import { hubFailure, type HuggingFaceScanner, type ScannedRevision } from "./huggingface.scanner";
@@ -39,8 +40,6 @@ function checkScanSize(input: { limit: number; search?: string | null }): void {
   }
   if (input.search != null && input.search.length > 256) throw ERRORS.badInput("search may be at most 256 characters", { argumentName: "search" });
 }
-
-const REPO_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$/;
 
 /** Which registry a scan talks to, and through which scanner. */
 export class ScanService {
@@ -84,8 +83,10 @@ export class ScanService {
     const results = await Promise.all(models.map((target, index) => limit(async () => {
       try {
         const revision = target.revision?.trim() || null;
-        if (!REPO_ID.test(target.modelId)) throw ERRORS.badInput(`modelId ${JSON.stringify(target.modelId.slice(0, 200))} is not a repository id like "org/name"`, { argumentName: "modelId" });
-        if (revision !== null && (revision.length > 256 || [...revision].some((c) => c.charCodeAt(0) < 0x20))) throw ERRORS.badInput("revision is not a valid ref", { argumentName: "revision" });
+        const badId = unsafeModelIdReason(target.modelId);
+        if (badId) throw ERRORS.badInput(`modelId ${JSON.stringify(target.modelId.slice(0, 200))} is not a repository id like "org/name": ${badId}`, { argumentName: "modelId" });
+        const badVersion = revision === null ? null : unsafeVersionReason(revision);
+        if (badVersion) throw ERRORS.badInput(`revision ${JSON.stringify(revision!.slice(0, 200))} cannot name a stored version: ${badVersion}`, { argumentName: "revision" });
         return await this.huggingface.scanModelRevision(hf, target.modelId, revision, viewer);
       } catch (error) {
         onItemError(index, error instanceof AppError ? error : hubFailure(target.modelId, error, target.revision ?? undefined));

@@ -11,6 +11,7 @@ import { createHfRouter } from "../hf/hf.router";
 import { ensureDefaultHuggingFaceRegistry } from "../registry/bootstrap";
 import { buildFederatedSchema } from "../schema/build-schema";
 import { createFsLinkRouter } from "../storage/fs-link.router";
+import { createUploadRouter } from "../import/api/upload.router";
 import type { StorageManager } from "../storage/storage-manager";
 import { mountConsole } from "../../console/server";
 import { checkPortFree, startApp, type RunningApp } from "./app";
@@ -55,12 +56,14 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
     await ensureDefaultHuggingFaceRegistry(ds, config);
     const services = createServices({
       ds, config, authSecret, events, logger, storage, importQueue: core.imports.queue, clients: core.clients, registries: core.registries,
+      signer, publicUrl: () => publicUrl,
     });
     const schema = await buildFederatedSchema(events as unknown as PubSub);
     const app = await startApp({
       config, ds, schema, services, events, authSecret, logger,
       mount: (express) => {
         express.use("/storage/fs", createFsLinkRouter({ signer, resolve: (store) => storage.filesystemAdapter(store) }));
+        express.use("/storage/uploads", createUploadRouter(services.uploads, logger));
         express.use("/hf", createHfRouter({ ds, storage, config, logger, verifiers: { userSecret: authSecret, keypairs: services.keypairs } }));
         mountConsole(express);
       },

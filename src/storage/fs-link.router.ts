@@ -10,11 +10,11 @@ export interface FsLinkRouterOptions {
   resolve(store: string): FilesystemStorageAdapter | undefined;
 }
 
-const OPS: Record<string, LinkOp | undefined> = { GET: "get", HEAD: "get", PUT: "put" };
+const OPS: Record<string, LinkOp | undefined> = { GET: "get", HEAD: "get" };
 
 /**
- * Serves presigned filesystem links; the app mounts it at /storage/fs. Mount it before any body
- * parser: PUT streams the raw request body into the adapter.
+ * Serves presigned filesystem links (downloads only); the app mounts it at /storage/fs. Nothing
+ * is written through it: uploads go to the service's upload links, which stage and hash them.
  */
 export function createFsLinkRouter({ signer, resolve }: FsLinkRouterOptions): Router {
   const router = Router();
@@ -24,7 +24,7 @@ export function createFsLinkRouter({ signer, resolve }: FsLinkRouterOptions): Ro
     try {
       const op = OPS[req.method];
       if (!op) {
-        res.set("Allow", "GET, HEAD, PUT");
+        res.set("Allow", "GET, HEAD");
         return fail(res, 405, "method not allowed");
       }
       const key = keyOf(req.path);
@@ -37,8 +37,7 @@ export function createFsLinkRouter({ signer, resolve }: FsLinkRouterOptions): Ro
       const adapter = resolve(verdict.claims.store);
       if (!adapter) return fail(res, 404, "unknown store");
 
-      if (op === "put") await putObject(adapter, key, req, res);
-      else await getObject(adapter, key, req, res);
+      await getObject(adapter, key, req, res);
     } catch (err) {
       if (err instanceof StorageKeyError) return fail(res, 400, "invalid key");
       if (err instanceof StorageNotFoundError) return fail(res, 404, "not found");
@@ -74,16 +73,6 @@ async function getObject(adapter: FilesystemStorageAdapter, key: string, req: Re
   const abort = new AbortController();
   res.once("close", () => abort.abort());
   await pipeline(await adapter.get(key, { range, signal: abort.signal }), res);
-}
-
-async function putObject(adapter: FilesystemStorageAdapter, key: string, req: Request, res: Response): Promise<void> {
-  const abort = new AbortController();
-  // A client that disconnects mid-body must not leave a truncated object behind.
-  res.once("close", () => {
-    if (!res.writableFinished) abort.abort();
-  });
-  const result = await adapter.put(key, req, { signal: abort.signal, contentType: req.get("content-type") });
-  res.status(200).set("ETag", `"${result.etag}"`).end();
 }
 
 /** The decoded key of a request path, or undefined when it is not a valid key. */

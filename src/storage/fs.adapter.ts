@@ -77,7 +77,7 @@ export class FilesystemStorageAdapter implements StorageAdapter {
       await pipeline(body, createWriteStream(tmp, { flags: "wx", flush: true, highWaterMark: WRITE_BEHIND_BYTES }), { signal });
       const stats = await stat(tmp, { bigint: true });
       const changed = await this.commit(key, tmp, target);
-      // An upload answered 200 (a presigned PUT) must still be there after a power cut.
+      // An upload answered 200 (through an upload link) must still be there after a power cut.
       if (opts.syncFolder !== false) await syncDirs(changed);
       return { key, size: Number(stats.size), etag: etagOf(stats) };
     } catch (err) {
@@ -245,10 +245,6 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     return this.link(key, "get", opts);
   }
 
-  async presignPut(key: string, opts: PresignOptions): Promise<string> {
-    return this.link(key, "put", opts);
-  }
-
   async ping(): Promise<void> {
     await access(await this.base(), constants.R_OK | constants.W_OK);
   }
@@ -257,7 +253,7 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     return new FilesystemStaging(this, finalPrefix, scratchPrefix);
   }
 
-  private link(key: string, op: LinkOp, opts: PresignOptions): string {
+  private link(key: string, op: Extract<LinkOp, "get">, opts: PresignOptions): string {
     this.pathOf(key);
     // Rounded up so a link never lives shorter than asked.
     const exp = Math.ceil((this.signer.now() + checkPresignOptions(opts) * 1000) / 1000);

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 
-export type LinkOp = "get" | "put";
+/** A download of a stored object, or one upload (whose nonce, the link's key, is spent on use). */
+export type LinkOp = "get" | "upload";
 
 export interface LinkClaims {
   /** Identity of the store (e.g. the storage namespace id), so a link for one store is useless on another. */
@@ -15,7 +16,7 @@ export type LinkVerdict =
   | { ok: true; claims: LinkClaims }
   | { ok: false; reason: "malformed" | "bad-signature" | "expired" };
 
-/** HMAC-SHA256 signatures for filesystem storage links. */
+/** HMAC-SHA256 signatures for filesystem storage links and upload links. */
 export class LinkSigner {
   private readonly secret: Buffer;
 
@@ -36,7 +37,7 @@ export class LinkSigner {
     if (
       typeof store !== "string" ||
       typeof key !== "string" ||
-      (op !== "get" && op !== "put") ||
+      (op !== "get" && op !== "upload") ||
       typeof exp !== "number" ||
       !Number.isSafeInteger(exp) ||
       typeof sig !== "string" ||

@@ -303,12 +303,6 @@ export class S3StorageAdapter implements StorageAdapter {
     return this.client.presignedGetObject(this.bucket, key, checkPresignOptions(opts), {}, this.now?.());
   }
 
-  async presignPut(key: string, opts: PresignOptions): Promise<string> {
-    normalizeKey(key);
-    // presignedPutObject cannot be given a date; it is this call with none.
-    return this.client.presignedUrl("PUT", this.bucket, key, checkPresignOptions(opts), {}, this.now?.());
-  }
-
   async ping(): Promise<void> {
     if (!(await this.client.bucketExists(this.bucket))) throw new Error(`bucket ${this.bucket} does not exist`);
   }

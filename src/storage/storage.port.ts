@@ -73,7 +73,8 @@ export interface StorageAdapter {
   /** Returns how many objects were removed. An empty prefix is refused: wiping a store must be explicit. */
   deletePrefix(prefix: string): Promise<number>;
   presignGet(key: string, opts: PresignOptions): Promise<string>;
-  presignPut(key: string, opts: PresignOptions): Promise<string>;
+  // No presignPut: a PUT URL straight to the store would let bytes in that nobody hashed, as
+  // often as it is used, at any key. Uploads go through the service (see UploadService).
   /** Throws when unreachable (used by /readyz). */
   ping(): Promise<void>;
   /**
@@ -128,6 +129,8 @@ export interface StagingArea {
 
 export class StorageKeyError extends Error {
   override readonly name = "StorageKeyError";
+  /** A key is refused the same way every time: an import that meets one fails at once. */
+  readonly retryable = false;
   constructor(readonly key: string, reason: string) {
     super(`invalid storage key ${JSON.stringify(key)}: ${reason}`);
   }

@@ -39,7 +39,16 @@ describe("mapping a remote's records", () => {
     expect(artifactUpsertOf("reg", artifact({ name: "x".repeat(513) }))).toEqual({ skip: "name longer than 512 characters" });
     expect(artifactUpsertOf("reg", artifact({ name: "org/a\u0000b" }))).toEqual({ skip: "control character in name" });
     expect(revisionUpsertOf("art", revision({ version: "refs/pr/1\n" }))).toEqual({ skip: "control character in version" });
-    expect(revisionUpsertOf("art", revision({ version: "refs/pr/1" }))).toEqual({ ok: { artifactId: "art", version: "refs/pr/1", latestUpstreamDigest: "abc", remoteStatus: "SCANNED" } });
+    expect(revisionUpsertOf("art", revision({ version: "v1.0" }))).toEqual({ ok: { artifactId: "art", version: "v1.0", latestUpstreamDigest: "abc", remoteStatus: "SCANNED" } });
+  });
+
+  it("skips names and versions that could not be folders of a storage key, before anything is stored", () => {
+    expect(artifactUpsertOf("reg", artifact({ name: "../../../../tmp/x" }))).toEqual({ skip: "more than one '/' in model id (the hub's ids are org/name)" });
+    expect(artifactUpsertOf("reg", artifact({ name: "org/.." }))).toMatchObject({ skip: expect.stringMatching(/not a hub name/) });
+    expect(artifactUpsertOf("reg", artifact({ name: ".staging/x" }))).toMatchObject({ skip: expect.stringMatching(/not a hub name/) });
+    expect(revisionUpsertOf("art", revision({ version: "../.." }))).toEqual({ skip: "'/' in version: a version is one folder of the storage key" });
+    expect(revisionUpsertOf("art", revision({ version: ".." }))).toEqual({ skip: "'..' segment in version" });
+    expect(revisionUpsertOf("art", revision({ version: "refs/pr/1" }))).toMatchObject({ skip: expect.stringMatching(/'\/' in version/) });
   });
 
   it("cleans text PostgreSQL would refuse and drops an extra it cannot store", () => {

@@ -1,4 +1,4 @@
-import { unsafePathReason } from "../../src/revision/safe-path";
+import { unsafeModelIdReason, unsafePathReason, unsafeVersionReason } from "../../src/revision/safe-path";
 
 /*
  * A file path from an upstream repository becomes a storage key ({name}/{version}/{path}), a
@@ -87,5 +87,63 @@ describe("unsafePathReason", () => {
 
   it.each(UNSAFE)("refuses %s", (_what, path, reason) => {
     expect(unsafePathReason(path)).toMatch(reason);
+  });
+});
+
+/*
+ * Artifact names and versions become the folders of every key, `{name}/{version}/`: a model id is
+ * one or two hub names, a version exactly one safe segment.
+ */
+
+describe("unsafeModelIdReason", () => {
+  it.each([
+    ["an org and a name", "org/model"],
+    ["a legacy id of one name", "gpt2"],
+    ["dots, dashes and underscores inside", "my_org/Llama-3.1-8B_instruct"],
+    ["an underscore at either end", "_org/model_"],
+    ["names of exactly 96 characters", `${"a".repeat(96)}/${"b".repeat(96)}`],
+  ])("keeps %s", (_what, id) => {
+    expect(unsafeModelIdReason(id)).toBeNull();
+  });
+
+  it.each([
+    ["an empty id", "", /empty/],
+    ["a path out of the store", "../../../../tmp/x", /more than one '\/'/],
+    ["a '..' name", "org/..", /not a hub name/],
+    ["a name starting with '.' (a store's .staging/, .uploads/, .tmp/)", ".staging/x", /not a hub name/],
+    ["a name ending with '-'", "org/model-", /not a hub name/],
+    ["'..' inside a name", "org/a..b", /'--' or '\.\.'/],
+    ["'--' inside a name", "org/a--b", /'--' or '\.\.'/],
+    ["a third segment", "org/model/main", /more than one '\/'/],
+    ["an empty org", "/model", /not a hub name/],
+    ["a space", "org/my model", /not a hub name/],
+    ["a percent-encoded slash", "org/a%2Fb", /not a hub name/],
+    ["a non-ASCII letter", "org/modèle", /not a hub name/],
+    ["a name of 97 characters", `org/${"a".repeat(97)}`, /not a hub name/],
+  ])("refuses %s", (_what, id, reason) => {
+    expect(unsafeModelIdReason(id)).toMatch(reason);
+  });
+});
+
+describe("unsafeVersionReason", () => {
+  it.each([["main"], ["v1.0"], ["release-2024_01"], ["a..b"], [".hidden"], ["40 hex digits of a commit".replace(/ /g, "-")]])("keeps %s", (version) => {
+    expect(unsafeVersionReason(version)).toBeNull();
+  });
+
+  it.each([
+    ["'..'", "..", /'\.\.' segment in version/],
+    ["'../..'", "../..", /'\/' in version/],
+    ["a branch with a '/' (it would nest one version in another)", "feature/x", /'\/' in version/],
+    ["a pull request ref", "refs/pr/1", /'\/' in version/],
+    ["'.'", ".", /'\.' segment in version/],
+    ["an encoded '..'", "%2e%2e", /percent-encoded/],
+    ["a backslash", "a\\b", /backslash in version/],
+    ["a Windows drive", "C:evil", /drive in version/],
+    ["a control character", "main\n", /control character in version/],
+    ["an invisible character", "ma\u200Bin", /invisible/],
+    ["an empty version", "", /empty version/],
+    ["a version over 255 bytes", "v".repeat(256), /longer than 255 bytes/],
+  ])("refuses %s", (_what, version, reason) => {
+    expect(unsafeVersionReason(version)).toMatch(reason);
   });
 });

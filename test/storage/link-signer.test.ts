@@ -18,7 +18,7 @@ describe("a signed filesystem link", () => {
 
   it("is refused when any claim was changed, before its expiry is looked at", () => {
     now = claims.exp * 1000 + 60_000;
-    for (const changed of [{ store: "ns-2" }, { key: "org/model/main/other.json" }, { op: "put" }, { exp: String(claims.exp + 3600) }]) {
+    for (const changed of [{ store: "ns-2" }, { key: "org/model/main/other.json" }, { op: "upload" }, { exp: String(claims.exp + 3600) }]) {
       expect([changed, signer.verify(link(changed))]).toEqual([changed, { ok: false, reason: "bad-signature" }]);
     }
   });
@@ -27,6 +27,7 @@ describe("a signed filesystem link", () => {
     ["an expiry that is not a number", { exp: "soon" }],
     ["a signature that is not hex", { sig: "z".repeat(64) }],
     ["an unknown operation", { op: "delete" }],
+    ["a PUT link, which no longer exists (uploads go through the service)", { op: "put" }],
     ["a missing store", { store: undefined }],
   ])("is malformed with %s", (_what, changed) => {
     expect(signer.verify(link(changed))).toEqual({ ok: false, reason: "malformed" });

@@ -86,7 +86,7 @@ export class ImportResolver {
   @Authorized(Role.ADMIN)
   @Mutation(() => GetPresignedUploadUrlPayload, { nullable: true })
   async getPresignedUploadUrl(@Arg("input", () => GetPresignedUploadUrlInput) input: GetPresignedUploadUrlInput, @Ctx() ctx: AppContext): Promise<GetPresignedUploadUrlPayload> {
-    const { url, fields } = await ctx.services.imports.presignedUploadUrl(input.artifactRevisionId, input.key, ctx.viewer!);
+    const { url, fields } = await ctx.services.uploads.issue(input.artifactRevisionId, input.key, ctx.viewer!);
     return { presignedUrl: url, fields: JSON.stringify(fields) };
   }
 }

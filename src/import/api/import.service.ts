@@ -1,4 +1,4 @@
-import type { DataSource } from "typeorm";
+import type { DataSource, EntityManager } from "typeorm";
 import type { Viewer } from "../../auth/viewer";
 import { ArtifactStatus } from "../../common/enums";
 import { AppError, ERRORS } from "../../common/errors";
@@ -8,15 +8,16 @@ import { parseId, toGlobalId } from "../../common/relay";
 import { hydrate } from "../../common/sql";
 import type { Config } from "../../config/config";
 import type { EventBus, RevisionStatusChangedEvent } from "../../events/event-bus";
-import { applyTransition, applyTransitionIn, CLEANABLE_STATUSES, IMPORTING_STATUSES } from "../../revision/lifecycle";
+import { applyTransition, applyTransitionIn, CLEANABLE_STATUSES, IMPORTING_STATUSES, statusIn, UPLOADABLE_STATUSES } from "../../revision/lifecycle";
 import { ArtifactRevisionEntity } from "../../revision/revision.entity";
-import { unsafePathReason } from "../../revision/safe-path";
 import type { StorageManager } from "../../storage/storage-manager";
 import type { RevisionServing } from "../../revision/revision.service";
 import { delegateImport, type ReservoirImportDeps } from "../sources/delegate";
 import { finalKey } from "../../revision/layout";
 import { claimFolder, folderSharer, stagingArea } from "../pipeline/folders";
 import type { ImportQueue } from "../import.ports";
+import { finishedUploads, forgetUploads } from "../uploads";
+import type { UploadService } from "./upload.service";
 
 export const MAX_IMPORT_IDS = 100;
 const DEFAULT_URL_EXPIRY_SECONDS = 3600;
@@ -51,6 +52,7 @@ export class ImportService {
     private readonly events: EventBus,
     private readonly logger: Logger,
     private readonly reservoirs: ReservoirImportDeps,
+    private readonly uploads: UploadService,
   ) {}
 
   /**
@@ -75,13 +77,14 @@ export class ImportService {
    * Validates every revision first and starts all imports, jobs included, in ONE transaction, so
    * a request with one illegal item changes nothing and an answered error means nothing started.
    * An import already running returns its task; an AVAILABLE revision whose upstream commit has
-   * not moved is not downloaded again unless forced.
+   * not moved is not downloaded again unless forced. A revision with uploads imports them, not
+   * upstream's files, into the namespace they wait in.
    */
   async importArtifacts(rawIds: readonly string[], opts: { force: boolean; namespaceId?: string | null; delegate?: boolean }, viewer: Viewer): Promise<ImportTask[]> {
     const ids = this.parseIds(rawIds, "artifactRevisionIds");
-    const namespaceId = opts.namespaceId ? parseId("StorageNamespace", opts.namespaceId, "vfolderId") : this.storage.defaultNamespaceId;
-    const [namespace] = await this.ds.query(`SELECT id FROM storage_namespaces WHERE id = $1`, [namespaceId]);
-    if (!namespace) throw ERRORS.notFound("StorageNamespace", opts.namespaceId ?? namespaceId);
+    const requestedNamespace = opts.namespaceId ? parseId("StorageNamespace", opts.namespaceId, "vfolderId") : null;
+    const [namespace] = await this.ds.query(`SELECT id FROM storage_namespaces WHERE id = $1`, [requestedNamespace ?? this.storage.defaultNamespaceId]);
+    if (!namespace) throw ERRORS.notFound("StorageNamespace", opts.namespaceId ?? this.storage.defaultNamespaceId);
 
     const started = await this.ds.transaction(async (em) => {
       const rows = await this.lockRevisions(em, ids);
@@ -91,17 +94,17 @@ export class ImportService {
         const { revision, artifactName } = rows.get(id)!;
         // Already importing: its task is returned. AVAILABLE at the same commit: nothing to download.
         if (IMPORTING_STATUSES.includes(revision.status)) continue;
-        if (revision.status === ArtifactStatus.AVAILABLE && !opts.force && (revision.latestUpstreamDigest ?? revision.digest) === revision.digest) continue;
-        if (!revision.latestUpstreamDigest) {
-          throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} has no known upstream commit: scan it first`, { currentStatus: revision.status });
-        }
-        await claimFolder(em, id, artifactName, revision.version, namespaceId, revision.latestUpstreamDigest);
+        const source = await this.importSource(em, revision, artifactName, { ...opts, namespaceId: requestedNamespace });
+        if (!source) continue;
+        await claimFolder(em, id, artifactName, revision.version, source.namespaceId, source.uploads ? null : source.commit);
+        // Links not used yet die with an import of upstream's files: none may be used after it.
+        if (!source.uploads) await forgetUploads(em, id);
         started.push(await applyTransitionIn(em, id, "startImport", {
           actor: viewer.sub,
-          reason: opts.force ? "forced import requested" : "import requested",
+          reason: source.uploads ? "import of uploaded files requested" : opts.force ? "forced import requested" : "import requested",
           force: opts.force,
           patch: {
-            importCommit: revision.latestUpstreamDigest, importNamespaceId: namespaceId, importDelegate: opts.delegate ?? false,
+            importCommit: source.commit, importNamespaceId: source.namespaceId, importDelegate: opts.delegate ?? false, importUploads: source.uploads,
             importCrashes: 0, importCrashMark: null, lastError: null, importProgress: null, importTaskId: null,
           },
         }, this.events));
@@ -117,6 +120,33 @@ export class ImportService {
       const running = IMPORTING_STATUSES.includes(revision.status);
       return { taskId: revision.importTaskId ?? (running ? await this.queue.activeJobId(id) : null), revision };
     }));
+  }
+
+  /**
+   * What an import of the revision fetches, and where it goes; null when there is nothing to do
+   * (AVAILABLE at the upstream commit, not forced). The uploads of a revision that takes them
+   * are its content: they go to the namespace they wait in, and no peer can be asked for them.
+   */
+  private async importSource(
+    em: EntityManager,
+    revision: ArtifactRevisionEntity,
+    artifactName: string,
+    opts: { force: boolean; namespaceId: string | null; delegate?: boolean },
+  ): Promise<{ commit: string; namespaceId: string; uploads: boolean } | null> {
+    const globalId = toGlobalId("ArtifactRevision", revision.id);
+    const uploads = statusIn(UPLOADABLE_STATUSES, revision.status) ? await finishedUploads(em, revision.id) : null;
+    if (uploads) {
+      if (opts.delegate) throw ERRORS.conflict(`ArtifactRevision ${globalId} of ${artifactName} has uploaded files, which no peer holds: import it with importArtifacts`);
+      if (opts.namespaceId && opts.namespaceId !== uploads.namespaceId) {
+        throw ERRORS.conflict(`ArtifactRevision ${globalId} has uploaded files waiting in StorageNamespace ${uploads.namespaceId}: import it there`, { argumentName: "vfolderId" });
+      }
+      return { commit: uploads.digest, namespaceId: uploads.namespaceId, uploads: true };
+    }
+    if (revision.status === ArtifactStatus.AVAILABLE && !opts.force && (revision.latestUpstreamDigest ?? revision.digest) === revision.digest) return null;
+    if (!revision.latestUpstreamDigest) {
+      throw ERRORS.conflict(`ArtifactRevision ${globalId} has no known upstream commit: scan it first`, { currentStatus: revision.status });
+    }
+    return { commit: revision.latestUpstreamDigest, namespaceId: opts.namespaceId ?? this.storage.defaultNamespaceId, uploads: false };
   }
 
   /**
@@ -146,7 +176,7 @@ export class ImportService {
         actor: viewer.sub,
         reason: "import cancelled",
         to: restore ? ArtifactStatus.AVAILABLE : ArtifactStatus.SCANNED,
-        patch: { importTaskId: null, importCommit: null, importNamespaceId: null, ...(restore ? {} : { digest: null }) },
+        patch: { importTaskId: null, importCommit: null, importNamespaceId: null, importUploads: false, ...(restore ? {} : { digest: null }) },
       }, this.events);
       const placed = row.status !== ArtifactStatus.PULLING;
       const namespaces = placed ? await this.forgetFiles(em, id) : [];
@@ -173,7 +203,8 @@ export class ImportService {
 
   /**
    * Deletes the files of AVAILABLE, FAILED, REJECTED or NEEDS_APPROVAL revisions and returns them
-   * to SCANNED, keeping every row of metadata. Other revisions are errors for their item.
+   * to SCANNED, keeping every row of metadata; discards the uploads of SCANNED (and FAILED) ones.
+   * Other revisions are errors for their item.
    */
   async cleanup(rawIds: readonly string[], viewer: Viewer, onItemError: (index: number, error: AppError) => void): Promise<ArtifactRevisionEntity[]> {
     const ids = this.parseIds(rawIds, "artifactRevisionIds");
@@ -205,16 +236,19 @@ export class ImportService {
     const { artifactName } = await this.findVisible(id, viewer);
     await this.ds.transaction(async (em) => {
       const { revision } = (await this.lockRevisions(em, [id])).get(id)!;
+      // A SCANNED revision stores nothing but its uploads, if any.
+      if (revision.status === ArtifactStatus.SCANNED && (await this.uploads.discard(em, id, []))) return;
       if (!CLEANABLE_STATUSES.includes(revision.status)) {
-        throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} is ${revision.status}: only AVAILABLE, FAILED, REJECTED or NEEDS_APPROVAL revisions can be cleaned up`, { currentStatus: revision.status, action: "cleanup" });
+        throw ERRORS.conflict(`ArtifactRevision ${toGlobalId("ArtifactRevision", id)} is ${revision.status}: only AVAILABLE, FAILED, REJECTED or NEEDS_APPROVAL revisions, or SCANNED ones with uploads, can be cleaned up`, { currentStatus: revision.status, action: "cleanup" });
       }
       // Rows first, files next, status last: if deleting fails, all of it rolls back.
-      const namespaces = await this.forgetFiles(em, id);
-      await this.deleteFiles(artifactName, revision.version, id, [...namespaces, ...(revision.importNamespaceId ? [revision.importNamespaceId] : [])]);
+      const namespaces = [...await this.forgetFiles(em, id), ...(revision.importNamespaceId ? [revision.importNamespaceId] : [])];
+      await this.uploads.discard(em, id, namespaces);
+      await this.deleteFiles(artifactName, revision.version, id, namespaces);
       await applyTransitionIn(em, id, "cleanup", {
         actor: viewer.sub,
         reason: "files cleaned up",
-        patch: { digest: null, importTaskId: null, importCommit: null, importNamespaceId: null, importProgress: null, verificationResult: null },
+        patch: { digest: null, importTaskId: null, importCommit: null, importNamespaceId: null, importUploads: false, importProgress: null, verificationResult: null },
       }, this.events);
     });
   }
@@ -290,18 +324,6 @@ export class ImportService {
     const adapter = await this.storage.adapterFor(namespaceId);
     const seconds = Math.min(Math.max(expiration ?? DEFAULT_URL_EXPIRY_SECONDS, 1), this.config.presignedUrlMaxExpiry);
     return adapter.presignGet(storageKey, { expiresInSeconds: seconds });
-  }
-
-  /** A presigned PUT into a writable (not readonly) artifact's revision, at `{name}/{version}/{key}`. */
-  async presignedUploadUrl(rawId: string, key: string, viewer: Viewer): Promise<{ url: string; fields: Record<string, string> }> {
-    const id = parseId("ArtifactRevision", rawId, "artifactRevisionId");
-    const { revision, artifactName, artifactReadonly } = await this.findVisible(id, viewer);
-    const unsafe = unsafePathReason(key);
-    if (unsafe) throw ERRORS.badInput(`key is not a safe relative path: ${unsafe}`, { argumentName: "key" });
-    if (artifactReadonly) throw ERRORS.conflict(`The artifact ${artifactName} is readonly: files cannot be uploaded to it`);
-    const adapter = await this.storage.adapterFor((await this.namespaceOf(id)) ?? this.storage.defaultNamespaceId);
-    const url = await adapter.presignPut(finalKey(artifactName, revision.version, key), { expiresInSeconds: Math.min(DEFAULT_URL_EXPIRY_SECONDS, this.config.presignedUrlMaxExpiry) });
-    return { url, fields: {} };
   }
 
   /** The namespace holding a revision's imported files, if any. */

@@ -216,6 +216,7 @@ export function createImportWorker(deps: CreateImportWorkerDeps): ImportWorker {
     registries: deps.registries,
     hubClients: deps.clients.hub,
     reservoir: { ds: deps.ds, registries: deps.registries, clients: deps.clients.reservoir, logger: deps.logger, timeoutMs },
+    uploads: { ds: deps.ds, storage: deps.storage },
   });
   return new ImportWorker({
     ds: deps.ds,

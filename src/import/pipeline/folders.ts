@@ -47,9 +47,11 @@ export async function folderSharer(q: Queryable, revisionId: string, artifactNam
 /**
  * Lets an import of `commit` into the namespace start, inside the transaction that starts it: a
  * CONFLICT while another revision imports into the same folder, or stores another commit there.
- * A transaction lock on the folder orders concurrent requests.
+ * A `commit` of null stands for bytes no other revision can hold (uploads): then any other
+ * revision in the folder refuses, so an upload never changes the files of another, readonly or
+ * not. A transaction lock on the folder orders concurrent requests.
  */
-export async function claimFolder(q: Queryable, revisionId: string, artifactName: string, version: string, namespaceId: string, commit: string): Promise<void> {
+export async function claimFolder(q: Queryable, revisionId: string, artifactName: string, version: string, namespaceId: string, commit: string | null): Promise<void> {
   const folder = finalKey(artifactName, version, "");
   await q.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`${namespaceId}:${folder}`]);
   const [importing]: Array<{ id: string; status: ArtifactStatus }> = await q.query(
@@ -67,6 +69,9 @@ export async function claimFolder(q: Queryable, revisionId: string, artifactName
   };
   if (importing) throw refuse(importing, `is being imported (${importing.status}): wait until it settles`);
   const sharer = await folderSharer(q, revisionId, artifactName, version, namespaceId);
+  if (sharer && commit === null) {
+    throw refuse(sharer, `keeps its files (${sharer.status}): uploads never change another revision's files; clean that one up first`);
+  }
   if (sharer && sharer.digest !== commit) {
     throw refuse(sharer, `keeps commit ${sharer.digest ?? "(unknown)"} (${sharer.status}), not ${commit}: clean that one up first, or import into another namespace`);
   }

@@ -9,13 +9,14 @@ import { applyTransition, applyTransitionIn, IMPORTING_STATUSES, type LifecycleA
 import type { VerificationResultData } from "../../revision/revision.entity";
 import type { ManifestFile } from "../../revision/manifest";
 import type { StorageManager } from "../../storage/storage-manager";
-import { StorageNotFoundError, type StagingArea, type StorageAdapter } from "../../storage/storage.port";
+import { StorageKeyError, StorageNotFoundError, type StagingArea, type StorageAdapter } from "../../storage/storage.port";
 import { DEFAULT_RETRY, sleep, type RetryPolicy } from "../../common/backoff";
 import { describeError, ImportCancelledError, ImportInterruptedError, isRetryable, PermanentImportError } from "../import.errors";
 import type { FileSourceFactory, ImportFile, ImportRevision, PreparedSource } from "../import.ports";
 import { finalKey } from "../../revision/layout";
 import { folderSharer, stagingArea } from "./folders";
 import { loadImportRevision } from "./revision";
+import { clearUploadObjects, forgetUploads } from "../uploads";
 import type { HashPlacement } from "./hash";
 import { transferFile } from "./transfer";
 import { ImportProgressTracker, isSameImport, readPulse } from "./progress";
@@ -140,7 +141,7 @@ class ImportRun {
       if (!this.revision.commit) throw new PermanentImportError(`${this.label} has no pinned commit: start the import again`);
       this.namespaceId = this.revision.namespaceId ?? this.deps.storage.defaultNamespaceId;
       this.adapter = await this.deps.storage.adapterFor(this.namespaceId);
-      this.staging = stagingArea(this.adapter, this.revision.artifactName, this.revision.version, this.revision.id);
+      this.staging = this.stagingFor(this.revision);
       // After the adapter: failing cleans up the staging area the crashed runs left.
       if (this.revision.crashes >= this.deps.maxCrashes) {
         throw new PermanentImportError(
@@ -152,12 +153,23 @@ class ImportRun {
       if (this.phase === PULLED) await this.place();
       // Staging is empty once files are placed; the working manifest goes before the revision settles.
       await this.cleanupStaging();
+      if (this.revision.fromUploads) await this.consumeUploads();
       return await this.verifyAndSettle();
     } catch (error) {
       return await this.settleFailure(error);
     } finally {
       this.stopTicks.abort();
       await this.ticking;
+    }
+  }
+
+  /** The revision's staging area; a name or version no store accepts (scanned before names were checked) fails for good. */
+  private stagingFor({ artifactName, version, id }: ImportRevision): StagingArea {
+    try {
+      return stagingArea(this.adapter, artifactName, version, id);
+    } catch (error) {
+      if (!(error instanceof StorageKeyError)) throw error;
+      throw new PermanentImportError(`${this.label} cannot be stored: its name or version is not a safe storage folder (${error.message}); it is never retried`);
     }
   }
 
@@ -518,6 +530,20 @@ class ImportRun {
       await this.deps.ds.query(`DELETE FROM artifact_import_files WHERE revision_id = $1`, [this.revision.id]);
     } catch (error) {
       this.deps.logger.warn(`import of ${this.label}: could not drop its working manifest`, error);
+    }
+  }
+
+  /**
+   * Placed, the uploads are the revision's files: they go, with every link not used yet. Before
+   * this point a failed or cancelled import leaves them for another try.
+   */
+  private async consumeUploads(): Promise<void> {
+    await forgetUploads(this.deps.ds, this.revision.id);
+    try {
+      await clearUploadObjects(this.adapter, this.revision.id);
+    } catch (error) {
+      // Nothing names them any more; cleanup of the revision, or its next upload import, removes them.
+      this.deps.logger.warn(`import of ${this.label}: could not delete its uploads once placed`, error);
     }
   }
 

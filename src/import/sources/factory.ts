@@ -5,16 +5,20 @@ import { HuggingFaceFileSource } from "./huggingface.source";
 import { PermanentImportError } from "../import.errors";
 import type { FileSourceFactory } from "../import.ports";
 import { createReservoirFileSource, type ReservoirSourceDeps } from "./reservoir.source";
+import { createUploadSource, type UploadSourceDeps } from "./upload.source";
 
 export interface FileSourceFactoryDeps {
   registries: { findHuggingFace(id: string): Promise<HuggingFaceRegistryRecord | null> };
   hubClients: HubClientFactory;
   reservoir: ReservoirSourceDeps;
+  uploads: UploadSourceDeps;
 }
 
 export function createFileSourceFactory(deps: FileSourceFactoryDeps): FileSourceFactory {
   return async (revision, signal) => {
     if (!revision.commit) throw new PermanentImportError(`${revision.artifactName}@${revision.version} has no pinned commit: start the import again`);
+    // Whatever the registry: an import of uploads reads nothing upstream.
+    if (revision.fromUploads) return createUploadSource(deps.uploads, revision);
     switch (revision.registryType) {
       case ArtifactRegistryType.HUGGINGFACE: {
         const registry = await deps.registries.findHuggingFace(revision.registryId);

@@ -3,11 +3,12 @@ import type { RemoteArtifact, RemoteFile, RemoteRevision } from "./reservoir.doc
 import type { RevisionUpsert } from "../../revision/lifecycle";
 import type { ArtifactUpsert } from "../../artifact/artifact.records";
 import { MAX_README_BYTES, type ManifestFile } from "../../revision/manifest";
-import { unsafePathReason } from "../../revision/safe-path";
+import { unsafeModelIdReason, unsafePathReason, unsafeVersionReason } from "../../revision/safe-path";
 
 /*
  * How a remote instance's records become ours. The remote is another copy of this service, but
- * its answers are still untrusted input: identifiers that would not fit our columns are skipped,
+ * its answers are still untrusted input: identifiers that would not fit our columns, or could not
+ * be folders of a storage key (names as the hub allows them, one-segment versions), are skipped,
  * and text that PostgreSQL refuses (NUL) is cleaned rather than failing the whole scan.
  */
 
@@ -71,7 +72,7 @@ function extraOf(extra: unknown): Record<string, unknown> | null {
 
 export function artifactUpsertOf(registryId: string, remote: Omit<RemoteArtifact, "revisions">): Mapped<ArtifactUpsert> {
   if (!(Object.values(ArtifactType) as string[]).includes(remote.type)) return { skip: `unknown artifact type ${JSON.stringify(remote.type.slice(0, 32))}` };
-  const problem = identifierProblem(remote.name, "name", MAX_NAME);
+  const problem = identifierProblem(remote.name, "name", MAX_NAME) ?? unsafeModelIdReason(remote.name);
   if (problem) return { skip: problem };
   const source = sourceOf(remote);
   return {
@@ -88,7 +89,7 @@ export function artifactUpsertOf(registryId: string, remote: Omit<RemoteArtifact
 }
 
 export function revisionUpsertOf(artifactId: string, remote: RemoteRevision): Mapped<RevisionUpsert> {
-  const problem = identifierProblem(remote.version, "version", MAX_VERSION);
+  const problem = identifierProblem(remote.version, "version", MAX_VERSION) ?? unsafeVersionReason(remote.version);
   if (problem) return { skip: problem };
   return { ok: { artifactId, version: remote.version, latestUpstreamDigest: latestDigestOf(remote), remoteStatus: remoteStatusOf(remote.status) } };
 }
