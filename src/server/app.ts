@@ -71,7 +71,14 @@ function partialErrorsPlugin(format: ReturnType<typeof formatError>): ApolloServ
  */
 function authenticateRequest(authenticateWith: (authorization: unknown) => Promise<Authentication>, maxTokens: number, format: ReturnType<typeof formatError>): express.RequestHandler {
   return async (req, res, next) => {
-    const auth = await authenticateWith(req.headers.authorization);
+    let auth: Authentication;
+    try {
+      auth = await authenticateWith(req.headers.authorization);
+    } catch (error) {
+      // A key pair could not be looked up (the database): the server's failure, masked and logged.
+      res.status(500).json({ errors: [format({ message: String(error) }, error)] });
+      return;
+    }
     res.locals.auth = auth;
     const params = (req.method === "GET" ? req.query : req.body) as { query?: unknown; extensions?: unknown } | undefined;
     const nothingToRun = params?.query === undefined && params?.extensions === undefined;
