@@ -14,7 +14,7 @@ import { createTestDatabase, type TestDatabase } from "../test/support/database"
 import { stopEmbeddedTestDatabase, useEmbeddedTestDatabase } from "../test/support/global-setup";
 import { Seed } from "../test/support/seed";
 import { cpuSeconds } from "./proc";
-import { DIST, RssProbe, sleep, startServer, type Server } from "./harness";
+import { DIST, intSetting, RssProbe, sleep, startServer, type Server } from "./harness";
 
 /*
  * `npm run bench:load`: the built server under many clients, in two phases.
@@ -47,11 +47,7 @@ interface Settings {
 }
 
 function settings(env = process.env): Settings {
-  const int = (name: string, fallback: number, min = 1) => {
-    const value = env[name] === undefined || env[name] === "" ? fallback : Number(env[name]);
-    if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${env[name]}`);
-    return value;
-  };
+  const int = (name: string, fallback: number, min = 1) => intSetting(env, name, fallback, min);
   return {
     clients: int("BENCH_CLIENTS", 200),
     durationSeconds: int("BENCH_DURATION_SECONDS", 30),
