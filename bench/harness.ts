@@ -144,6 +144,13 @@ export async function startServer(env: Record<string, string>, nodeArgs: string[
   };
 }
 
+/** A whole-number setting of the environment, at least `min`; unset or empty is `fallback`. */
+export function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
+  const value = env[name] === undefined || env[name] === "" ? fallback : Number(env[name]);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${env[name]}`);
+  return value;
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function gql<T = any>(server: Server, query: string, variables: Record<string, unknown> = {}): Promise<T> {

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { toHfToken } from "../src/auth/hf-token";
 import { createTestDatabase, type TestDatabase } from "../test/support/database";
-import { bothInTurn, gql, median, MiB, RssProbe, sleep, startServer, startService, type Server, type Service } from "./harness";
+import { bothInTurn, gql, intSetting, median, MiB, RssProbe, sleep, startServer, startService, type Server, type Service } from "./harness";
 import type { HubService } from "./services";
 
 /*
@@ -38,11 +38,7 @@ interface Settings {
 }
 
 function settings(env = process.env): Settings {
-  const int = (name: string, fallback: number) => {
-    const value = env[name] === undefined || env[name] === "" ? fallback : Number(env[name]);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be an integer >= 1, got ${env[name]}`);
-    return value;
-  };
+  const int = (name: string, fallback: number, min = 1) => intSetting(env, name, fallback, min);
   return { sizeMiB: int("BENCH_SIZE_MIB", 1024), clients: int("BENCH_CLIENTS", 8), runs: int("BENCH_RUNS", 3), timeoutMs: int("BENCH_TIMEOUT_S", 3600) * 1000,
     serverNodeArgs: (env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean) };
 }

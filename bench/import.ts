@@ -13,7 +13,7 @@ import { sha256Rate } from "../src/import/pipeline/hash";
 import type { BaselineJob } from "./baseline";
 import { cpuSeconds, formatThreadCpu } from "./proc";
 import type { HubService, S3Service } from "./services";
-import { bothInTurn, DIST, gql, median, MiB, RssProbe, sleep, startServer, startService, type Server, type Service } from "./harness";
+import { bothInTurn, DIST, gql, intSetting, median, MiB, RssProbe, sleep, startServer, startService, type Server, type Service } from "./harness";
 
 /*
  * `npm run bench:import`: imports a synthetic model (a few large LFS files and many small ones)
@@ -55,11 +55,7 @@ interface Settings {
 }
 
 function settings(env = process.env): Settings {
-  const int = (name: string, fallback: number, min = 1) => {
-    const value = env[name] === undefined || env[name] === "" ? fallback : Number(env[name]);
-    if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${env[name]}`);
-    return value;
-  };
+  const int = (name: string, fallback: number, min = 1) => intSetting(env, name, fallback, min);
   const backends = (env.BENCH_BACKENDS ?? "filesystem,s3").split(",").map((b) => b.trim()).filter(Boolean);
   for (const backend of backends) if (backend !== "filesystem" && backend !== "s3") throw new Error(`BENCH_BACKENDS: unknown backend ${backend}`);
   const hubContent = env.BENCH_HUB_CONTENT || "generated";

@@ -29,6 +29,15 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
   MAX_QUERY_COST: z.coerce.number().int().min(100).default(50000),
+  MAX_QUERY_TOKENS: z.coerce.number().int().min(100).default(5000),
+  MAX_QUERY_ALIASES: z.coerce.number().int().min(0).default(30),
+  MAX_QUERY_DIRECTIVES: z.coerce.number().int().min(0).default(50),
+  MAX_INPUT_DEPTH: z.coerce.number().int().min(4).max(1000).default(32),
+  MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(15000),
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(300000),
+  HTTP_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  APOLLO_FEDERATION_TRACES: flag(false),
   PRESIGNED_URL_MAX_EXPIRY: z.coerce.number().int().min(1).default(86400),
   SCAN_DETAIL_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).default(30000),
@@ -60,10 +69,30 @@ export interface Config {
   hfServe: { anonymous: boolean };
   jwtSecret?: string;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
-  limits: { maxDepth: number; maxCost: number; maxPageSize: number; defaultPageSize: number };
+  limits: Limits;
+  /** Slow clients: how long a request's headers, and the whole request, may take to arrive; how long an idle keep-alive connection stays open. */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
+  /** Whether a gateway that asks (apollo-federation-include-trace) gets Apollo's inline traces (ftv1). */
+  federationTraces: boolean;
   presignedUrlMaxExpiry: number;
   scan: { detailConcurrency: number; upstreamTimeoutMs: number };
   import: ImportConfig;
+}
+
+/** What one GraphQL request may ask for; each is checked before it runs (src/server/limits.ts). */
+export interface Limits {
+  maxDepth: number;
+  /** Nodes the request may return, counted the way GitHub's API counts them (page sizes multiplied down the connections). */
+  maxCost: number;
+  maxPageSize: number;
+  defaultPageSize: number;
+  maxTokens: number;
+  maxAliases: number;
+  maxDirectives: number;
+  /** How deeply lists and input objects may nest in arguments and variables (filters nest through AND/OR/NOT). */
+  maxInputDepth: number;
+  /** An HTTP body or a graphql-ws message. */
+  maxRequestBytes: number;
 }
 
 export interface ImportConfig {
@@ -105,6 +134,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (s3Keys.some((k) => blankAsUnset[k])) {
     for (const key of s3Keys) if (!blankAsUnset[key]) problems.push(`${key}: required when any of ${s3Keys.join(", ")} is set`);
   }
+  if (parsed.success && parsed.data.HTTP_HEADERS_TIMEOUT_MS > parsed.data.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push("HTTP_HEADERS_TIMEOUT_MS: may not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)");
+  }
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
   const dataDir = path.resolve(e.DATA_DIR);
@@ -121,7 +153,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     hfServe: { anonymous: e.HF_SERVE_ANONYMOUS },
     jwtSecret: e.AUTH_JWT_SECRET,
     logLevel: e.LOG_LEVEL,
-    limits: { maxDepth: e.MAX_QUERY_DEPTH, maxCost: e.MAX_QUERY_COST, maxPageSize: 500, defaultPageSize: 100 },
+    limits: {
+      maxDepth: e.MAX_QUERY_DEPTH,
+      maxCost: e.MAX_QUERY_COST,
+      maxPageSize: 500,
+      defaultPageSize: 100,
+      maxTokens: e.MAX_QUERY_TOKENS,
+      maxAliases: e.MAX_QUERY_ALIASES,
+      maxDirectives: e.MAX_QUERY_DIRECTIVES,
+      maxInputDepth: e.MAX_INPUT_DEPTH,
+      maxRequestBytes: e.MAX_REQUEST_BYTES,
+    },
+    http: { headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS },
+    federationTraces: e.APOLLO_FEDERATION_TRACES,
     presignedUrlMaxExpiry: e.PRESIGNED_URL_MAX_EXPIRY,
     scan: { detailConcurrency: e.SCAN_DETAIL_CONCURRENCY, upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS },
     import: {

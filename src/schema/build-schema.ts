@@ -1,6 +1,6 @@
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
-import { parse, type GraphQLSchema } from "graphql";
+import { parse, type DefinitionNode, type DocumentNode, type GraphQLSchema } from "graphql";
 import { buildSchema, createResolversMap, type PubSub } from "type-graphql";
 import { AuthChecker } from "../auth/auth-checker";
 import { ByteSizeScalar, DateTimeScalar } from "../common/scalars";
@@ -29,6 +29,18 @@ export async function buildFederatedSchema(pubSub: PubSub): Promise<GraphQLSchem
     resolvers[typeName] = { ...resolvers[typeName], __resolveReference: reference };
   }
   resolvers.ByteSize = ByteSizeScalar;
-  const typeDefs = parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`);
+  const typeDefs = sortedDefinitions(parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`));
   return buildSubgraphSchema([{ typeDefs, resolvers }]);
+}
+
+/**
+ * type-graphql lists types in the order their modules were loaded, which differs by entry point
+ * (main.js, print.js, a test): the served SDL is printed in this order, so it is made one order,
+ * the schema first and then directives and types by name.
+ */
+function sortedDefinitions(document: DocumentNode): DocumentNode {
+  const nameOf = (definition: DefinitionNode) => ("name" in definition && definition.name ? definition.name.value : "");
+  const rank = (definition: DefinitionNode) => (nameOf(definition) ? (definition.kind === "DirectiveDefinition" ? 1 : 2) : 0);
+  const definitions = [...document.definitions].sort((a, b) => rank(a) - rank(b) || (nameOf(a) < nameOf(b) ? -1 : nameOf(a) > nameOf(b) ? 1 : 0));
+  return { ...document, definitions };
 }

@@ -1,12 +1,13 @@
 import { createServer, type Server } from "node:http";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
-import { Kind, type GraphQLSchema, type OperationDefinitionNode } from "graphql";
+import type { GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer } from "ws";
+import { WebSocketServer, type WebSocket } from "ws";
 import type { DataSource } from "typeorm";
 import { authenticate, authorizationFromParams, type Authentication } from "../auth/authenticate";
 import { ERRORS } from "../common/errors";
@@ -18,9 +19,9 @@ import type { EventBus } from "../events/event-bus";
 import type { AppContext } from "../schema/context";
 import { formatError } from "./errors";
 import { createLoaders } from "../schema/loaders";
-import { costLimitPlugin, depthRule, costOf, type RequestLimits } from "./limits";
+import { isAnonymousReadable, limitRules, prepareOperation, requestLimitsPlugin, type RequestLimits } from "./limits";
 import type { Services } from "../boot/services";
-import { execute, parse, specifiedRules, subscribe, validate, type ExecutionArgs, type ExecutionResult } from "graphql";
+import { execute, subscribe, type ExecutionArgs, type ExecutionResult } from "graphql";
 
 export interface AppDeps {
   config: Config;
@@ -43,11 +44,11 @@ export interface RunningApp {
 
 type RequestContext = AppContext & { auth: Authentication };
 
-/** Only the federation SDL may be read without a token: gateways fetch it to compose. */
-function isAnonymousAllowed(operation: OperationDefinitionNode | null | undefined): boolean {
-  if (!operation || operation.operation !== "query") return false;
-  return operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && (s.name.value === "_service" || s.name.value === "__typename"));
-}
+/**
+ * Until a socket's credential is accepted, all it sends may add up to this: enough for
+ * connection_init with a token, and for being told UNAUTHENTICATED a few times.
+ */
+const UNAUTHENTICATED_SOCKET_BYTES = 64 * 1024;
 
 function partialErrorsPlugin(format: ReturnType<typeof formatError>): ApolloServerPlugin<RequestContext> {
   return {
@@ -63,17 +64,60 @@ function partialErrorsPlugin(format: ReturnType<typeof formatError>): ApolloServ
   };
 }
 
-function authPlugin(): ApolloServerPlugin<RequestContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ contextValue, operation }) {
-          if (contextValue.auth.error) throw contextValue.auth.error;
-          if (!contextValue.viewer && !isAnonymousAllowed(operation)) throw ERRORS.unauthenticated();
-        },
-      };
-    },
+/**
+ * Authenticates an HTTP request before Apollo sees it, and refuses one without a valid credential
+ * right after parsing, unless it is the gateway's SDL read: nothing else (validation, the limits)
+ * runs for an anonymous caller. A request with nothing to run goes on, for Apollo's own answer.
+ */
+function authenticateRequest(authenticateWith: (authorization: unknown) => Promise<Authentication>, maxTokens: number, format: ReturnType<typeof formatError>): express.RequestHandler {
+  return async (req, res, next) => {
+    let auth: Authentication;
+    try {
+      auth = await authenticateWith(req.headers.authorization);
+    } catch (error) {
+      // A key pair could not be looked up (the database): the server's failure, masked and logged.
+      res.status(500).json({ errors: [format({ message: String(error) }, error)] });
+      return;
+    }
+    res.locals.auth = auth;
+    const params = (req.method === "GET" ? req.query : req.body) as { query?: unknown; extensions?: unknown } | undefined;
+    const nothingToRun = params?.query === undefined && params?.extensions === undefined;
+    if (auth.viewer || nothingToRun || (!auth.error && isAnonymousReadable(params?.query, maxTokens))) return next();
+    const error = auth.error ?? ERRORS.unauthenticated();
+    res.status(401).json({ errors: [format(error.toJSON(), error)] });
   };
+}
+
+/** A body that is too large or not JSON is refused as Apollo refuses a bad request: JSON with a code. */
+function refuseBadBodies(maxBytes: number): express.ErrorRequestHandler {
+  return (error: { status?: number; type?: string }, _req, res, next) => {
+    if (typeof error.status !== "number" || error.status >= 500) return next(error);
+    const message = error.type === "entity.too.large" ? `The request body is larger than the limit of ${maxBytes} bytes` : "The request body is not valid JSON";
+    res.status(error.status).json({ errors: [{ message, extensions: { code: "BAD_REQUEST" } }] });
+  };
+}
+
+/**
+ * Sockets whose credential has not been accepted may send only UNAUTHENTICATED_SOCKET_BYTES in
+ * all: ws's maxPayload is one figure for the whole server, so the bytes are counted as they
+ * arrive and an overrun closes the socket (1009, message too big) before a large frame is read.
+ */
+function limitUnauthenticatedSockets(wsServer: WebSocketServer): { trust(socket: WebSocket): void } {
+  const counters = new WeakMap<WebSocket, () => void>();
+  wsServer.on("connection", (socket, request) => {
+    let received = 0;
+    const count = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received <= UNAUTHENTICATED_SOCKET_BYTES) return;
+      request.socket.off("data", count);
+      socket.pause();
+      socket.close(1009, "Message too big before authentication");
+      setTimeout(() => socket.terminate(), 1000).unref();
+    };
+    request.socket.on("data", count);
+    counters.set(socket, () => request.socket.off("data", count));
+  });
+  return { trust: (socket) => counters.get(socket)?.() };
 }
 
 /** Runs an operation over graphql-ws only for a caller with a valid credential; others get a result with the error. */
@@ -86,10 +130,17 @@ function refuseAnonymous<R>(run: (args: ExecutionArgs) => R): (args: ExecutionAr
 
 export async function startApp(deps: AppDeps): Promise<RunningApp> {
   const { config, ds, services } = deps;
-  const limits = { maxDepth: config.limits.maxDepth, maxCost: config.limits.maxCost, defaultPageSize: config.limits.defaultPageSize };
+  const limits = config.limits;
   const app = express();
   app.disable("x-powered-by");
-  const httpServer = createServer(app);
+  const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = config.http;
+  const httpServer = createServer({
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: keepAliveTimeoutMs,
+    // Node checks both timeouts only this often (30 s by default), whatever they are.
+    connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
+  }, app);
   const authenticateWith = (authorization: unknown) => authenticate(authorization, { userSecret: deps.authSecret, keypairs: services.keypairs });
   const makeContext = (auth: Authentication): RequestContext => ({
     auth,
@@ -103,7 +154,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     partialErrors: [],
   });
 
-  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
+  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: limits.maxRequestBytes });
   const subscriptions = serveSubscriptions(wsServer, deps.schema, limits, makeContext, authenticateWith);
   const apollo = createApollo(deps, httpServer, limits, () => subscriptions.dispose());
   await apollo.start();
@@ -112,8 +163,10 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   deps.mount?.(app);
   app.use(
     "/graphql",
-    express.json({ limit: "1mb" }),
-    expressMiddleware(apollo, { context: async ({ req }) => makeContext(await authenticateWith(req.headers.authorization)) }),
+    express.json({ limit: limits.maxRequestBytes }),
+    refuseBadBodies(limits.maxRequestBytes),
+    authenticateRequest(authenticateWith, limits.maxTokens, formatError(deps.logger)),
+    expressMiddleware(apollo, { context: async ({ res }) => makeContext(res.locals.auth as Authentication) }),
   );
 
   const url = await listen(httpServer, config.port, config.host);
@@ -135,6 +188,7 @@ function serveSubscriptions(
   makeContext: (auth: Authentication) => RequestContext,
   authenticateWith: (authorization: unknown) => Promise<Authentication>,
 ) {
+  const sockets = limitUnauthenticatedSockets(wsServer);
   return useServer<Record<string, unknown>, { auth?: Authentication }>(
     {
       schema,
@@ -144,20 +198,15 @@ function serveSubscriptions(
       // silently: either way the subscriber is never told why.
       onConnect: async (ctx) => {
         ctx.extra.auth = await authenticateWith(authorizationFromParams(ctx.connectionParams));
+        if (ctx.extra.auth.viewer) sockets.trust(ctx.extra.socket);
         return true;
       },
       // A fresh context (and fresh DataLoaders) for every execution, including each event.
       context: (ctx) => makeContext(ctx.extra.auth!),
       execute: refuseAnonymous(execute),
       subscribe: refuseAnonymous(subscribe),
-      onSubscribe: (_ctx, _id, payload) => {
-        const document = parse(payload.query);
-        const errors = validate(schema, document, [...specifiedRules, depthRule(limits)]);
-        if (errors.length) return errors;
-        const cost = costOf(schema, document, payload.variables ?? {}, limits, payload.operationName ?? undefined);
-        if (cost > limits.maxCost) return [ERRORS.badInput(`Query cost ${cost} exceeds the limit of ${limits.maxCost}`)];
-        return undefined;
-      },
+      // Parsing, the anonymous gate, validation and the limits, as over HTTP.
+      onSubscribe: (ctx, _id, payload) => prepareOperation(schema, payload, ctx.extra.auth!, limits),
     },
     wsServer,
   );
@@ -170,10 +219,14 @@ function createApollo(deps: AppDeps, httpServer: Server, limits: RequestLimits, 
     schema: deps.schema,
     introspection: true,
     includeStacktraceInErrorResponses: false,
+    // The token limit applies as the document is parsed; suggestions ("Did you mean …?") are never sent.
+    parseOptions: { maxTokens: limits.maxTokens },
+    validationRules: limitRules(limits),
+    validationOptions: { hideSuggestions: true },
+    hideSchemaDetailsFromClientErrors: true,
     // main.ts owns the signals: a second handler racing it leaves apollo.stop() waiting forever.
     stopOnTerminationSignals: false,
     logger,
-    validationRules: [depthRule(limits)],
     formatError: formatError(logger),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
@@ -181,9 +234,10 @@ function createApollo(deps: AppDeps, httpServer: Server, limits: RequestLimits, 
       // browsers get the bundled GraphiQL instead (console/server.ts, mounted before /graphql).
       ApolloServerPluginLandingPageDisabled(),
       { async serverWillStart() { return { async drainServer() { await disposeSubscriptions(); } }; } },
-      authPlugin(),
       partialErrorsPlugin(formatError(logger)),
-      costLimitPlugin(limits),
+      requestLimitsPlugin(limits),
+      // Traces (ftv1) show resolver timings and paths to whoever asks for them with a header.
+      deps.config.federationTraces ? ApolloServerPluginInlineTrace() : ApolloServerPluginInlineTraceDisabled(),
     ],
   });
 }

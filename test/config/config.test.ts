@@ -54,6 +54,17 @@ describe("configuration", () => {
     expect(named).toEqual(expect.arrayContaining(["PORT", "PUBLIC_URL", "DATABASE_URL", "S3_BUCKET", "AUTH_JWT_SECRET", "S3_ACCESS_KEY", "S3_SECRET_KEY"]));
   });
 
+  it("limits requests with defaults, each settable, and refuses a headers timeout longer than the request timeout", () => {
+    expect(loadConfig({}).limits).toMatchObject({ maxTokens: 5000, maxAliases: 30, maxDirectives: 50, maxInputDepth: 32, maxRequestBytes: 1024 * 1024 });
+    expect(loadConfig({}).http).toEqual({ headersTimeoutMs: 15000, requestTimeoutMs: 300000, keepAliveTimeoutMs: 5000 });
+    expect(loadConfig({}).federationTraces).toBe(false);
+    expect(loadConfig({ MAX_REQUEST_BYTES: "4096", APOLLO_FEDERATION_TRACES: "true" })).toMatchObject({ limits: { maxRequestBytes: 4096 }, federationTraces: true });
+    expect(problemsOf({ HTTP_HEADERS_TIMEOUT_MS: "20000", HTTP_REQUEST_TIMEOUT_MS: "10000" })).toEqual([
+      "HTTP_HEADERS_TIMEOUT_MS: may not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)",
+    ]);
+    expect(problemsOf({ MAX_QUERY_TOKENS: "10" }).map((p) => p.split(":")[0])).toEqual(["MAX_QUERY_TOKENS"]);
+  });
+
   it("hashes where auto decides unless IMPORT_HASH_THREADS names a count from 0 to 16", () => {
     expect(loadConfig({}).import.hashThreads).toBe("auto");
     expect(loadConfig({ IMPORT_HASH_THREADS: "auto" }).import.hashThreads).toBe("auto");

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -105,6 +105,9 @@ describe("npm start on a fresh machine", () => {
       expect(await gql(first, "{ artifacts(first: 10) { count edges { node { id } } } }")).toEqual({ artifacts: { count: 0, edges: [] } });
       const ready = await fetch(`${first.url}/readyz`);
       expect(ready.status).toBe(200);
+      // The built server loads its modules in another order than `npm run schema:print`; the SDL must not follow it.
+      const sdl = await fetch(`${first.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ _service { sdl } }" }) });
+      expect(`${((await sdl.json()) as any).data._service.sdl.trim()}\n`).toBe(readFileSync(path.join(__dirname, "../../schema.graphql"), "utf8"));
       await gql(first, `mutation { createVFSStorage(input: { name: "kept", host: "local", basePath: "/tmp/kept" }) { vfsStorage { id } } }`);
       const registries = await gql(first, "{ huggingfaceRegistries { edges { node { id name url } } } }");
       expect(registries.huggingfaceRegistries.edges.map((e: any) => e.node.name)).toEqual(["huggingface"]);
