@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { isNetwork } from "../upstream/egress";
 
 const optionalString = z.string().trim().min(1).optional();
 const flag = (fallback: boolean) =>
@@ -32,6 +33,10 @@ const schema = z.object({
   PRESIGNED_URL_MAX_EXPIRY: z.coerce.number().int().min(1).default(86400),
   SCAN_DETAIL_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).default(30000),
+  UPSTREAM_PRIVATE_NETWORKS: z.string().trim()
+    .refine((v) => v === "allow" || v === "deny" || v.split(",").every(isNetwork), 'must be "allow", "deny", or a comma-separated list of networks (CIDRs or addresses) to allow')
+    .transform((v): UpstreamConfig => (v === "allow" || v === "deny" ? { privateNetworks: v, allowedPrivateNetworks: [] } : { privateNetworks: "deny", allowedPrivateNetworks: v.split(",").map((n) => n.trim()) }))
+    .default({ privateNetworks: "allow", allowedPrivateNetworks: [] }),
   IMPORT_WORKER: flag(true),
   IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   IMPORT_FILE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
@@ -63,7 +68,18 @@ export interface Config {
   limits: { maxDepth: number; maxCost: number; maxPageSize: number; defaultPageSize: number };
   presignedUrlMaxExpiry: number;
   scan: { detailConcurrency: number; upstreamTimeoutMs: number };
+  upstream: UpstreamConfig;
   import: ImportConfig;
+}
+
+export interface UpstreamConfig {
+  /**
+   * Whether upstream connections may go to loopback and private networks (local mirrors,
+   * Reservoir peers); with "deny", only to `allowedPrivateNetworks` among them. Link-local and
+   * cloud metadata addresses are refused either way.
+   */
+  privateNetworks: "allow" | "deny";
+  allowedPrivateNetworks: string[];
 }
 
 export interface ImportConfig {
@@ -124,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: { maxDepth: e.MAX_QUERY_DEPTH, maxCost: e.MAX_QUERY_COST, maxPageSize: 500, defaultPageSize: 100 },
     presignedUrlMaxExpiry: e.PRESIGNED_URL_MAX_EXPIRY,
     scan: { detailConcurrency: e.SCAN_DETAIL_CONCURRENCY, upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS },
+    upstream: e.UPSTREAM_PRIVATE_NETWORKS,
     import: {
       worker: e.IMPORT_WORKER,
       concurrency: e.IMPORT_CONCURRENCY,

@@ -208,14 +208,23 @@ export class HuggingFaceScanner {
           upstreamOid: entry.oid ?? null,
         });
       }
-      if (files.some((f) => f.path === "README.md")) readme = await client.readText(repo, ref, "README.md", MAX_README_BYTES);
     } catch (error) {
       lastError = `Could not read ${repo}@${ref}: ${describe(error)}`;
       this.logger.info(lastError);
       await recordRevisionDetails(this.ds.manager, revisionId, { commit, readme: null, files: null, lastError });
       return;
     }
-    if (skipped.length) lastError = `Skipped ${skipped.length} file(s) with unsafe paths: ${skipped.slice(0, 10).join(", ")}`;
+    const problems: string[] = [];
+    if (skipped.length) problems.push(`Skipped ${skipped.length} file(s) with unsafe paths: ${skipped.slice(0, 10).join(", ")}`);
+    if (files.some((f) => f.path === "README.md")) {
+      try {
+        readme = await client.readText(repo, ref, "README.md", MAX_README_BYTES);
+      } catch (error) {
+        // The manifest stands without it; what the hub answered instead is never shown as the README.
+        problems.push(`Could not read the README of ${repo}@${ref}: ${describe(error)}`);
+      }
+    }
+    if (problems.length) lastError = problems.join("; ");
     await recordRevisionDetails(this.ds.manager, revisionId, { commit, readme, files, lastError });
   }
 }

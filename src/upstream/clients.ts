@@ -1,4 +1,5 @@
 import type { HuggingFaceRegistryRecord, ReservoirRegistryRecord } from "../registry/registry.records";
+import type { EgressPolicy } from "./egress";
 import { createHubClient } from "./huggingface/hub.client";
 import type { HubClient } from "./huggingface/hub.port";
 import { reservoirClientFactory, type ReservoirClient } from "./reservoir/reservoir.client";
@@ -12,11 +13,15 @@ export type ReservoirClientFactory = (registry: ReservoirRegistryRecord) => Rese
 export interface UpstreamClients {
   hub: HubClientFactory;
   reservoir: ReservoirClientFactory;
+  /** Where every upstream connection may go; presigned downloads go through it too. */
+  egress: EgressPolicy;
 }
 
-export function createUpstreamClients(options: { timeoutMs: number }): UpstreamClients {
+export function createUpstreamClients(options: { timeoutMs: number; egress: EgressPolicy }): UpstreamClients {
+  const { timeoutMs, egress } = options;
   return {
-    hub: (registry) => createHubClient({ endpoint: registry.url, token: registry.token ?? undefined, timeoutMs: options.timeoutMs }),
-    reservoir: reservoirClientFactory({ timeoutMs: options.timeoutMs }),
+    hub: (registry) => createHubClient({ endpoint: registry.url, token: registry.token ?? undefined, timeoutMs, egress }),
+    reservoir: reservoirClientFactory({ timeoutMs, egress }),
+    egress,
   };
 }

@@ -32,6 +32,15 @@ describe("configuration", () => {
     expect(problemsOf({ HF_SERVE_ANONYMOUS: "sometimes" })).toEqual(["HF_SERVE_ANONYMOUS: must be true or false"]);
   });
 
+  it("allows upstream connections to private networks unless UPSTREAM_PRIVATE_NETWORKS denies them, or lists the ones allowed", () => {
+    expect(loadConfig({}).upstream).toEqual({ privateNetworks: "allow", allowedPrivateNetworks: [] });
+    expect(loadConfig({ UPSTREAM_PRIVATE_NETWORKS: "deny" }).upstream).toEqual({ privateNetworks: "deny", allowedPrivateNetworks: [] });
+    expect(loadConfig({ UPSTREAM_PRIVATE_NETWORKS: "10.1.0.0/16, fd12::/64,192.168.1.7" }).upstream)
+      .toEqual({ privateNetworks: "deny", allowedPrivateNetworks: ["10.1.0.0/16", "fd12::/64", "192.168.1.7"] });
+    expect(problemsOf({ UPSTREAM_PRIVATE_NETWORKS: "some" })[0]).toMatch(/^UPSTREAM_PRIVATE_NETWORKS: must be "allow", "deny", or a comma-separated list/);
+    expect(problemsOf({ UPSTREAM_PRIVATE_NETWORKS: "10.0.0.0/33" })).toHaveLength(1);
+  });
+
   it("uses S3 storage when the endpoint and keys are set, with region and bucket defaults", () => {
     const config = loadConfig({ S3_ENDPOINT: "http://127.0.0.1:9000", S3_ACCESS_KEY: "ak", S3_SECRET_KEY: "sk" });
     expect(config.s3).toEqual({ endpoint: "http://127.0.0.1:9000", accessKey: "ak", secretKey: "sk", region: "us-east-1", bucket: "artifacts" });

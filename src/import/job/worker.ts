@@ -215,7 +215,7 @@ export function createImportWorker(deps: CreateImportWorkerDeps): ImportWorker {
   const sources = createFileSourceFactory({
     registries: deps.registries,
     hubClients: deps.clients.hub,
-    reservoir: { ds: deps.ds, registries: deps.registries, clients: deps.clients.reservoir, logger: deps.logger, timeoutMs },
+    reservoir: { ds: deps.ds, registries: deps.registries, clients: deps.clients.reservoir, logger: deps.logger, timeoutMs, egress: deps.clients.egress },
   });
   return new ImportWorker({
     ds: deps.ds,

@@ -15,6 +15,8 @@ import {
   type RemoteRevisionPage, type RemoteRevisionState, type RemoteScanInput, type RemoteScannedArtifact,
 } from "./reservoir.documents";
 import { ReservoirError } from "./reservoir.errors";
+import { DEFAULT_EGRESS, egressRefusal, type EgressPolicy } from "../egress";
+import { sanitizeUpstreamText } from "../sanitize";
 
 /** Our tokens live 5 minutes: well inside the remote's 10-minute ceiling, even with clock skew. */
 export const CLIENT_TOKEN_LIFETIME_SECONDS = 300;
@@ -44,6 +46,8 @@ export interface ReservoirClientOptions {
   artifactPageSize?: number;
   /** A revision with more files than this is a protocol error: a runaway remote must not exhaust our memory. */
   maxFilesPerRevision?: number;
+  /** Where connections may go (DEFAULT_EGRESS when absent). */
+  egress?: EgressPolicy;
 }
 
 export interface RemoteArtifactWithRevisions {
@@ -88,8 +92,10 @@ interface CallOptions {
 export class ReservoirClient {
   private readonly retry: RetryPolicy;
   private readonly maxResponseBytes: number;
+  private readonly egress: EgressPolicy;
 
   constructor(private readonly options: ReservoirClientOptions) {
+    this.egress = options.egress ?? DEFAULT_EGRESS;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.retry.attempts = Math.max(1, Math.floor(this.retry.attempts));
     this.maxResponseBytes = options.maxResponseBytes ?? 32 * 1024 * 1024;
@@ -224,9 +230,22 @@ export class ReservoirClient {
    * that must not miss a transition also poll `revisionState`. Returns the function that stops it.
    */
   watchStatuses(remoteRevisionIds: readonly string[], watcher: StatusWatcher): () => void {
+    const url = websocketUrl(this.options.endpoint);
+    const refused = this.egress.refusalOfUrl(new URL(url));
+    if (refused) {
+      queueMicrotask(() => watcher.error(new ReservoirError("network", `cannot reach the remote's WebSocket: ${refused.message}`, { cause: refused })));
+      return () => {};
+    }
+    const lookup = this.egress.lookup;
+    // ws resolves names with the policy's lookup, so a name is checked as it is resolved, as fetch's are.
+    const webSocketImpl = class extends WebSocket {
+      constructor(address: string | URL, protocols?: string | string[]) {
+        super(address, protocols, { lookup });
+      }
+    };
     const ws: WsClient = createClient({
-      url: websocketUrl(this.options.endpoint),
-      webSocketImpl: WebSocket,
+      url,
+      webSocketImpl,
       connectionParams: () => ({ authorization: `Bearer ${this.token()}` }),
       lazy: true,
       keepAlive: 15_000,
@@ -288,7 +307,7 @@ export class ReservoirClient {
       let answer: { status: number; headers: Headers; bytes: Buffer };
       try {
         control.arm("response");
-        const response = await fetch(endpoint, {
+        const response = await this.egress.fetch(endpoint, {
           method: "POST",
           headers: {
             "content-type": "application/json",
@@ -304,7 +323,7 @@ export class ReservoirClient {
         const { status, headers } = response;
         if (status >= 300 && status < 400) {
           await response.body?.cancel().catch(() => undefined);
-          throw new ReservoirError("http", `the remote answered HTTP ${status}, a redirect to ${headers.get("location") ?? "nowhere"}; check the endpoint`, { status });
+          throw new ReservoirError("http", `the remote answered HTTP ${status}, a redirect${redirectTarget(headers.get("location"), endpoint)}; check the endpoint`, { status });
         }
         if (isRetryableStatus(status) && attempt < this.retry.attempts) {
           const decision = retryDelay(attempt, this.retry, headers);
@@ -320,6 +339,8 @@ export class ReservoirClient {
       } catch (error) {
         control.disarm();
         if (error instanceof ReservoirError) throw error;
+        const refused = egressRefusal(error);
+        if (refused) throw new ReservoirError("network", `cannot reach the remote: ${refused.message}`, { cause: refused });
         const kind = control.classify(error);
         const final = kind === "other" || attempt >= this.retry.attempts || (kind === "timeout" && !opts.retryTimeouts);
         if (final) {
@@ -370,8 +391,8 @@ export function graphQLFailure(payload: unknown, status: number | null): Reservo
   const errors = (payload as { errors?: unknown } | null)?.errors;
   if (!Array.isArray(errors) || errors.length === 0) return null;
   const first = errors[0] as GraphQLErrorShape;
-  const remoteMessage = typeof first.message === "string" ? first.message.slice(0, 1000) : "unknown error";
-  const remoteCode = typeof first.extensions?.code === "string" ? first.extensions.code.slice(0, 64) : null;
+  const remoteMessage = typeof first.message === "string" ? sanitizeUpstreamText(first.message, 500) : "unknown error";
+  const remoteCode = typeof first.extensions?.code === "string" && /^[A-Z][A-Z0-9_]{0,63}$/.test(first.extensions.code) ? first.extensions.code : null;
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more error(s))` : "";
   if (remoteCode === "UNAUTHENTICATED") {
     return new ReservoirError("refused", `the remote refused the key pair: ${remoteMessage}`, { status, remoteCode, remoteMessage });
@@ -380,6 +401,16 @@ export function graphQLFailure(payload: unknown, status: number | null): Reservo
     return new ReservoirError("forbidden", `the remote's key pair may not do this: ${remoteMessage}`, { status, remoteCode, remoteMessage });
   }
   return new ReservoirError("remote", `the remote reported ${remoteCode ?? "an error"}: ${remoteMessage}${more}`, { status, remoteCode, remoteMessage });
+}
+
+/** Where a redirect pointed, as far as an operator needs it: the origin only, never the remote's whole Location. */
+function redirectTarget(location: string | null, base: string): string {
+  if (!location) return " without a Location";
+  try {
+    return ` to ${sanitizeUpstreamText(new URL(location, base).origin, 120)}`;
+  } catch {
+    return " to an invalid URL";
+  }
 }
 
 /** The graphql-ws URL of a GraphQL endpoint: the same path, ws(s) for http(s). */
@@ -394,7 +425,7 @@ function subscriptionFailure(error: unknown): ReservoirError {
   if (Array.isArray(error)) return graphQLFailure({ errors: error }, null) ?? new ReservoirError("remote", "the remote refused the subscription");
   const close = error as { code?: unknown; reason?: unknown } | null;
   if (close && typeof close.code === "number") {
-    const reason = typeof close.reason === "string" && close.reason ? `: ${close.reason.slice(0, 200)}` : "";
+    const reason = typeof close.reason === "string" && close.reason ? `: ${sanitizeUpstreamText(close.reason)}` : "";
     // 4401/4403: graphql-ws closes this way when onConnect refuses the connectionParams.
     if (close.code === 4401 || close.code === 4403) return new ReservoirError("refused", `the remote refused the key pair on its WebSocket (close code ${close.code}${reason})`);
     return new ReservoirError("network", `the remote's WebSocket closed (code ${close.code}${reason})`);
