@@ -104,7 +104,8 @@ export async function bootCore(config: Config, options: CoreOptions = {}): Promi
 
     const egress = new EgressPolicy(config.upstream);
     onClose("upstream connections", () => egress.close());
-    const clients = createUpstreamClients({ timeoutMs: config.scan.upstreamTimeoutMs, egress });
+    const { upstreamTimeoutMs: timeoutMs, maxPages, maxFiles } = config.scan;
+    const clients = createUpstreamClients({ timeoutMs, egress, maxPages, maxFiles });
     const registries = new RegistryService(ds, config.limits, egress);
     let worker: ImportWorker | null = null;
     if (config.import.worker) {

@@ -17,11 +17,20 @@ export interface UpstreamClients {
   egress: EgressPolicy;
 }
 
-export function createUpstreamClients(options: { timeoutMs: number; egress: EgressPolicy }): UpstreamClients {
-  const { timeoutMs, egress } = options;
+export interface UpstreamClientOptions {
+  timeoutMs: number;
+  egress: EgressPolicy;
+  /** Pages one upstream listing may take (SCAN_MAX_TREE_PAGES). */
+  maxPages: number;
+  /** Files one revision's manifest may list (SCAN_MAX_FILES). */
+  maxFiles: number;
+}
+
+export function createUpstreamClients(options: UpstreamClientOptions): UpstreamClients {
+  const { timeoutMs, egress, maxPages, maxFiles } = options;
   return {
-    hub: (registry) => createHubClient({ endpoint: registry.url, token: registry.token ?? undefined, timeoutMs, egress }),
-    reservoir: reservoirClientFactory({ timeoutMs, egress }),
+    hub: (registry) => createHubClient({ endpoint: registry.url, token: registry.token ?? undefined, timeoutMs, egress, maxPages, maxTreeFiles: maxFiles }),
+    reservoir: reservoirClientFactory({ timeoutMs, egress, maxPages, maxFilesPerRevision: maxFiles }),
     egress,
   };
 }

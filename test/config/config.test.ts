@@ -41,6 +41,13 @@ describe("configuration", () => {
     expect(problemsOf({ UPSTREAM_PRIVATE_NETWORKS: "10.0.0.0/33" })).toHaveLength(1);
   });
 
+  it("bounds scans by a deadline, files and pages, with the documented defaults", () => {
+    expect(loadConfig({}).scan).toEqual({ detailConcurrency: 4, upstreamTimeoutMs: 30000, requestTimeoutMs: 120_000, maxFiles: 100_000, maxPages: 1000 });
+    expect(loadConfig({ SCAN_REQUEST_TIMEOUT_SECONDS: "2.5", SCAN_MAX_FILES: "10", SCAN_MAX_TREE_PAGES: "3" }).scan).toMatchObject({ requestTimeoutMs: 2500, maxFiles: 10, maxPages: 3 });
+    expect(problemsOf({ SCAN_REQUEST_TIMEOUT_SECONDS: "0", SCAN_MAX_FILES: "many", SCAN_MAX_TREE_PAGES: "0" }).map((p) => p.split(":")[0]))
+      .toEqual(["SCAN_REQUEST_TIMEOUT_SECONDS", "SCAN_MAX_FILES", "SCAN_MAX_TREE_PAGES"]);
+  });
+
   it("uses S3 storage when the endpoint and keys are set, with region and bucket defaults", () => {
     const config = loadConfig({ S3_ENDPOINT: "http://127.0.0.1:9000", S3_ACCESS_KEY: "ak", S3_SECRET_KEY: "sk" });
     expect(config.s3).toEqual({ endpoint: "http://127.0.0.1:9000", accessKey: "ak", secretKey: "sk", region: "us-east-1", bucket: "artifacts" });

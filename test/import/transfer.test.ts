@@ -42,6 +42,38 @@ function scripted(replies: Array<(start: number) => Reply>): FileSource & { open
   };
 }
 
+/** A source that answers each open with the next body, made from the requested offset. */
+function withBodies(bodies: Array<(start: number) => Readable>): FileSource & { opens: number[] } {
+  const opens: number[] = [];
+  return {
+    kind: "huggingface",
+    opens,
+    async open(_file, opts): Promise<OpenedFile> {
+      const start = opts.range?.start ?? 0;
+      opens.push(start);
+      const body = bodies[Math.min(opens.length - 1, bodies.length - 1)](start);
+      return { status: start > 0 ? 206 : 200, body, etag: "v1", contentLength: null };
+    },
+  };
+}
+
+function* chunksOf(bytes: Buffer, size: number): Generator<Buffer> {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
+}
+
+/** The bytes in pieces of the given sizes, `everyMs` apart, then nothing more for a long while. */
+function trickle(bytes: Buffer, sizes: number[], everyMs: number): Readable {
+  return Readable.from((async function* () {
+    let at = 0;
+    for (const size of sizes) {
+      yield bytes.subarray(at, at + size);
+      at += size;
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 60_000));
+  })());
+}
+
 let dir: string;
 let adapter: FilesystemStorageAdapter;
 beforeEach(async () => {
@@ -116,6 +148,57 @@ describe.each([
     await expect(transferFile(context(source, { bytes: 0 }), FILE, "weights.bin")).rejects.toThrow("socket hang up");
     expect(source.opens).toHaveLength(4);
   });
+
+  it("drops a body that brings too few bytes over the stall window, and asks for the rest", async () => {
+    const source = withBodies([
+      // 100 bytes, then a trickle too thin for the window.
+      (start) => trickle(BYTES.subarray(start), [100, 1, 1, 1, 1, 1, 1, 1, 1, 1], 10),
+      (start) => Readable.from([BYTES.subarray(start)]),
+    ]);
+    const result = await transferFile({ ...context(source, { bytes: 0 }), stall: { windowMs: 40, minBytes: 1000 } }, FILE, "weights.bin");
+
+    expect(result.sha256).toBe(SHA);
+    expect(source.opens[0]).toBe(0);
+    expect(source.opens).toHaveLength(2);
+    expect(source.opens[1]).toBeGreaterThanOrEqual(100);
+  });
+
+  it("gives up on a file after maxReconnects requests beyond the first, though each one made progress", async () => {
+    const source = scripted([(start) => ({ bytes: BYTES.subarray(start), breakAfter: 1000, length: null })]);
+    const attempt = transferFile({ ...context(source, { bytes: 0 }), maxReconnects: 3 }, FILE, "weights.bin");
+
+    await expect(attempt).rejects.toMatchObject({
+      name: "TooManyReconnectsError",
+      retryable: true,
+      message: "gave up on weights.bin after 3 reconnect(s) (IMPORT_MAX_RECONNECTS_PER_FILE=3); the last break: socket hang up",
+    });
+    expect(source.opens).toEqual([0, 1000, 2000, 3000]);
+    expect(await adapter.stat("staging/weights.bin")).toBeNull();
+  });
+
+  it("does not count the time storage takes as a stall", async () => {
+    const big = randomBytes(1024 * 1024);
+    const file: ImportFile = { id: "b", path: "big.bin", size: String(big.length), sha256: createHash("sha256").update(big).digest("hex"), upstreamOid: null };
+    const source = withBodies([(start) => Readable.from(chunksOf(big.subarray(start), 4096))]);
+    let reads = 0;
+    // A store that takes 100 ms over every read, several times the stall window in all; the source always has bytes ready.
+    const slow: TransferContext["staging"] = {
+      put: async (_path, body) => {
+        let size = 0;
+        for await (const chunk of body) {
+          size += (chunk as Buffer).length;
+          reads++;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return { size, receipt: "slow" };
+      },
+    };
+    const result = await transferFile({ ...context(source, { bytes: 0 }), staging: slow, stall: { windowMs: 200, minBytes: 10 * big.length } }, file, "big.bin");
+
+    expect(result).toMatchObject({ receipt: "slow", size: big.length });
+    expect(source.opens).toEqual([0]);
+    expect(reads).toBeGreaterThan(2);
+  });
 });
 
 describe("transferFile with a hashing thread that goes away", () => {
@@ -159,6 +242,7 @@ describe("verifiers and configuration", () => {
     expect(loadConfig({}).import).toEqual({
       worker: true, concurrency: 2, fileConcurrency: 4, requireApproval: false, maxAttempts: 5, maxCrashes: 3,
       retryDelaySeconds: 10, pollIntervalSeconds: 2, recoveryIntervalSeconds: 60, picklePolicy: "warn", hashThreads: "auto",
+      stall: { windowSeconds: 60, minBytes: 1024 * 1024 }, maxReconnectsPerFile: 20,
     });
     expect(loadConfig({ IMPORT_WORKER: "false", IMPORT_REQUIRE_APPROVAL: "1", IMPORT_PICKLE_POLICY: "off" }).import).toMatchObject({ worker: false, requireApproval: true, picklePolicy: "off" });
     expect(configuredVerifiers({ picklePolicy: "off" })).toEqual([]);

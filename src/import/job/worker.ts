@@ -215,6 +215,7 @@ export function createImportWorker(deps: CreateImportWorkerDeps): ImportWorker {
   const sources = createFileSourceFactory({
     registries: deps.registries,
     hubClients: deps.clients.hub,
+    listTimeoutMs: deps.config.scan.requestTimeoutMs,
     reservoir: { ds: deps.ds, registries: deps.registries, clients: deps.clients.reservoir, logger: deps.logger, timeoutMs, egress: deps.clients.egress },
   });
   return new ImportWorker({
@@ -233,6 +234,8 @@ export function createImportWorker(deps: CreateImportWorkerDeps): ImportWorker {
       fileConcurrency: deps.config.import.fileConcurrency,
       requireApproval: deps.config.import.requireApproval,
       maxCrashes: deps.config.import.maxCrashes,
+      maxReconnectsPerFile: deps.config.import.maxReconnectsPerFile,
+      stall: { windowMs: deps.config.import.stall.windowSeconds * 1000, minBytes: deps.config.import.stall.minBytes },
       hashes: new HashPlacement(deps.config.import.hashThreads),
     },
   });

@@ -17,7 +17,7 @@ import { finalKey } from "../../revision/layout";
 import { folderSharer, stagingArea } from "./folders";
 import { loadImportRevision } from "./revision";
 import type { HashPlacement } from "./hash";
-import { transferFile } from "./transfer";
+import { transferFile, type StallPolicy } from "./transfer";
 import { ImportProgressTracker, isSameImport, readPulse } from "./progress";
 import { WriteBehind } from "./write-behind";
 import { runVerifiers, type VerifiableFile, type Verifier } from "./verifiers";
@@ -47,6 +47,10 @@ export interface PipelineDeps {
   maxCrashes: number;
   /** Breaks of one file's transfer tolerated in a row, and the backoff between them. */
   transferRetry?: RetryPolicy;
+  /** Requests after the first one file may take in an attempt (unbounded when absent). */
+  maxReconnectsPerFile?: number;
+  /** When a transfer counts as stalled (never, when absent). */
+  stall?: StallPolicy;
   /** How often progress is written and the revision's status checked. */
   tickMs?: number;
   /** Where files are hashed, by the kind of storage they go to; the process's shared pool when absent. */
@@ -210,6 +214,8 @@ class ImportRun {
             signal,
             onBytes: (bytes) => this.tracker.add(bytes),
             retry: this.deps.transferRetry ?? DEFAULT_RETRY,
+            maxReconnects: this.deps.maxReconnectsPerFile,
+            stall: this.deps.stall,
             hashes: this.deps.hashes?.poolFor(this.adapter.kind),
           },
           toImportFile(file),

@@ -27,8 +27,41 @@ export interface TransferContext {
   retry: RetryPolicy;
   /** How often a file may start over from byte 0 because its source changed under a resume. */
   maxRestarts?: number;
+  /**
+   * Requests after the first one a file may take, whatever the progress between them (a source
+   * that sends a little and breaks, again and again, never ends otherwise). Unbounded when absent.
+   */
+  maxReconnects?: number;
+  /** A body that brings fewer than `minBytes` in `windowMs` of waiting on it is a stall: it is dropped and asked for again. */
+  stall?: StallPolicy;
   /** Where the bytes are hashed; the process's shared threads by default. */
   hashes?: HashPool;
+}
+
+export interface StallPolicy {
+  windowMs: number;
+  minBytes: number;
+}
+
+/** The transfer brought too few bytes over the stall window. */
+export class TransferStalledError extends Error {
+  override readonly name = "TransferStalledError";
+  readonly retryable = true;
+
+  constructor(readonly policy: StallPolicy, readonly received: number) {
+    super(`the transfer stalled: ${received} byte(s) in ${policy.windowMs / 1000} s, fewer than ${policy.minBytes} (IMPORT_STALL_MIN_BYTES per IMPORT_STALL_WINDOW_SECONDS)`);
+  }
+}
+
+/** A file took more requests than IMPORT_MAX_RECONNECTS_PER_FILE allows. */
+export class TooManyReconnectsError extends Error {
+  override readonly name = "TooManyReconnectsError";
+  // Another attempt, later, may find the source in better shape; the attempts are bounded too.
+  readonly retryable = true;
+
+  constructor(path: string, reconnects: number, last: unknown) {
+    super(`gave up on ${path} after ${reconnects} reconnect(s) (IMPORT_MAX_RECONNECTS_PER_FILE=${reconnects}); the last break: ${last instanceof Error ? last.message : String(last)}`, { cause: last });
+  }
 }
 
 export interface TransferResult {
@@ -47,8 +80,9 @@ export interface TransferResult {
  */
 export async function transferFile(ctx: TransferContext, file: ImportFile, path: string): Promise<TransferResult> {
   const maxRestarts = ctx.maxRestarts ?? 3;
+  const count: ReconnectCount = { reconnects: 0 };
   for (let restarts = 0; ; restarts++) {
-    const outcome = await streamOnce(ctx, file, path);
+    const outcome = await streamOnce(ctx, file, path, count);
     if (outcome !== "restart") return outcome;
     if (restarts >= maxRestarts) {
       throw Object.assign(new Error(`${file.path} changed upstream during the download ${restarts + 1} times`), { retryable: true });
@@ -56,8 +90,13 @@ export async function transferFile(ctx: TransferContext, file: ImportFile, path:
   }
 }
 
-async function streamOnce(ctx: TransferContext, file: ImportFile, path: string): Promise<TransferResult | "restart"> {
-  const pass = new TransferPass(ctx, file, path);
+/** Requests after the first, across every pass over one file. */
+interface ReconnectCount {
+  reconnects: number;
+}
+
+async function streamOnce(ctx: TransferContext, file: ImportFile, path: string, count: ReconnectCount): Promise<TransferResult | "restart"> {
+  const pass = new TransferPass(ctx, file, path, count);
   try {
     return await pass.run();
   } catch (error) {
@@ -88,6 +127,7 @@ class TransferPass {
     private readonly ctx: TransferContext,
     private readonly file: ImportFile,
     path: string,
+    private readonly count: ReconnectCount,
   ) {
     this.expected = Number(file.size);
     this.put = ctx.staging.put(path, this.upload, { signal: AbortSignal.any([ctx.signal, this.putControl.signal]), size: this.expected });
@@ -144,11 +184,18 @@ class TransferPass {
     }
   }
 
-  /** Hashes and uploads one response's bytes; false when the connection broke (and the break was waited out). */
+  /** Hashes and uploads one response's bytes; false when the connection broke or stalled (and the break was waited out). */
   private async pump(opened: OpenedFile): Promise<boolean> {
     const before = this.received;
+    const watch = this.ctx.stall ? new StallWatch(this.ctx.stall, (stall) => opened.body.destroy(stall)) : null;
     try {
-      for await (const chunk of opened.body as AsyncIterable<Buffer>) {
+      const chunks = (opened.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+      for (;;) {
+        // Only the wait on the source counts toward a stall, never the wait on storage or hashing.
+        watch?.waiting();
+        const { done, value: chunk } = await chunks.next();
+        if (done) break;
+        watch?.arrived(chunk.length);
         if (this.received + chunk.length > this.expected) throw new PermanentImportError(sizeMismatch(this.file, this.expected, `more than ${this.expected}`));
         const hashing = this.hasher.update(chunk);
         this.received += chunk.length;
@@ -165,6 +212,8 @@ class TransferPass {
       if (error instanceof HashingError) throw error;
       await this.pause(error, this.received > before);
       return false;
+    } finally {
+      watch?.stop();
     }
   }
 
@@ -174,6 +223,9 @@ class TransferPass {
     if (!isTransientTransferError(error)) throw error;
     this.breaks = progressed ? 1 : this.breaks + 1;
     if (this.breaks >= this.ctx.retry.attempts) throw error;
+    const max = this.ctx.maxReconnects;
+    if (max !== undefined && this.count.reconnects >= max) throw new TooManyReconnectsError(this.file.path, this.count.reconnects, error);
+    this.count.reconnects++;
     await sleep(backoffDelay(this.breaks, this.ctx.retry), this.ctx.signal);
   }
 
@@ -194,6 +246,65 @@ class TransferPass {
     this.upload.end();
     const { receipt } = await this.put;
     return { sha256: actual, size: this.received, receipt };
+  }
+}
+
+/**
+ * Watches one body for a stall: over each window of time spent waiting on the source, at least
+ * `minBytes` must arrive. A source that sends nothing trips it at the end of the window, one that
+ * drips when its bytes arrive. Time the consumer spends (storage, hashing) is not counted.
+ */
+class StallWatch {
+  private waited = 0;
+  private bytes = 0;
+  private since: number | null = null;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly policy: StallPolicy,
+    private readonly onStall: (error: TransferStalledError) => void,
+  ) {}
+
+  waiting(): void {
+    this.since = Date.now();
+    this.arm();
+  }
+
+  arrived(bytes: number): void {
+    if (this.since === null) return;
+    clearTimeout(this.timer);
+    this.account(bytes);
+    this.since = null;
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.since = null;
+  }
+
+  private arm(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.account(0);
+      // Still waiting: watch the rest of the wait.
+      if (this.since !== null) this.arm();
+    }, Math.max(1, this.policy.windowMs - this.waited));
+  }
+
+  private account(bytes: number): void {
+    const now = Date.now();
+    this.waited += now - (this.since ?? now);
+    this.bytes += bytes;
+    this.since = now;
+    if (this.waited < this.policy.windowMs) return;
+    if (this.bytes < this.policy.minBytes) {
+      this.stop();
+      this.onStall(new TransferStalledError(this.policy, this.bytes));
+      return;
+    }
+    // A window with enough bytes: the next one starts here.
+    this.waited = 0;
+    this.bytes = 0;
   }
 }
 

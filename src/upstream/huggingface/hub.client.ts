@@ -26,12 +26,18 @@ export interface HubClientOptions {
   userAgent?: string;
   /** Where connections may go (DEFAULT_EGRESS when absent). */
   egress?: EgressPolicy;
+  /** Pages one listing (a tree, the model list) may take: a hub whose `next` never ends is refused past it. */
+  maxPages?: number;
+  /** Files one tree may list. */
+  maxTreeFiles?: number;
 }
 
 /** Largest JSON document (one page of a list or tree) we are willing to buffer. */
 const MAX_JSON_BYTES = 32 * 1024 * 1024;
 /** The hub's own page cap for the model list. */
 const MAX_PAGE = 1000;
+const DEFAULT_MAX_PAGES = 1000;
+const DEFAULT_MAX_TREE_FILES = 100_000;
 /** Fields of the model list beyond the hub's default set; without them the list omits sha, author, gated, lastModified. */
 const LIST_EXPAND = ["author", "sha", "lastModified", "createdAt", "gated", "private", "tags", "pipeline_tag", "library_name", "downloads", "likes"];
 
@@ -51,6 +57,8 @@ class FetchHubClient implements HubClient {
   private readonly headers: Record<string, string>;
   private readonly credentials: RequestSpec["credentials"];
   private readonly egress: EgressPolicy | undefined;
+  private readonly maxPages: number;
+  private readonly maxTreeFiles: number;
 
   constructor(options: HubClientOptions) {
     const endpoint = new URL(options.endpoint);
@@ -65,6 +73,8 @@ class FetchHubClient implements HubClient {
     this.headers = { "user-agent": options.userAgent ?? "artifact-registry/0.1 (hub client)" };
     this.credentials = options.token ? { origin: this.origin, headers: { authorization: `Bearer ${options.token}` } } : undefined;
     this.egress = options.egress;
+    this.maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
+    this.maxTreeFiles = options.maxTreeFiles ?? DEFAULT_MAX_TREE_FILES;
   }
 
   async *listModels(opts: { search?: string; author?: string; filter?: string; limit: number; signal?: AbortSignal }): AsyncIterable<HubModelSummary> {
@@ -103,10 +113,16 @@ class FetchHubClient implements HubClient {
   }
 
   async *tree(repo: string, revision: string, opts?: { signal?: AbortSignal }): AsyncIterable<HubTreeEntry> {
-    const url = `${this.apiUrl(repo)}/tree/${encodeRevision(revision)}?recursive=true&expand=true`;
+    // Without expand: the hub's pages then hold 1000 entries, not 50, and every field used here is in them.
+    const url = `${this.apiUrl(repo)}/tree/${encodeRevision(revision)}?recursive=true`;
+    let files = 0;
     for await (const item of this.pages(url, opts?.signal)) {
       const entry = toTreeEntry(item);
-      if (entry) yield entry;
+      if (!entry) continue;
+      if (entry.type === "file" && ++files > this.maxTreeFiles) {
+        throw new HubError(`the tree of ${repo}@${revision} lists more than ${this.maxTreeFiles} files (SCAN_MAX_FILES)`, null, null, false, safeUrl(url));
+      }
+      yield entry;
     }
   }
 
@@ -198,6 +214,7 @@ class FetchHubClient implements HubClient {
   private async *pages(first: string, signal?: AbortSignal): AsyncIterable<unknown> {
     const seen = new Set<string>();
     for (let url: string | undefined = first; url; ) {
+      if (seen.size >= this.maxPages) throw new HubError(`the hub's listing goes on past ${this.maxPages} pages (SCAN_MAX_TREE_PAGES)`, null, null, false, safeUrl(first));
       seen.add(url);
       const page: JsonPage = await this.request(url, signal, (upstream) => readJson(upstream));
       if (!Array.isArray(page.json)) throw malformed(url, "a page is not a JSON array");

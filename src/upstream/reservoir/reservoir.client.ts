@@ -29,6 +29,7 @@ const FILES_PAGE = 500;
  * is about 1,400 points per artifact: 20 stays well under the default limit of 50,000.
  */
 const DEFAULT_ARTIFACT_PAGE = 20;
+const DEFAULT_MAX_PAGES = 1000;
 
 export interface ReservoirClientOptions {
   /** The remote's GraphQL URL. */
@@ -48,6 +49,10 @@ export interface ReservoirClientOptions {
   maxFilesPerRevision?: number;
   /** Where connections may go (DEFAULT_EGRESS when absent). */
   egress?: EgressPolicy;
+  /** Pages one listing (an artifact's revisions, a revision's files) may take. */
+  maxPages?: number;
+  /** Stops every call (a scan's deadline): they reject with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface RemoteArtifactWithRevisions {
@@ -105,6 +110,11 @@ export class ReservoirClient {
     return this.options.endpoint;
   }
 
+  /** The same client, its calls stopped when `signal` aborts. */
+  withSignal(signal: AbortSignal): ReservoirClient {
+    return new ReservoirClient({ ...this.options, signal: this.options.signal ? AbortSignal.any([this.options.signal, signal]) : signal });
+  }
+
   /** One page of the remote's artifacts, each with its first page of revisions. */
   async artifactPage(filter: RemoteArtifactFilter, page: { first: number; after?: string | null }): Promise<RemoteArtifactPage> {
     const data = await this.query(ARTIFACTS_QUERY, {
@@ -132,7 +142,8 @@ export class ReservoirClient {
         const { revisions: first, ...artifact } = node;
         const revisions = first ? first.edges.map((e) => e.node) : [];
         let pageInfo = first?.pageInfo ?? { hasNextPage: false, endCursor: null };
-        while (pageInfo.hasNextPage) {
+        for (let pages = 1; pageInfo.hasNextPage; pages++) {
+          this.checkPages(pages, `the revisions of artifact ${artifact.id}`);
           const next = await this.revisionPage(artifact.id, pageInfo.endCursor);
           revisions.push(...next.edges.map((e) => e.node));
           pageInfo = next.pageInfo;
@@ -151,13 +162,14 @@ export class ReservoirClient {
     const files: RemoteFile[] = [];
     let readme: string | null = null;
     let after: string | null = null;
-    for (let first = true; ; first = false) {
+    for (let first = true, pages = 0; ; first = false) {
+      this.checkPages(pages++, `the files of revision ${revisionId}`);
       const data: z.infer<typeof RevisionDetailsData> = await this.query(REVISION_DETAILS_QUERY, { id: revisionId, first: FILES_PAGE, after, withReadme: first }, RevisionDetailsData);
       if (!data.artifactRevision) throw new ReservoirError("protocol", `the remote no longer has revision ${revisionId}`);
       if (first) readme = data.artifactRevision.readme ?? null;
       const page = data.artifactRevision.files;
       files.push(...page.edges.map((e) => e.node));
-      if (files.length > maxFiles) throw new ReservoirError("protocol", `revision ${revisionId} lists more than ${maxFiles} files`);
+      if (files.length > maxFiles) throw new ReservoirError("protocol", `revision ${revisionId} lists more than ${maxFiles} files (SCAN_MAX_FILES)`);
       if (!page.pageInfo.hasNextPage || page.edges.length === 0) return { readme, files };
       after = page.pageInfo.endCursor;
     }
@@ -290,6 +302,11 @@ export class ReservoirClient {
     return stop;
   }
 
+  private checkPages(pages: number, what: string): void {
+    const max = this.options.maxPages ?? DEFAULT_MAX_PAGES;
+    if (pages >= max) throw new ReservoirError("protocol", `${what} go on past ${max} pages (SCAN_MAX_TREE_PAGES)`);
+  }
+
   private query<S extends z.ZodType>(document: string, variables: Record<string, unknown>, schema: S): Promise<z.infer<S>> {
     return this.call(document, variables, schema, { timeoutMs: this.options.timeoutMs, retryTimeouts: true });
   }
@@ -301,8 +318,10 @@ export class ReservoirClient {
   private async call<S extends z.ZodType>(document: string, variables: Record<string, unknown>, schema: S, opts: CallOptions): Promise<z.infer<S>> {
     const body = JSON.stringify({ query: document, variables });
     const endpoint = this.options.endpoint;
+    const { signal } = this.options;
     for (let attempt = 1; ; attempt++) {
-      const control = new AttemptControl(opts.timeoutMs);
+      signal?.throwIfAborted();
+      const control = new AttemptControl(opts.timeoutMs, signal);
       control.url = endpoint;
       let answer: { status: number; headers: Headers; bytes: Buffer };
       try {
@@ -329,7 +348,7 @@ export class ReservoirClient {
           const decision = retryDelay(attempt, this.retry, headers);
           if (decision.retry) {
             await response.body?.cancel().catch(() => undefined);
-            await sleep(decision.delayMs);
+            await sleep(decision.delayMs, signal);
             continue;
           }
         }
@@ -342,6 +361,7 @@ export class ReservoirClient {
         const refused = egressRefusal(error);
         if (refused) throw new ReservoirError("network", `cannot reach the remote: ${refused.message}`, { cause: refused });
         const kind = control.classify(error);
+        if (kind === "aborted") throw signal!.reason;
         const final = kind === "other" || attempt >= this.retry.attempts || (kind === "timeout" && !opts.retryTimeouts);
         if (final) {
           const tries = attempt > 1 ? ` (after ${attempt} attempts)` : "";
@@ -349,7 +369,7 @@ export class ReservoirClient {
             ? new ReservoirError("timeout", `no answer within ${opts.timeoutMs} ms${tries}`, { cause: error })
             : new ReservoirError("network", `cannot reach the remote: ${describeNetworkError(error)}${tries}`, { cause: error });
         }
-        await sleep(backoffDelay(attempt, this.retry));
+        await sleep(backoffDelay(attempt, this.retry), signal);
         continue;
       }
       return this.interpret(answer, schema, attempt);
