@@ -44,8 +44,10 @@ export interface ImportRevision {
   namespaceId: string | null;
   /** A delegated import: a Reservoir remote that has not imported its copy is asked to. */
   delegate: boolean;
-  /** Process crashes in a row during this import with no file verified in between. */
+  /** Process crashes in a row during this import with no more bytes kept in between. */
   crashes: number;
+  /** Bytes the import had kept when its latest run started; null before the first. */
+  crashMark: bigint | null;
   importProgress: ImportProgressData | null;
 }
 

@@ -95,7 +95,7 @@ export interface RevisionPatch {
   importNamespaceId?: string | null;
   importDelegate?: boolean;
   importCrashes?: number;
-  importCrashMark?: number | null;
+  importCrashMark?: string | null;
 }
 
 const PATCH_COLUMNS: Record<keyof RevisionPatch, { column: string; json: boolean }> = {

@@ -19,7 +19,8 @@ const BYTES = randomBytes(64 * 1024);
 const SHA = createHash("sha256").update(BYTES).digest("hex");
 const FILE: ImportFile = { id: "f", path: "weights.bin", size: String(BYTES.length), sha256: SHA, upstreamOid: null };
 
-type Reply = { status?: 200 | 206; etag?: string | null; bytes: Buffer; breakAfter?: number; length?: number | null };
+/** One answer of a scripted source: its bytes (cut short after `breakAfter`), or a body of its own. */
+type Reply = { status?: 200 | 206; etag?: string | null; bytes?: Buffer; body?: Readable; breakAfter?: number; length?: number | null };
 
 /** A source that answers each open with the next scripted reply, served from the requested offset. */
 function scripted(replies: Array<(start: number) => Reply>): FileSource & { opens: Array<number> } {
@@ -31,31 +32,21 @@ function scripted(replies: Array<(start: number) => Reply>): FileSource & { open
       const start = opts.range?.start ?? 0;
       opens.push(start);
       const reply = replies[Math.min(opens.length - 1, replies.length - 1)](start);
-      const body = reply.breakAfter === undefined
-        ? Readable.from([reply.bytes])
+      const bytes = reply.bytes ?? Buffer.alloc(0);
+      const body = reply.body ?? (reply.breakAfter === undefined
+        ? Readable.from([bytes])
         : Readable.from((async function* () {
-          yield reply.bytes.subarray(0, reply.breakAfter);
+          yield bytes.subarray(0, reply.breakAfter);
           throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
-        })());
-      return { status: reply.status ?? (start > 0 ? 206 : 200), body, etag: reply.etag === undefined ? "v1" : reply.etag, contentLength: reply.length === undefined ? reply.bytes.length : reply.length };
+        })()));
+      const length = reply.length !== undefined ? reply.length : reply.body ? null : bytes.length;
+      return { status: reply.status ?? (start > 0 ? 206 : 200), body, etag: reply.etag === undefined ? "v1" : reply.etag, contentLength: length };
     },
   };
 }
 
-/** A source that answers each open with the next body, made from the requested offset. */
-function withBodies(bodies: Array<(start: number) => Readable>): FileSource & { opens: number[] } {
-  const opens: number[] = [];
-  return {
-    kind: "huggingface",
-    opens,
-    async open(_file, opts): Promise<OpenedFile> {
-      const start = opts.range?.start ?? 0;
-      opens.push(start);
-      const body = bodies[Math.min(opens.length - 1, bodies.length - 1)](start);
-      return { status: start > 0 ? 206 : 200, body, etag: "v1", contentLength: null };
-    },
-  };
-}
+/** A source whose answers are the given bodies, of unknown length. */
+const withBodies = (bodies: Array<(start: number) => Readable>) => scripted(bodies.map((body) => (start: number) => ({ body: body(start) })));
 
 function* chunksOf(bytes: Buffer, size: number): Generator<Buffer> {
   for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
@@ -138,8 +129,8 @@ describe.each([
     const counted = { bytes: 0 };
     await expect(transferFile(context(source, counted), FILE, "weights.bin")).rejects.toThrow(`Checksum mismatch for weights.bin: expected SHA-256 ${SHA}`);
     expect(await adapter.stat("staging/weights.bin")).toBeNull();
-    // The bytes were written to the temporary folder before the hash was known: it exists, and is empty.
-    expect(await readdir(path.join(dir, ".tmp"))).toEqual([]);
+    // The bytes were written to a partial file before the hash was known: it is gone, with its folder.
+    expect(await readdir(dir)).toEqual([]);
     expect(counted.bytes).toBe(0);
   });
 
@@ -174,6 +165,43 @@ describe.each([
     });
     expect(source.opens).toEqual([0, 1000, 2000, 3000]);
     expect(await adapter.stat("staging/weights.bin")).toBeNull();
+  });
+
+  it("continues the partial a crashed attempt kept: its bytes are hashed again, and only the rest is asked for", async () => {
+    await adapter.put("staging.partial/weights.bin", Readable.from([BYTES.subarray(0, 10_000)]));
+    const source = scripted([(start) => ({ bytes: BYTES.subarray(start) })]);
+    const counted = { bytes: 0 };
+
+    const result = await transferFile(context(source, counted), FILE, "weights.bin", 10_000);
+
+    expect(result).toEqual({ sha256: SHA, size: BYTES.length, receipt: "scratch" });
+    expect(source.opens).toEqual([10_000]);
+    expect(counted.bytes).toBe(BYTES.length);
+    expect(await objectBytes(adapter, "staging/weights.bin")).toEqual(BYTES);
+    expect(await adapter.stat("staging.partial/weights.bin")).toBeNull();
+  });
+
+  it("starts over from byte 0 when the kept bytes do not match, rather than calling the source wrong", async () => {
+    const damaged = Buffer.from(BYTES.subarray(0, 10_000));
+    damaged[5] ^= 0xff;
+    await adapter.put("staging.partial/weights.bin", Readable.from([damaged]));
+    const source = scripted([(start) => ({ bytes: BYTES.subarray(start) })]);
+
+    const result = await transferFile(context(source, { bytes: 0 }), FILE, "weights.bin", 10_000);
+
+    expect(result.sha256).toBe(SHA);
+    expect(source.opens).toEqual([10_000, 0]);
+    expect(await objectBytes(adapter, "staging/weights.bin")).toEqual(BYTES);
+  });
+
+  it("starts over from byte 0 when the source cannot continue the kept bytes (no 206)", async () => {
+    await adapter.put("staging.partial/weights.bin", Readable.from([BYTES.subarray(0, 10_000)]));
+    const source = scripted([(start) => ({ status: 200, bytes: BYTES.subarray(start) })]);
+
+    const result = await transferFile(context(source, { bytes: 0 }), FILE, "weights.bin", 10_000);
+
+    expect(result.sha256).toBe(SHA);
+    expect(source.opens).toEqual([10_000, 0]);
   });
 
   it("does not count the time storage takes as a stall", async () => {

@@ -16,7 +16,7 @@ const UPLOAD_PIPE_BYTES = 256 * 1024;
 export interface TransferContext {
   source: FileSource;
   /** Where the bytes go; nothing is kept there unless every byte matched. */
-  staging: Pick<StagingArea, "put">;
+  staging: Pick<StagingArea, "put" | "readPartial">;
   signal: AbortSignal;
   /** Told every byte received; negative when a file restarts and its bytes no longer count. */
   onBytes(bytes: number): void;
@@ -78,11 +78,12 @@ export interface TransferResult {
  * unchanged; otherwise the file starts over. Nothing is staged unless every byte matched:
  * on a mismatch or an abort the upload is aborted, so the storage discards it.
  */
-export async function transferFile(ctx: TransferContext, file: ImportFile, path: string): Promise<TransferResult> {
+export async function transferFile(ctx: TransferContext, file: ImportFile, path: string, resumeFrom = 0): Promise<TransferResult> {
   const maxRestarts = ctx.maxRestarts ?? 3;
   const count: ReconnectCount = { reconnects: 0 };
   for (let restarts = 0; ; restarts++) {
-    const outcome = await streamOnce(ctx, file, path, count);
+    // Only the first pass continues what a crashed attempt left; a restart starts from byte 0.
+    const outcome = await streamOnce(ctx, file, path, count, restarts === 0 ? resumeFrom : 0);
     if (outcome !== "restart") return outcome;
     if (restarts >= maxRestarts) {
       throw Object.assign(new Error(`${file.path} changed upstream during the download ${restarts + 1} times`), { retryable: true });
@@ -95,8 +96,8 @@ interface ReconnectCount {
   reconnects: number;
 }
 
-async function streamOnce(ctx: TransferContext, file: ImportFile, path: string, count: ReconnectCount): Promise<TransferResult | "restart"> {
-  const pass = new TransferPass(ctx, file, path, count);
+async function streamOnce(ctx: TransferContext, file: ImportFile, path: string, count: ReconnectCount, resumeFrom: number): Promise<TransferResult | "restart"> {
+  const pass = new TransferPass(ctx, file, path, count, resumeFrom);
   try {
     return await pass.run();
   } catch (error) {
@@ -120,17 +121,22 @@ class TransferPass {
   private readonly hasher: StreamHasher;
   private received = 0;
   private etag: string | null = null;
+  /** Whether `etag` is the source's answer for these bytes (a resumed pass learns it from its first response). */
+  private etagKnown = false;
   /** Breaks in a row without progress. */
   private breaks = 0;
 
   constructor(
     private readonly ctx: TransferContext,
     private readonly file: ImportFile,
-    path: string,
+    private readonly path: string,
     private readonly count: ReconnectCount,
+    /** Bytes of a partial a crashed attempt left, to hash again and continue (0: from scratch). */
+    private readonly resumeFrom: number,
   ) {
     this.expected = Number(file.size);
-    this.put = ctx.staging.put(path, this.upload, { signal: AbortSignal.any([ctx.signal, this.putControl.signal]), size: this.expected });
+    const signal = AbortSignal.any([ctx.signal, this.putControl.signal]);
+    this.put = ctx.staging.put(path, this.upload, { signal, size: this.expected, ...(resumeFrom > 0 ? { resumeFrom } : {}) });
     this.putSettled = this.put.then(
       () => undefined,
       (error) => {
@@ -141,16 +147,23 @@ class TransferPass {
   }
 
   async run(): Promise<TransferResult | "restart"> {
+    if (this.resumeFrom > 0 && !(await this.rehashPartial())) {
+      await this.abandon(new Error("restart"));
+      return "restart";
+    }
     while (this.received < this.expected || this.received === 0) {
       const opened = await this.open();
       if (!opened) continue;
-      if (this.received > 0 && (opened.status !== 206 || this.etag === null || opened.etag !== this.etag)) {
+      if (this.received > 0 && (opened.status !== 206 || (this.etagKnown && (this.etag === null || opened.etag !== this.etag)))) {
         // The source cannot continue these exact bytes: the hash must start over with them.
         opened.body.destroy();
         await this.abandon(new Error("restart"));
         return "restart";
       }
-      if (this.received === 0) this.etag = opened.etag;
+      if (!this.etagKnown) {
+        this.etag = opened.etag;
+        this.etagKnown = true;
+      }
       if (opened.contentLength !== null && this.received + opened.contentLength !== this.expected) {
         opened.body.destroy();
         throw new PermanentImportError(sizeMismatch(this.file, this.expected, this.received + opened.contentLength));
@@ -172,6 +185,27 @@ class TransferPass {
     this.upload.destroy();
     await this.putSettled;
     this.ctx.onBytes(-this.received);
+  }
+
+  /**
+   * Hashes the bytes a crashed attempt kept, so the pass continues from there. False when they
+   * are not all there any more: the pass then starts over.
+   */
+  private async rehashPartial(): Promise<boolean> {
+    const read = this.ctx.staging.readPartial;
+    if (!read) return false;
+    try {
+      for await (const chunk of read.call(this.ctx.staging, this.path, this.resumeFrom, this.ctx.signal)) {
+        const hashing = this.hasher.update(chunk);
+        this.received += chunk.length;
+        this.ctx.onBytes(chunk.length);
+        if (!hashing) await this.hasher.ready();
+      }
+    } catch (error) {
+      if (this.ctx.signal.aborted || error instanceof HashingError) throw error;
+      return false;
+    }
+    return this.received === this.resumeFrom;
   }
 
   /** Asks the source for the file from where this pass stands; null after a transient failure was waited out. */
@@ -229,19 +263,25 @@ class TransferPass {
     await sleep(backoffDelay(this.breaks, this.ctx.retry), this.ctx.signal);
   }
 
-  /** Checks every byte against the manifest, then ends the upload: nothing is committed before. */
-  private async commit(): Promise<TransferResult> {
+  /**
+   * Checks every byte against the manifest, then ends the upload: nothing is committed before. A
+   * resumed pass that does not match starts over from byte 0 ("restart") before the source is
+   * called wrong: the bytes a crash left may not be what they seemed.
+   */
+  private async commit(): Promise<TransferResult | "restart"> {
     const { file } = this;
     const digests = await this.hasher.digest();
     const actual = digests.sha256;
+    let mismatch: string | null = null;
     if (file.sha256 && actual !== file.sha256.toLowerCase()) {
-      throw new PermanentImportError(`Checksum mismatch for ${file.path}: expected SHA-256 ${file.sha256.toLowerCase()}, got ${actual}`);
+      mismatch = `Checksum mismatch for ${file.path}: expected SHA-256 ${file.sha256.toLowerCase()}, got ${actual}`;
+    } else if (digests.gitSha1 && file.upstreamOid && digests.gitSha1 !== file.upstreamOid.toLowerCase()) {
+      mismatch = `Checksum mismatch for ${file.path}: expected git blob SHA-1 ${file.upstreamOid.toLowerCase()}, got ${digests.gitSha1}`;
     }
-    if (digests.gitSha1 && file.upstreamOid) {
-      const oid = digests.gitSha1;
-      if (oid !== file.upstreamOid.toLowerCase()) {
-        throw new PermanentImportError(`Checksum mismatch for ${file.path}: expected git blob SHA-1 ${file.upstreamOid.toLowerCase()}, got ${oid}`);
-      }
+    if (mismatch !== null) {
+      if (this.resumeFrom === 0) throw new PermanentImportError(mismatch);
+      await this.abandon(new Error("restart"));
+      return "restart";
     }
     this.upload.end();
     const { receipt } = await this.put;
