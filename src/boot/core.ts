@@ -15,6 +15,7 @@ import { ensureDefaultStorage } from "../storage/bootstrap";
 import { LinkSigner } from "../storage/link-signer";
 import { StorageManager } from "../storage/storage-manager";
 import { createUpstreamClients, type UpstreamClients } from "../upstream/clients";
+import { EgressPolicy } from "../upstream/egress";
 
 /*
  * What every process of the service starts, the API server and the import worker alike:
@@ -101,8 +102,11 @@ export async function bootCore(config: Config, options: CoreOptions = {}): Promi
     await queue.start();
     onClose("import queue", () => queue.stop());
 
-    const clients = createUpstreamClients({ timeoutMs: config.scan.upstreamTimeoutMs });
-    const registries = new RegistryService(ds, config.limits);
+    const egress = new EgressPolicy(config.upstream);
+    onClose("upstream connections", () => egress.close());
+    const { upstreamTimeoutMs: timeoutMs, maxPages, maxFiles } = config.scan;
+    const clients = createUpstreamClients({ timeoutMs, egress, maxPages, maxFiles });
+    const registries = new RegistryService(ds, config.limits, egress);
     let worker: ImportWorker | null = null;
     if (config.import.worker) {
       const created = createImportWorker({ ds, config, storage, events, logger, queue, connectionString: databaseUrl, registries, clients });

@@ -41,7 +41,7 @@ export interface ServiceDeps {
 export function createServices(deps: ServiceDeps) {
   const { registries, clients } = deps;
   const detailQueue = new DetailQueue(deps.config.scan.detailConcurrency, deps.logger);
-  const huggingface = new HuggingFaceScanner(deps.ds, clients.hub, detailQueue, deps.logger);
+  const huggingface = new HuggingFaceScanner(deps.ds, clients.hub, detailQueue, deps.logger, deps.config.scan.requestTimeoutMs);
   const reservoir = new ReservoirScanner({
     ds: deps.ds,
     clients: clients.reservoir,
@@ -58,7 +58,7 @@ export function createServices(deps: ServiceDeps) {
       ds: deps.ds, registries, clients: clients.reservoir, logger: deps.logger,
     }, uploads),
     uploads,
-    scans: new ScanService(registries, huggingface, detailQueue, reservoir),
+    scans: new ScanService(registries, huggingface, detailQueue, reservoir, deps.config.scan.requestTimeoutMs),
     storages: new StorageService(deps.ds, deps.storage, { limits: deps.config.limits, logger: deps.logger }),
     keypairs: new KeypairService(deps.ds, { authSecret: deps.authSecret, limits: deps.config.limits, logger: deps.logger }),
   };

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { isNetwork } from "../upstream/egress";
 
 const optionalString = z.string().trim().min(1).optional();
 const flag = (fallback: boolean) =>
@@ -40,7 +41,14 @@ const schema = z.object({
   APOLLO_FEDERATION_TRACES: flag(false),
   PRESIGNED_URL_MAX_EXPIRY: z.coerce.number().int().min(1).default(86400),
   SCAN_DETAIL_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  SCAN_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(86400).default(120),
+  SCAN_MAX_FILES: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  SCAN_MAX_TREE_PAGES: z.coerce.number().int().min(1).max(100_000).default(1000),
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).default(30000),
+  UPSTREAM_PRIVATE_NETWORKS: z.string().trim()
+    .refine((v) => v === "allow" || v === "deny" || v.split(",").every(isNetwork), 'must be "allow", "deny", or a comma-separated list of networks (CIDRs or addresses) to allow')
+    .transform((v): UpstreamConfig => (v === "allow" || v === "deny" ? { privateNetworks: v, allowedPrivateNetworks: [] } : { privateNetworks: "deny", allowedPrivateNetworks: v.split(",").map((n) => n.trim()) }))
+    .default({ privateNetworks: "allow", allowedPrivateNetworks: [] }),
   IMPORT_WORKER: flag(true),
   IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   IMPORT_FILE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
@@ -50,6 +58,9 @@ const schema = z.object({
   IMPORT_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   IMPORT_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).max(60).default(2),
   IMPORT_RECOVERY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  IMPORT_STALL_WINDOW_SECONDS: z.coerce.number().min(0.1).max(3600).default(60),
+  IMPORT_STALL_MIN_BYTES: z.coerce.number().int().min(1).default(1024 * 1024),
+  IMPORT_MAX_RECONNECTS_PER_FILE: z.coerce.number().int().min(0).max(10_000).default(20),
   IMPORT_PICKLE_POLICY: z.enum(["off", "warn", "reject"]).default("warn"),
   IMPORT_HASH_THREADS: z.string().trim().toLowerCase()
     .refine((v) => v === "auto" || (/^\d{1,2}$/.test(v) && Number(v) <= 16), 'must be "auto" or a whole number from 0 to 16')
@@ -75,7 +86,8 @@ export interface Config {
   /** Whether a gateway that asks (apollo-federation-include-trace) gets Apollo's inline traces (ftv1). */
   federationTraces: boolean;
   presignedUrlMaxExpiry: number;
-  scan: { detailConcurrency: number; upstreamTimeoutMs: number };
+  scan: ScanConfig;
+  upstream: UpstreamConfig;
   import: ImportConfig;
 }
 
@@ -93,6 +105,27 @@ export interface Limits {
   maxInputDepth: number;
   /** An HTTP body or a graphql-ws message. */
   maxRequestBytes: number;
+}
+
+export interface ScanConfig {
+  detailConcurrency: number;
+  upstreamTimeoutMs: number;
+  /** Deadline of one scan request, and of each background detail job (a README and manifest). */
+  requestTimeoutMs: number;
+  /** Files one revision's manifest may list; more is an error (a tree that never ends). */
+  maxFiles: number;
+  /** Pages one upstream listing (a tree, the model list) may take. */
+  maxPages: number;
+}
+
+export interface UpstreamConfig {
+  /**
+   * Whether upstream connections may go to loopback and private networks (local mirrors,
+   * Reservoir peers); with "deny", only to `allowedPrivateNetworks` among them. Link-local and
+   * cloud metadata addresses are refused either way.
+   */
+  privateNetworks: "allow" | "deny";
+  allowedPrivateNetworks: string[];
 }
 
 export interface ImportConfig {
@@ -113,6 +146,10 @@ export interface ImportConfig {
   pollIntervalSeconds: number;
   /** How often revisions mid-import are checked for a live job. */
   recoveryIntervalSeconds: number;
+  /** A transfer that brings fewer than `minBytes` over `windowSeconds` of waiting is dropped and asked for again. */
+  stall: { windowSeconds: number; minBytes: number };
+  /** Requests after the first that one file may take in an attempt, whatever its progress. */
+  maxReconnectsPerFile: number;
   /** Pickle files next to a safetensors twin: ignored, reported, or refused. */
   picklePolicy: "off" | "warn" | "reject";
   /** Threads that hash large files beside the event loop; "auto" decides by cores, SHA speed and storage (see autoHashThreads). */
@@ -167,7 +204,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: { headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS },
     federationTraces: e.APOLLO_FEDERATION_TRACES,
     presignedUrlMaxExpiry: e.PRESIGNED_URL_MAX_EXPIRY,
-    scan: { detailConcurrency: e.SCAN_DETAIL_CONCURRENCY, upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS },
+    scan: {
+      detailConcurrency: e.SCAN_DETAIL_CONCURRENCY,
+      upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+      requestTimeoutMs: Math.round(e.SCAN_REQUEST_TIMEOUT_SECONDS * 1000),
+      maxFiles: e.SCAN_MAX_FILES,
+      maxPages: e.SCAN_MAX_TREE_PAGES,
+    },
+    upstream: e.UPSTREAM_PRIVATE_NETWORKS,
     import: {
       worker: e.IMPORT_WORKER,
       concurrency: e.IMPORT_CONCURRENCY,
@@ -178,6 +222,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryDelaySeconds: e.IMPORT_RETRY_DELAY_SECONDS,
       pollIntervalSeconds: e.IMPORT_POLL_INTERVAL_SECONDS,
       recoveryIntervalSeconds: e.IMPORT_RECOVERY_INTERVAL_SECONDS,
+      stall: { windowSeconds: e.IMPORT_STALL_WINDOW_SECONDS, minBytes: e.IMPORT_STALL_MIN_BYTES },
+      maxReconnectsPerFile: e.IMPORT_MAX_RECONNECTS_PER_FILE,
       picklePolicy: e.IMPORT_PICKLE_POLICY,
       hashThreads: e.IMPORT_HASH_THREADS,
     },

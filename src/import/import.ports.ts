@@ -46,8 +46,10 @@ export interface ImportRevision {
   delegate: boolean;
   /** The import publishes the revision's uploads (verified again as they are copied), not upstream's files. */
   fromUploads: boolean;
-  /** Process crashes in a row during this import with no file verified in between. */
+  /** Process crashes in a row during this import with no more bytes kept in between. */
   crashes: number;
+  /** Bytes the import had kept when its latest run started; null before the first. */
+  crashMark: bigint | null;
   importProgress: ImportProgressData | null;
 }
 

@@ -6,7 +6,8 @@ import { ArtifactRegistryType, ArtifactType } from "../common/enums";
 import { ERRORS } from "../common/errors";
 import type { PagingArgs, PagingLimits } from "../common/paging";
 import { parseId, type NodeTypeName } from "../common/relay";
-import { checkHttpUrl, checkName, checkText, given } from "../common/validation";
+import { checkName, checkText, given } from "../common/validation";
+import { checkUpstreamUrl, DEFAULT_EGRESS, type EgressPolicy } from "../upstream/egress";
 import type {
   CreateHuggingFaceRegistryInput, CreateReservoirRegistryInput, UpdateHuggingFaceRegistryInput, UpdateReservoirRegistryInput,
 } from "./registry.inputs";
@@ -33,7 +34,12 @@ const API_VERSION_MAX = 32;
  * plus its own table), always written together in one transaction.
  */
 export class RegistryService {
-  constructor(private readonly ds: DataSource, private readonly limits: PagingLimits) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly limits: PagingLimits,
+    /** Registry URLs naming an address it refuses are refused when they are saved. */
+    private readonly egress: EgressPolicy = DEFAULT_EGRESS,
+  ) {}
 
   findHuggingFace(id: string): Promise<HuggingFaceRegistryRecord | null> {
     return findHuggingFaceRegistries(this.ds, [id]).then((m) => m.get(id) ?? null);
@@ -71,7 +77,7 @@ export class RegistryService {
 
   async createHuggingFace(input: CreateHuggingFaceRegistryInput): Promise<HuggingFaceRegistryRecord> {
     const name = checkName(input.name);
-    const url = checkHttpUrl(input.url, "url");
+    const url = checkUpstreamUrl(input.url, "url", this.egress);
     const token = given(input.token) && input.token !== "" ? checkText(input.token, "token", TOKEN_MAX) : null;
     return this.write(name, async (em) => {
       const id = await this.insertBase(em, name, ArtifactRegistryType.HUGGINGFACE, url);
@@ -83,7 +89,7 @@ export class RegistryService {
   async updateHuggingFace(input: UpdateHuggingFaceRegistryInput): Promise<HuggingFaceRegistryRecord> {
     const id = parseId(HF_ID_TYPES, input.id, "id");
     const name = given(input.name) ? checkName(input.name) : undefined;
-    const url = given(input.url) ? checkHttpUrl(input.url, "url") : undefined;
+    const url = given(input.url) ? checkUpstreamUrl(input.url, "url", this.egress) : undefined;
     // null keeps the token (the web UI sends the form without it); "" is the explicit "remove".
     const token = input.token === "" ? null : given(input.token) ? checkText(input.token, "token", TOKEN_MAX) : undefined;
     return this.write(name, async (em) => {
@@ -106,7 +112,7 @@ export class RegistryService {
 
   async createReservoir(input: CreateReservoirRegistryInput): Promise<ReservoirRegistryRecord> {
     const name = checkName(input.name);
-    const endpoint = checkHttpUrl(input.endpoint, "endpoint");
+    const endpoint = checkUpstreamUrl(input.endpoint, "endpoint", this.egress);
     const accessKey = checkText(input.accessKey, "accessKey", KEY_MAX);
     const secretKey = checkText(input.secretKey, "secretKey", TOKEN_MAX);
     const apiVersion = checkText(input.apiVersion, "apiVersion", API_VERSION_MAX);
@@ -123,7 +129,7 @@ export class RegistryService {
   async updateReservoir(input: UpdateReservoirRegistryInput): Promise<ReservoirRegistryRecord> {
     const id = parseId(RSV_ID_TYPES, input.id, "id");
     const name = given(input.name) ? checkName(input.name) : undefined;
-    const endpoint = given(input.endpoint) ? checkHttpUrl(input.endpoint, "endpoint") : undefined;
+    const endpoint = given(input.endpoint) ? checkUpstreamUrl(input.endpoint, "endpoint", this.egress) : undefined;
     const accessKey = given(input.accessKey) ? checkText(input.accessKey, "accessKey", KEY_MAX) : undefined;
     const secretKey = given(input.secretKey) ? checkText(input.secretKey, "secretKey", TOKEN_MAX) : undefined;
     const apiVersion = given(input.apiVersion) ? checkText(input.apiVersion, "apiVersion", API_VERSION_MAX) : undefined;

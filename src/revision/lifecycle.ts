@@ -96,7 +96,7 @@ export interface RevisionPatch {
   importDelegate?: boolean;
   importUploads?: boolean;
   importCrashes?: number;
-  importCrashMark?: number | null;
+  importCrashMark?: string | null;
 }
 
 const PATCH_COLUMNS: Record<keyof RevisionPatch, { column: string; json: boolean }> = {

@@ -99,13 +99,13 @@ export class ArtifactRevisionEntity {
   @Column({ name: "import_uploads", type: "boolean", default: false })
   importUploads: boolean;
 
-  /** Process crashes in a row, during the running import, with no file verified in between. */
+  /** Process crashes in a row, during the running import, with no more bytes kept in between. */
   @Column({ name: "import_crashes", type: "integer", default: 0 })
   importCrashes: number;
 
-  /** Files verified in staging when the last of those crashes was noticed. */
-  @Column({ name: "import_crash_mark", type: "integer", nullable: true })
-  importCrashMark: number | null;
+  /** Bytes the import had kept (staged, partial or placed) when its latest run started. */
+  @Column({ name: "import_crash_mark", type: "bigint", nullable: true })
+  importCrashMark: string | null;
 
   @CreateDateColumn({ name: "created_at", type: "timestamptz" })
   createdAt: Date;

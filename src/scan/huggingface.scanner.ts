@@ -14,6 +14,7 @@ import { MAX_README_BYTES, type ManifestFile } from "../revision/manifest";
 import { recordRevisionDetails, upsertArtifact } from "./catalog";
 import type { DetailQueue } from "./detail-queue";
 import { unsafeModelIdReason, unsafePathReason, unsafeVersionReason } from "../revision/safe-path";
+import { withDeadline } from "../common/deadline";
 
 export const SOURCE_NAME = "huggingface";
 const MODEL_CONCURRENCY = 8;
@@ -30,7 +31,10 @@ export interface ScannedRevision {
 /** What the scanner needs from the hub port, per registry (URL and token). */
 
 function describe(error: unknown): string {
-  if (error instanceof HubError) return `${error.errorCode ?? `HTTP ${error.status ?? "error"}`}: ${error.message}`;
+  if (error instanceof HubError) {
+    const code = error.errorCode ?? (error.status === null ? null : `HTTP ${error.status}`);
+    return code ? `${code}: ${error.message}` : error.message;
+  }
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -75,18 +79,21 @@ export class HuggingFaceScanner {
     private readonly clients: HubClientFactory,
     private readonly queue: DetailQueue,
     private readonly logger: Logger,
+    /** Deadline of each background detail job (SCAN_REQUEST_TIMEOUT_SECONDS). */
+    private readonly detailTimeoutMs = 120_000,
   ) {}
 
   /**
    * Lists up to `limit` models and upserts them with a revision per ref; returns once they exist.
    * READMEs and manifests follow in the background (the detail queue).
    */
-  async scan(registry: HuggingFaceRegistryRecord, opts: { limit: number; search?: string | null }, actor: ScanActor): Promise<ArtifactEntity[]> {
+  async scan(registry: HuggingFaceRegistryRecord, opts: { limit: number; search?: string | null }, actor: ScanActor, signal?: AbortSignal): Promise<ArtifactEntity[]> {
     const client = this.clients(registry);
     const summaries: HubModelSummary[] = [];
     try {
-      for await (const model of client.listModels({ search: opts.search ?? undefined, limit: opts.limit })) summaries.push(model);
+      for await (const model of client.listModels({ search: opts.search ?? undefined, limit: opts.limit, signal })) summaries.push(model);
     } catch (error) {
+      if (error instanceof AppError) throw error;
       throw ERRORS.upstream(`Hugging Face hub ${registry.url} failed while listing models: ${describe(error)}`);
     }
     // A name that cannot be a folder of a storage key is never stored: skipped, and logged.
@@ -96,21 +103,22 @@ export class HuggingFaceScanner {
       return !unsafe;
     });
     const limit = pLimit(MODEL_CONCURRENCY);
-    const results = await Promise.all(safe.map((summary) => limit(() => this.scanModel(client, registry, summary, actor))));
+    const results = await Promise.all(safe.map((summary) => limit(() => this.scanModel(client, registry, summary, actor, signal))));
     for (const { artifact, revisions } of results) {
       for (const { revision, commit } of revisions) {
-        this.queue.enqueue(`${artifact.name}@${revision.version}`, () => this.fetchDetails(client, artifact.name, revision.id, commit));
+        const label = `${artifact.name}@${revision.version}`;
+        this.queue.enqueue(label, () => withDeadline(this.detailTimeoutMs, `Reading the details of ${label}`, (deadline) => this.fetchDetails(client, artifact.name, revision.id, commit, deadline)));
       }
     }
     return results.map((r) => r.artifact);
   }
 
-  private async scanModel(client: HubClient, registry: HuggingFaceRegistryRecord, summary: HubModelSummary, actor: ScanActor) {
+  private async scanModel(client: HubClient, registry: HuggingFaceRegistryRecord, summary: HubModelSummary, actor: ScanActor, signal?: AbortSignal) {
     const repo = summary.id;
     let info: HubModelInfo;
     let refs: HubRefs;
     try {
-      [info, refs] = await Promise.all([client.modelInfo(repo), client.refs(repo)]);
+      [info, refs] = await Promise.all([client.modelInfo(repo, undefined, { signal }), client.refs(repo, { signal })]);
     } catch (error) {
       if (error instanceof HubError && error.denied) return this.recordDenied(registry, summary, error, actor);
       throw hubFailure(repo, error);
@@ -148,13 +156,13 @@ export class HuggingFaceScanner {
    * A targeted scan of one model at one revision (the default branch when none is given),
    * details included, before it returns.
    */
-  async scanModelRevision(registry: HuggingFaceRegistryRecord, modelId: string, revision: string | null, actor: ScanActor): Promise<ScannedRevision> {
+  async scanModelRevision(registry: HuggingFaceRegistryRecord, modelId: string, revision: string | null, actor: ScanActor, signal?: AbortSignal): Promise<ScannedRevision> {
     const client = this.clients(registry);
     let info: HubModelInfo;
     let version = revision;
     try {
-      info = await client.modelInfo(modelId, revision ?? undefined);
-      if (!version) version = await this.defaultBranch(client, modelId, info.sha);
+      info = await client.modelInfo(modelId, revision ?? undefined, { signal });
+      if (!version) version = await this.defaultBranch(client, modelId, info.sha, signal);
     } catch (error) {
       throw hubFailure(modelId, error, revision ?? undefined);
     }
@@ -170,17 +178,18 @@ export class HuggingFaceScanner {
       const rev = await this.upsertVersion(em, artifact.id, version!, info.sha, actor, registry);
       return { artifact, revision: rev };
     });
-    await this.fetchDetails(client, modelId, scanned.revision.id, info.sha);
+    await this.fetchDetails(client, modelId, scanned.revision.id, info.sha, signal);
     const [fresh] = await this.ds.query(`SELECT * FROM artifact_revisions WHERE id = $1`, [scanned.revision.id]);
     return { artifact: scanned.artifact, revision: hydrate(this.ds, ArtifactRevisionEntity, fresh) };
   }
 
-  private async defaultBranch(client: HubClient, repo: string, sha: string): Promise<string> {
+  private async defaultBranch(client: HubClient, repo: string, sha: string, signal?: AbortSignal): Promise<string> {
     try {
-      const refs = await client.refs(repo);
+      const refs = await client.refs(repo, { signal });
       const at = refs.branches.filter((b) => b.targetCommit === sha).map((b) => b.name);
       return at.includes("main") ? "main" : at[0] ?? "main";
     } catch {
+      if (signal?.aborted) throw signal.reason;
       return "main";
     }
   }
@@ -205,14 +214,14 @@ export class HuggingFaceScanner {
    * README, manifest (sizes, LFS SHA-256, git blob ids) and total size of a revision at its
    * pinned commit. Failures land in lastError, never in the README.
    */
-  async fetchDetails(client: HubClient, repo: string, revisionId: string, commit: string | null): Promise<void> {
+  async fetchDetails(client: HubClient, repo: string, revisionId: string, commit: string | null, signal?: AbortSignal): Promise<void> {
     const ref = commit ?? "main";
     const files: ManifestFile[] = [];
     const skipped: string[] = [];
     let readme: string | null = null;
     let lastError: string | null = null;
     try {
-      for await (const entry of client.tree(repo, ref)) {
+      for await (const entry of client.tree(repo, ref, { signal })) {
         if (entry.type !== "file") continue;
         const unsafe = unsafePathReason(entry.path);
         if (unsafe) {
@@ -226,14 +235,23 @@ export class HuggingFaceScanner {
           upstreamOid: entry.oid ?? null,
         });
       }
-      if (files.some((f) => f.path === "README.md")) readme = await client.readText(repo, ref, "README.md", MAX_README_BYTES);
     } catch (error) {
       lastError = `Could not read ${repo}@${ref}: ${describe(error)}`;
       this.logger.info(lastError);
       await recordRevisionDetails(this.ds.manager, revisionId, { commit, readme: null, files: null, lastError });
       return;
     }
-    if (skipped.length) lastError = `Skipped ${skipped.length} file(s) with unsafe paths: ${skipped.slice(0, 10).join(", ")}`;
+    const problems: string[] = [];
+    if (skipped.length) problems.push(`Skipped ${skipped.length} file(s) with unsafe paths: ${skipped.slice(0, 10).join(", ")}`);
+    if (files.some((f) => f.path === "README.md")) {
+      try {
+        readme = await client.readText(repo, ref, "README.md", MAX_README_BYTES, { signal });
+      } catch (error) {
+        // The manifest stands without it; what the hub answered instead is never shown as the README.
+        problems.push(`Could not read the README of ${repo}@${ref}: ${describe(error)}`);
+      }
+    }
+    if (problems.length) lastError = problems.join("; ");
     await recordRevisionDetails(this.ds.manager, revisionId, { commit, readme, files, lastError });
   }
 }

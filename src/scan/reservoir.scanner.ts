@@ -59,11 +59,11 @@ export class ReservoirScanner {
   }
 
   /** Scans up to `opts.limit` of the remote's artifacts; returns the local artifacts, in the remote's name order. */
-  async scan(registry: ReservoirRegistryRecord, opts: ReservoirScanOptions, actor: ScanActor = SYSTEM_ACTOR): Promise<ArtifactEntity[]> {
+  async scan(registry: ReservoirRegistryRecord, opts: ReservoirScanOptions, actor: ScanActor = SYSTEM_ACTOR, signal?: AbortSignal): Promise<ArtifactEntity[]> {
     const filter: RemoteArtifactFilter = { availability: [ArtifactAvailability.ALIVE] };
     if (opts.artifactType) filter.type = [opts.artifactType];
     if (opts.search) filter.name = { iContains: opts.search };
-    return this.mirror(registry, this.deps.clients(registry), filter, opts.limit, actor);
+    return this.mirror(registry, this.client(registry, signal), filter, opts.limit, actor);
   }
 
   /**
@@ -71,8 +71,10 @@ export class ReservoirScanner {
    * then mirrors the artifacts that scan returned. The remote's own details (READMEs, manifests)
    * may still be on their way there: what it has at this moment is copied, a rescan brings the rest.
    */
-  async delegateScan(delegatee: ReservoirRegistryRecord, targetRegistryId: string, opts: ReservoirScanOptions, actor: ScanActor = SYSTEM_ACTOR): Promise<ArtifactEntity[]> {
-    const client = this.deps.clients(delegatee);
+  async delegateScan(
+    delegatee: ReservoirRegistryRecord, targetRegistryId: string, opts: ReservoirScanOptions, actor: ScanActor = SYSTEM_ACTOR, signal?: AbortSignal,
+  ): Promise<ArtifactEntity[]> {
+    const client = this.client(delegatee, signal);
     let scanned;
     try {
       scanned = await client.scanArtifacts({ registryId: targetRegistryId, limit: opts.limit, artifactType: opts.artifactType ?? null, search: opts.search ?? null });
@@ -91,13 +93,19 @@ export class ReservoirScanner {
   }
 
   /** scan() by registry ID: the shape ScanService calls. */
-  async scanRegistry(registryId: string, opts: ReservoirScanOptions, actor: ScanActor): Promise<ArtifactEntity[]> {
-    return this.scan(await this.registry(registryId), opts, actor);
+  async scanRegistry(registryId: string, opts: ReservoirScanOptions, actor: ScanActor, signal?: AbortSignal): Promise<ArtifactEntity[]> {
+    return this.scan(await this.registry(registryId), opts, actor, signal);
   }
 
   /** delegateScan() by the delegatee's ID. */
-  async delegateScanRegistry(delegateeId: string, targetRegistryId: string, opts: ReservoirScanOptions, actor: ScanActor): Promise<ArtifactEntity[]> {
-    return this.delegateScan(await this.registry(delegateeId), targetRegistryId, opts, actor);
+  async delegateScanRegistry(delegateeId: string, targetRegistryId: string, opts: ReservoirScanOptions, actor: ScanActor, signal?: AbortSignal): Promise<ArtifactEntity[]> {
+    return this.delegateScan(await this.registry(delegateeId), targetRegistryId, opts, actor, signal);
+  }
+
+  /** The registry's client, its calls stopped by the scan's deadline. */
+  private client(registry: ReservoirRegistryRecord, signal?: AbortSignal): ReservoirClient {
+    const client = this.deps.clients(registry);
+    return signal ? client.withSignal(signal) : client;
   }
 
   private async registry(id: string): Promise<ReservoirRegistryRecord> {

@@ -9,6 +9,7 @@ import { unsafeModelIdReason, unsafeVersionReason } from "../revision/safe-path"
 import type { DetailQueue } from "./detail-queue";
 import type { ReservoirScanner } from "./reservoir.scanner";
 import { hubFailure, type HuggingFaceScanner, type ScannedRevision } from "./huggingface.scanner";
+import { deadlineSignal, withDeadline } from "../common/deadline";
 
 export const MAX_SCAN_LIMIT = 500;
 export const MAX_TARGETED_MODELS = 100;
@@ -48,20 +49,23 @@ export class ScanService {
     private readonly huggingface: HuggingFaceScanner,
     private readonly queue: DetailQueue,
     private readonly reservoir: ReservoirScanner,
+    /** Deadline of one scan request (SCAN_REQUEST_TIMEOUT_SECONDS). */
+    private readonly requestTimeoutMs = 120_000,
   ) {}
 
   async scanArtifacts(input: ScanArtifactsRequest, viewer: Viewer): Promise<ArtifactEntity[]> {
     checkScanSize(input);
     const registry = await this.resolveRegistry(input.registryId, input.artifactType ?? ArtifactType.MODEL);
     if (registry.type === ArtifactRegistryType.RESERVOIR) {
-      return this.reservoir.scanRegistry(registry.id, { limit: input.limit, artifactType: input.artifactType, search: input.search }, viewer);
+      return this.deadline("The scan", (signal) =>
+        this.reservoir.scanRegistry(registry.id, { limit: input.limit, artifactType: input.artifactType, search: input.search }, viewer, signal));
     }
     if (input.artifactType && input.artifactType !== ArtifactType.MODEL) {
       throw ERRORS.badInput(`A Hugging Face registry offers MODEL artifacts only, not ${input.artifactType}`, { argumentName: "artifactType" });
     }
     const hf = await this.registries.findHuggingFace(registry.id);
     if (!hf) throw ERRORS.notFound("HuggingFaceRegistry", registry.id);
-    return this.huggingface.scan(hf, { limit: input.limit, search: input.search }, viewer);
+    return this.deadline("The scan", (signal) => this.huggingface.scan(hf, { limit: input.limit, search: input.search }, viewer, signal));
   }
 
   /**
@@ -80,6 +84,8 @@ export class ScanService {
     const hf = registry.type === ArtifactRegistryType.HUGGINGFACE ? await this.registries.findHuggingFace(registry.id) : null;
     if (!hf) throw ERRORS.badInput("scanArtifactModels scans a Hugging Face registry; use scanArtifacts for a Reservoir", { argumentName: "registryId" });
     const limit = pLimit(TARGETED_CONCURRENCY);
+    // One deadline for the whole request; each model still answers on its own, and those it cut short say so.
+    const { signal, clear } = deadlineSignal(this.requestTimeoutMs, "The scan");
     const results = await Promise.all(models.map((target, index) => limit(async () => {
       try {
         const revision = target.revision?.trim() || null;
@@ -87,12 +93,13 @@ export class ScanService {
         if (badId) throw ERRORS.badInput(`modelId ${JSON.stringify(target.modelId.slice(0, 200))} is not a repository id like "org/name": ${badId}`, { argumentName: "modelId" });
         const badVersion = revision === null ? null : unsafeVersionReason(revision);
         if (badVersion) throw ERRORS.badInput(`revision ${JSON.stringify(revision!.slice(0, 200))} cannot name a stored version: ${badVersion}`, { argumentName: "revision" });
-        return await this.huggingface.scanModelRevision(hf, target.modelId, revision, viewer);
+        signal.throwIfAborted();
+        return await this.huggingface.scanModelRevision(hf, target.modelId, revision, viewer, signal);
       } catch (error) {
         onItemError(index, error instanceof AppError ? error : hubFailure(target.modelId, error, target.revision ?? undefined));
         return null;
       }
-    })));
+    }))).finally(clear);
     return results.filter((r): r is ScannedRevision => r !== null);
   }
 
@@ -108,12 +115,17 @@ export class ScanService {
     if (!target) throw ERRORS.badInput("delegateeTarget is required: which Reservoir peer scans which of its registries", { argumentName: "delegateeTarget" });
     const delegatee = parseId(RSV_ID_TYPES, target.delegateeReservoirId, "delegateeReservoirId");
     if (!target.targetRegistryId.trim()) throw ERRORS.badInput("targetRegistryId must not be empty", { argumentName: "targetRegistryId" });
-    return this.reservoir.delegateScanRegistry(delegatee, target.targetRegistryId, { limit: input.limit, artifactType: input.artifactType, search: input.search }, viewer);
+    return this.deadline("The delegated scan", (signal) =>
+      this.reservoir.delegateScanRegistry(delegatee, target.targetRegistryId, { limit: input.limit, artifactType: input.artifactType, search: input.search }, viewer, signal));
   }
 
   /** Waits for background detail jobs (tests and graceful shutdown). */
   idle(): Promise<void> {
     return this.queue.idle();
+  }
+
+  private deadline<T>(what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return withDeadline(this.requestTimeoutMs, what, work);
   }
 
   private async resolveRegistry(rawId: string | null | undefined, type: ArtifactType) {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { constants, createWriteStream, type BigIntStats, type Dirent } from "node:fs";
-import { access, copyFile, lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
+import { access, copyFile, lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, stat, truncate, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { addAbortSignal, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -21,6 +21,7 @@ import {
   type PutResult,
   type ReadChunksOptions,
   type StagedFile,
+  type StagedObject,
   type StagingArea,
   type StorageAdapter,
 } from "./storage.port";
@@ -49,6 +50,12 @@ const READ_CHUNK_BYTES = 256 * 1024;
 
 /** Uploads are staged here, on the same filesystem, so the final rename is atomic. Keys may not start with it. */
 const TMP_DIR = ".tmp";
+/**
+ * A temporary file untouched this long belongs to no put still running: its process was killed.
+ * Removed when a process first uses the store. A put writes as its bytes arrive, and a transfer
+ * that stalls this long has been given up long before (IMPORT_STALL_WINDOW_SECONDS).
+ */
+const ABANDONED_TMP_MS = 60 * 60 * 1000;
 
 /** One directory of a local filesystem; presigned links are served by createFsLinkRouter. */
 export class FilesystemStorageAdapter implements StorageAdapter {
@@ -83,6 +90,43 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     } catch (err) {
       body.destroy();
       await rm(tmp, { force: true });
+      throw signal?.aborted ? signal.reason : err;
+    }
+  }
+
+  /**
+   * put() through a partial file at `partialKey` instead of a temporary one, so that what a crash
+   * cuts short stays there for a later put to resume: `resumeFrom` keeps that many bytes of the
+   * partial and appends the body. An error or an abort removes the partial, as put leaves nothing.
+   */
+  async putResumable(partialKey: string, key: string, body: Readable, opts: PutOptions = {}): Promise<PutResult> {
+    const target = this.pathOf(key);
+    const partial = this.pathOf(partialKey);
+    const { signal } = opts;
+    signal?.throwIfAborted();
+    await this.assertInside(key, dirname(target));
+    await mkdir(dirname(partial), { recursive: true });
+    await this.assertInside(partialKey, dirname(partial));
+    const resumeFrom = opts.resumeFrom ?? 0;
+    try {
+      if (resumeFrom > 0) {
+        // Only a regular file of ours is continued: never a link that would write elsewhere.
+        if (!(await lstat(partial)).isFile()) throw new StorageNotFoundError(partialKey);
+        await truncate(partial, resumeFrom);
+      } else {
+        await rm(partial, { force: true });
+      }
+      const flags = resumeFrom > 0 ? "r+" : "wx";
+      await pipeline(body, createWriteStream(partial, { flags, start: resumeFrom, flush: true, highWaterMark: WRITE_BEHIND_BYTES }), { signal });
+      const stats = await stat(partial, { bigint: true });
+      const changed = await this.commit(key, partial, target);
+      await this.prune(dirname(partial));
+      if (opts.syncFolder !== false) await syncDirs(changed);
+      return { key, size: Number(stats.size), etag: etagOf(stats) };
+    } catch (err) {
+      body.destroy();
+      await rm(partial, { force: true });
+      await this.prune(dirname(partial));
       throw signal?.aborted ? signal.reason : err;
     }
   }
@@ -274,6 +318,11 @@ export class FilesystemStorageAdapter implements StorageAdapter {
   private base(): Promise<string> {
     this.realBase ??= mkdir(this.basePath, { recursive: true })
       .then(() => realpath(this.basePath))
+      .then((real) => {
+        // In the background: nothing waits for what a killed process left behind.
+        void sweepAbandonedTemporaries(join(real, TMP_DIR), ABANDONED_TMP_MS);
+        return real;
+      })
       .catch((err) => {
         this.realBase = undefined;
         throw err;
@@ -419,14 +468,46 @@ export class FilesystemStorageAdapter implements StorageAdapter {
   }
 }
 
-/** Staging in a folder of scratch files, which publishes a whole area with one rename where it can. */
+/**
+ * Staging in a folder of scratch files, which publishes a whole area with one rename where it
+ * can. A put writes through a partial file beside the folder (`.staging/<id>.partial/<path>`),
+ * which a crash leaves for the next attempt to resume.
+ */
 class FilesystemStaging extends ScratchStaging {
+  private readonly partialPrefix: string;
+
   constructor(
     private readonly files: FilesystemStorageAdapter,
     finalPrefix: string,
     scratchPrefix: string,
   ) {
     super(files, finalPrefix, scratchPrefix);
+    this.partialPrefix = `${scratchPrefix.slice(0, -1)}.partial/`;
+  }
+
+  override async put(path: string, body: Readable, opts: PutOptions = {}): Promise<StagedObject> {
+    // Its name need not be durable yet: a crash means the file is checked again, and publishing syncs folders.
+    const { size } = await this.files.putResumable(this.partialPrefix + path, this.scratchKey(path), body, { ...opts, syncFolder: false });
+    return { size, receipt: SCRATCH_RECEIPT };
+  }
+
+  async partials(): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    for await (const { key, size } of this.files.list(this.partialPrefix)) found.set(key.slice(this.partialPrefix.length), size);
+    return found;
+  }
+
+  readPartial(path: string, length: number, signal?: AbortSignal): AsyncIterable<Buffer> {
+    return this.files.readChunks(this.partialPrefix + path, { range: { start: 0, end: length - 1 }, signal });
+  }
+
+  override async dropAbandoned(_staged: readonly StagedFile[], resume: ReadonlySet<string>): Promise<void> {
+    for (const path of (await this.partials()).keys()) if (!resume.has(path)) await this.files.delete(this.partialPrefix + path);
+  }
+
+  override async clear(): Promise<void> {
+    await super.clear();
+    await this.files.deletePrefix(this.partialPrefix);
   }
 
   async publishAll(staged: readonly StagedFile[]): Promise<boolean> {
@@ -451,6 +532,26 @@ async function syncDir(dir: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** Removes the temporary files in dir not written to for `ageMs`; what fails to go is left for the next start. */
+async function sweepAbandonedTemporaries(dir: string, ageMs: number): Promise<void> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  const before = Date.now() - ageMs;
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const path = join(dir, entry.name);
+    try {
+      if ((await stat(path)).mtimeMs < before) await unlink(path);
+    } catch {
+      // Renamed into place or removed by its put meanwhile.
+    }
   }
 }
 

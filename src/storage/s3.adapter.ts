@@ -14,6 +14,7 @@ import {
   type PutOptions,
   type PutResult,
   type ReadChunksOptions,
+  type StagedFile,
   type StagedObject,
   type StagingArea,
   type StorageAdapter,
@@ -186,18 +187,19 @@ export class S3StorageAdapter implements StorageAdapter {
   }
 
   /**
-   * Aborts every pending multipart upload under prefix (uploads a crash or a kill left behind
-   * keep their parts, and their cost, until aborted). Lists again until none is left, so pages
-   * need no markers.
+   * Aborts every pending multipart upload under prefix but those whose ids `keep` holds (uploads
+   * a crash or a kill left behind keep their parts, and their cost, until aborted). Lists again
+   * until nothing is left to abort, so a server that does not page needs no markers.
    */
-  async abortUploads(prefix: string): Promise<number> {
+  async abortUploads(prefix: string, keep: ReadonlySet<string> = new Set()): Promise<number> {
     normalizePrefix(prefix);
     if (prefix === "") throw new StorageKeyError(prefix, "refusing to abort every upload");
     let aborted = 0;
+    let keyMarker = "";
     for (let round = 0; round < 100; round++) {
-      const { uploads } = await this.client.listIncompleteUploadsQuery(this.bucket, prefix, "", "", "");
-      if (uploads.length === 0) return aborted;
-      for (const { key, uploadId } of uploads) {
+      const { uploads, isTruncated, nextKeyMarker } = await this.client.listIncompleteUploadsQuery(this.bucket, prefix, keyMarker, "", "");
+      const doomed = uploads.filter((u) => !keep.has(u.uploadId));
+      for (const { key, uploadId } of doomed) {
         try {
           await this.client.abortMultipartUpload(this.bucket, key, uploadId);
           aborted++;
@@ -205,6 +207,12 @@ export class S3StorageAdapter implements StorageAdapter {
           if (!(mapError(err, key) instanceof StorageNotFoundError)) throw err;
         }
       }
+      if (isTruncated && nextKeyMarker) {
+        keyMarker = nextKeyMarker;
+        continue;
+      }
+      if (doomed.length === 0) return aborted;
+      keyMarker = "";
     }
     throw new Error(`pending uploads under ${JSON.stringify(prefix)} keep coming back after 100 rounds of aborting them`);
   }
@@ -469,6 +477,12 @@ class S3Staging extends ScratchStaging {
     await super.clear();
     this.published.clear();
     await this.s3.abortUploads(this.finalPrefix);
+  }
+
+  /** The uploads a kill cut short: every pending one under the folder that no staged receipt names. */
+  override async dropAbandoned(staged: readonly StagedFile[]): Promise<void> {
+    const keep = new Set(staged.flatMap((file) => uploadIdOf(file.receipt) ?? []));
+    await this.s3.abortUploads(this.finalPrefix, keep);
   }
 }
 

@@ -1,5 +1,7 @@
 import type { Readable } from "node:stream";
-import { normalizePrefix, StorageKeyError, StorageNotFoundError, type PutOptions, type StagedObject, type StagingArea, type StorageAdapter } from "./storage.port";
+import {
+  normalizePrefix, StorageKeyError, StorageNotFoundError, type PutOptions, type StagedFile, type StagedObject, type StagingArea, type StorageAdapter,
+} from "./storage.port";
 
 /** The receipt of an object staged under the scratch prefix. */
 export const SCRATCH_RECEIPT = "scratch";
@@ -48,6 +50,9 @@ export class ScratchStaging implements StagingArea {
   async clear(): Promise<void> {
     await this.adapter.deletePrefix(this.scratchPrefix);
   }
+
+  /** A put to the scratch prefix leaves nothing a crash could cut short (a backend's own temporaries aside). */
+  async dropAbandoned(_staged: readonly StagedFile[], _resume: ReadonlySet<string>): Promise<void> {}
 
   protected scratchKey(path: string): string {
     return this.scratchPrefix + path;

@@ -21,6 +21,11 @@ export interface PutOptions {
    * what it holds is checked again after a crash, and publishing syncs the folders.
    */
   syncFolder?: boolean;
+  /**
+   * For a staging area with partials: keep this many bytes of the path's partial (a put a crash
+   * cut short, see StagingArea.partials) and append the body to them.
+   */
+  resumeFrom?: number;
 }
 export interface PresignOptions {
   expiresInSeconds: number;
@@ -125,6 +130,19 @@ export interface StagingArea {
   publishAll?(staged: readonly StagedFile[]): Promise<boolean>;
   /** Drops everything staged in this area (and staged copies left by publish), whoever wrote it and whether or not its receipt was kept; published objects stay. */
   clear(): Promise<void>;
+  /**
+   * What puts cut short by a crash left, that a put may resume (`resumeFrom`): the bytes kept of
+   * each path. Only where the backend keeps them (the filesystem); absent elsewhere.
+   */
+  partials?(): Promise<Map<string, number>>;
+  /** The first `length` bytes of path's partial, to hash them again before resuming (chunks valid until the next, as readChunks). */
+  readPartial?(path: string, length: number, signal?: AbortSignal): AsyncIterable<Buffer>;
+  /**
+   * Drops what puts cut short by a crash left behind, but the partials of `resume` and the
+   * objects `staged` names: partial files on the filesystem, pending multipart uploads on S3
+   * (which keep their parts, and their cost, until aborted).
+   */
+  dropAbandoned(staged: readonly StagedFile[], resume: ReadonlySet<string>): Promise<void>;
 }
 
 export class StorageKeyError extends Error {

@@ -1,4 +1,5 @@
 import type { HuggingFaceRegistryRecord, ReservoirRegistryRecord } from "../registry/registry.records";
+import type { EgressPolicy } from "./egress";
 import { createHubClient } from "./huggingface/hub.client";
 import type { HubClient } from "./huggingface/hub.port";
 import { reservoirClientFactory, type ReservoirClient } from "./reservoir/reservoir.client";
@@ -12,11 +13,24 @@ export type ReservoirClientFactory = (registry: ReservoirRegistryRecord) => Rese
 export interface UpstreamClients {
   hub: HubClientFactory;
   reservoir: ReservoirClientFactory;
+  /** Where every upstream connection may go; presigned downloads go through it too. */
+  egress: EgressPolicy;
 }
 
-export function createUpstreamClients(options: { timeoutMs: number }): UpstreamClients {
+export interface UpstreamClientOptions {
+  timeoutMs: number;
+  egress: EgressPolicy;
+  /** Pages one upstream listing may take (SCAN_MAX_TREE_PAGES). */
+  maxPages: number;
+  /** Files one revision's manifest may list (SCAN_MAX_FILES). */
+  maxFiles: number;
+}
+
+export function createUpstreamClients(options: UpstreamClientOptions): UpstreamClients {
+  const { timeoutMs, egress, maxPages, maxFiles } = options;
   return {
-    hub: (registry) => createHubClient({ endpoint: registry.url, token: registry.token ?? undefined, timeoutMs: options.timeoutMs }),
-    reservoir: reservoirClientFactory({ timeoutMs: options.timeoutMs }),
+    hub: (registry) => createHubClient({ endpoint: registry.url, token: registry.token ?? undefined, timeoutMs, egress, maxPages, maxTreeFiles: maxFiles }),
+    reservoir: reservoirClientFactory({ timeoutMs, egress, maxPages, maxFilesPerRevision: maxFiles }),
+    egress,
   };
 }

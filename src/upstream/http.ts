@@ -1,5 +1,6 @@
 import { Readable } from "node:stream";
 import { backoffDelay, sleep, type RetryPolicy } from "../common/backoff";
+import { DEFAULT_EGRESS, egressRefusal, type EgressPolicy } from "./egress";
 
 /**
  * Shared HTTP plumbing for upstream clients (Hugging Face Hub, Reservoir): deadlines, retries
@@ -24,12 +25,15 @@ export class UpstreamTimeoutError extends Error {
   }
 }
 
-/** The request could not be completed: network failures or timeouts on every attempt, or a bad redirect. */
+/**
+ * The request could not be completed: network failures or timeouts on every attempt, a bad
+ * redirect, or a connection the egress policy refused.
+ */
 export class UpstreamRequestError extends Error {
   constructor(
     message: string,
     readonly url: string,
-    readonly kind: "network" | "timeout" | "redirect",
+    readonly kind: "network" | "timeout" | "redirect" | "egress",
     readonly attempts: number,
     options?: { cause?: unknown },
   ) {
@@ -38,7 +42,7 @@ export class UpstreamRequestError extends Error {
   }
 
   get retryable(): boolean {
-    return this.kind !== "redirect";
+    return this.kind === "network" || this.kind === "timeout";
   }
 }
 
@@ -163,6 +167,8 @@ function* errorChain(error: unknown): Generator<ErrorLike> {
 
 /** Connection failures worth another try: resets, refused connections, undici socket errors. */
 export function isTransientNetworkError(error: unknown): boolean {
+  // fetch reports a refused connection as "fetch failed" like any other: the cause tells them apart.
+  if (egressRefusal(error)) return false;
   for (const e of errorChain(error)) {
     if (typeof e.code === "string" && (TRANSIENT_CODES.has(e.code) || e.code.startsWith("UND_ERR_"))) return true;
     // undici reports every failure to connect or to read as a bare TypeError with these messages.
@@ -245,6 +251,8 @@ export interface RequestSpec {
   /** Headers (Authorization) sent only to this origin; once a redirect leaves it they are never sent again. */
   credentials?: { origin: string; headers: Record<string, string> };
   maxRedirects?: number;
+  /** Follow redirects only within the first URL's origin (what must come from the server itself, not from where it points). */
+  sameOrigin?: boolean;
 }
 
 export interface RequestPolicy {
@@ -252,6 +260,8 @@ export interface RequestPolicy {
   timeoutMs: number;
   retry: RetryPolicy;
   signal?: AbortSignal;
+  /** Where connections may go; every redirect hop is checked again. DEFAULT_EGRESS when absent. */
+  egress?: EgressPolicy;
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -260,9 +270,10 @@ async function discard(response: Response): Promise<void> {
   await response.body?.cancel().catch(() => undefined);
 }
 
-async function fetchFollowingRedirects(spec: RequestSpec, control: AttemptControl, attempt: number): Promise<UpstreamResponse> {
+async function fetchFollowingRedirects(spec: RequestSpec, control: AttemptControl, attempt: number, egress: EgressPolicy): Promise<UpstreamResponse> {
   const maxRedirects = spec.maxRedirects ?? 5;
   let url = new URL(spec.url);
+  const origin = url.origin;
   let method = spec.method ?? "GET";
   let withCredentials = true;
   const hops: RedirectHop[] = [];
@@ -272,7 +283,11 @@ async function fetchFollowingRedirects(spec: RequestSpec, control: AttemptContro
     if (withCredentials && spec.credentials) for (const [name, value] of Object.entries(spec.credentials.headers)) headers.set(name, value);
     control.url = url.toString();
     control.arm("response");
-    const response = await fetch(url, { method, headers, redirect: "manual", signal: control.signal });
+    const response = await egress.fetch(url, { method, headers, redirect: "manual", signal: control.signal }).catch((error: unknown) => {
+      const refused = egressRefusal(error);
+      if (refused) throw new UpstreamRequestError(refused.message, url.toString(), "egress", attempt, { cause: refused });
+      throw error;
+    });
     control.disarm();
     if (!REDIRECT_STATUSES.has(response.status)) return { response, url, hops, attempt, control };
 
@@ -289,6 +304,9 @@ async function fetchFollowingRedirects(spec: RequestSpec, control: AttemptContro
     }
     if (next.protocol !== "http:" && next.protocol !== "https:") {
       throw new UpstreamRequestError(`redirect to a ${next.protocol} URL`, url.toString(), "redirect", attempt);
+    }
+    if (spec.sameOrigin && next.origin !== origin) {
+      throw new UpstreamRequestError(`redirect to another origin (${next.origin})`, url.toString(), "redirect", attempt);
     }
     if (response.status === 303 && method !== "HEAD") method = "GET";
     url = next;
@@ -314,7 +332,7 @@ export async function requestWithRetry<T>(
     const control = new AttemptControl(policy.timeoutMs, policy.signal);
     let upstream: UpstreamResponse;
     try {
-      upstream = await fetchFollowingRedirects(spec, control, attempt);
+      upstream = await fetchFollowingRedirects(spec, control, attempt, policy.egress ?? DEFAULT_EGRESS);
     } catch (error) {
       control.disarm();
       await failedAttempt(error, control, attempt, policy);

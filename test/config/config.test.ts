@@ -32,6 +32,22 @@ describe("configuration", () => {
     expect(problemsOf({ HF_SERVE_ANONYMOUS: "sometimes" })).toEqual(["HF_SERVE_ANONYMOUS: must be true or false"]);
   });
 
+  it("allows upstream connections to private networks unless UPSTREAM_PRIVATE_NETWORKS denies them, or lists the ones allowed", () => {
+    expect(loadConfig({}).upstream).toEqual({ privateNetworks: "allow", allowedPrivateNetworks: [] });
+    expect(loadConfig({ UPSTREAM_PRIVATE_NETWORKS: "deny" }).upstream).toEqual({ privateNetworks: "deny", allowedPrivateNetworks: [] });
+    expect(loadConfig({ UPSTREAM_PRIVATE_NETWORKS: "10.1.0.0/16, fd12::/64,192.168.1.7" }).upstream)
+      .toEqual({ privateNetworks: "deny", allowedPrivateNetworks: ["10.1.0.0/16", "fd12::/64", "192.168.1.7"] });
+    expect(problemsOf({ UPSTREAM_PRIVATE_NETWORKS: "some" })[0]).toMatch(/^UPSTREAM_PRIVATE_NETWORKS: must be "allow", "deny", or a comma-separated list/);
+    expect(problemsOf({ UPSTREAM_PRIVATE_NETWORKS: "10.0.0.0/33" })).toHaveLength(1);
+  });
+
+  it("bounds scans by a deadline, files and pages, with the documented defaults", () => {
+    expect(loadConfig({}).scan).toEqual({ detailConcurrency: 4, upstreamTimeoutMs: 30000, requestTimeoutMs: 120_000, maxFiles: 100_000, maxPages: 1000 });
+    expect(loadConfig({ SCAN_REQUEST_TIMEOUT_SECONDS: "2.5", SCAN_MAX_FILES: "10", SCAN_MAX_TREE_PAGES: "3" }).scan).toMatchObject({ requestTimeoutMs: 2500, maxFiles: 10, maxPages: 3 });
+    expect(problemsOf({ SCAN_REQUEST_TIMEOUT_SECONDS: "0", SCAN_MAX_FILES: "many", SCAN_MAX_TREE_PAGES: "0" }).map((p) => p.split(":")[0]))
+      .toEqual(["SCAN_REQUEST_TIMEOUT_SECONDS", "SCAN_MAX_FILES", "SCAN_MAX_TREE_PAGES"]);
+  });
+
   it("uses S3 storage when the endpoint and keys are set, with region and bucket defaults", () => {
     const config = loadConfig({ S3_ENDPOINT: "http://127.0.0.1:9000", S3_ACCESS_KEY: "ak", S3_SECRET_KEY: "sk" });
     expect(config.s3).toEqual({ endpoint: "http://127.0.0.1:9000", accessKey: "ak", secretKey: "sk", region: "us-east-1", bucket: "artifacts" });

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Client } from "pg";
@@ -50,6 +50,7 @@ beforeAll(async () => {
     { id: "restart/graceful", files: files("graceful") },
     { id: "restart/killed", files: files("killed") },
     { id: "restart/crashing", files: files("crashing") },
+    { id: "restart/large", files: files("large") },
     { id: "restart/s3", files: s3Files },
     { id: "restart/threaded", files: s3Files },
   ]);
@@ -201,10 +202,11 @@ describe("an import across a restart", () => {
     }
   });
 
-  it("gives up, FAILED with a clear error, when the import keeps killing its process without getting further", async () => {
+  it("gives up, FAILED with a clear error, when the import keeps killing its process without keeping more of it", async () => {
     const repo = "restart/crashing";
-    await stallLastShard(repo);
-    const limit = { IMPORT_MAX_CRASHES: "2" };
+    // Held before the last shard's first byte: a kill there leaves nothing of it to keep.
+    await stallLastShard(repo, 0);
+    const limit = { IMPORT_MAX_CRASHES: "1" };
     const first = await spawnedServer(limit);
     let revisionId: string;
     try {
@@ -215,25 +217,67 @@ describe("an import across a restart", () => {
       await first.stop();
     }
 
-    // The second process takes the import up again, and dies at the same file.
+    // The second process keeps three verified files more than the first started with: that crash does not count.
     hub.clearRequests();
     const second = await spawnedServer(limit);
     try {
       await waitFor("the second process to fetch the last shard again", async () => hub.requests.some((r) => r.url.endsWith("/shard-3.safetensors")), 30_000);
-      expect(await second.query(`SELECT import_crashes FROM artifact_revisions WHERE id = $1`, [revisionId])).toEqual([{ import_crashes: 1 }]);
+      await waitFor("the second process to account for the first crash", async () =>
+        (await second.query(`SELECT import_crashes FROM artifact_revisions WHERE id = $1 AND import_crash_mark > 0`, [revisionId]))[0]?.import_crashes === 0);
       await second.kill();
     } finally {
       await second.stop();
     }
 
+    // It died at the same place, keeping nothing more: that one counts, and the limit is reached.
     const third = await startTestKit({ ...env(), ...limit }, { database: db });
     kits.push(third);
     const row = await waitForStatus(third, revisionId, ["AVAILABLE", "FAILED"], 30_000);
     expect(row.status).toBe("FAILED");
-    expect(row.last_error).toMatch(/stopped 2 times in a row without verifying another file \(IMPORT_MAX_CRASHES=2\)/);
+    expect(row.last_error).toMatch(/stopped 1 time\(s\) in a row without keeping more of it \(IMPORT_MAX_CRASHES=1\)/);
     expect(await keysUnder(await defaultAdapter(third), ".staging/")).toEqual([]);
     const history = await third.ds.query(`SELECT to_status FROM artifact_revision_status_history WHERE revision_id = $1 ORDER BY id`, [revisionId]);
     expect(history.map((h: any) => h.to_status)).toEqual(["SCANNED", "PULLING", "FAILED"]);
+  });
+
+  it("keeps going while every kill leaves more of a large file kept, resuming it from its partial each time", async () => {
+    const repo = "restart/large";
+    const sha = await shaOf(repo, "shard-3.safetensors");
+    const partialOf = (revisionId: string) => path.join(dataDir, "objects", "default", ".staging", `${revisionId}.partial`, "shard-3.safetensors");
+    // Each process gets 100,000 more bytes of the last shard before it is held, and killed.
+    const limit = { IMPORT_MAX_CRASHES: "1" };
+    let revisionId = "";
+    const ranges: Array<string | undefined> = [];
+    for (let kill = 1; kill <= 2; kill++) {
+      hub.clearFaults();
+      hub.clearRequests();
+      hub.hold({ origin: "cdn", match: (r) => r.url.includes(sha), afterBytes: 100_000, times: Infinity });
+      const server = await spawnedServer(limit);
+      try {
+        if (kill === 1) {
+          revisionId = await server.scanAndImport(repo);
+          await stagedBut(server.query, revisionId, 3);
+        }
+        await waitFor(`the last shard's partial to hold ${kill * 100_000} bytes`, async () => (await stat(partialOf(revisionId)).catch(() => null))?.size === kill * 100_000, 30_000);
+        ranges.push(...hub.requests.filter((r) => r.origin === "cdn" && r.url.includes(sha)).map((r) => r.headers.range as string | undefined));
+        await server.kill();
+      } finally {
+        await server.stop();
+      }
+    }
+    // The first process fetched the shard from byte 0; the second resumed it where the first was killed.
+    expect(ranges).toEqual([undefined, "bytes=100000-"]);
+
+    hub.clearFaults();
+    hub.clearRequests();
+    const last = await startTestKit({ ...env(), ...limit }, { database: db });
+    kits.push(last);
+    const row = await waitForStatus(last, revisionId, ["AVAILABLE", "FAILED"], 30_000);
+    expect(row).toMatchObject({ status: "AVAILABLE", last_error: null, import_crashes: 0 });
+    expect(hub.requests.filter((r) => r.origin === "cdn").map((r) => r.headers.range)).toEqual(["bytes=200000-"]);
+    const adapter = await defaultAdapter(last);
+    expect(sha256(await objectBytes(adapter, `${repo}/main/shard-3.safetensors`))).toBe(sha);
+    expect(await keysUnder(adapter, ".staging")).toEqual([]);
   });
 });
 

@@ -19,7 +19,8 @@ const BYTES = randomBytes(64 * 1024);
 const SHA = createHash("sha256").update(BYTES).digest("hex");
 const FILE: ImportFile = { id: "f", path: "weights.bin", size: String(BYTES.length), sha256: SHA, upstreamOid: null };
 
-type Reply = { status?: 200 | 206; etag?: string | null; bytes: Buffer; breakAfter?: number; length?: number | null };
+/** One answer of a scripted source: its bytes (cut short after `breakAfter`), or a body of its own. */
+type Reply = { status?: 200 | 206; etag?: string | null; bytes?: Buffer; body?: Readable; breakAfter?: number; length?: number | null };
 
 /** A source that answers each open with the next scripted reply, served from the requested offset. */
 function scripted(replies: Array<(start: number) => Reply>): FileSource & { opens: Array<number> } {
@@ -31,15 +32,37 @@ function scripted(replies: Array<(start: number) => Reply>): FileSource & { open
       const start = opts.range?.start ?? 0;
       opens.push(start);
       const reply = replies[Math.min(opens.length - 1, replies.length - 1)](start);
-      const body = reply.breakAfter === undefined
-        ? Readable.from([reply.bytes])
+      const bytes = reply.bytes ?? Buffer.alloc(0);
+      const body = reply.body ?? (reply.breakAfter === undefined
+        ? Readable.from([bytes])
         : Readable.from((async function* () {
-          yield reply.bytes.subarray(0, reply.breakAfter);
+          yield bytes.subarray(0, reply.breakAfter);
           throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
-        })());
-      return { status: reply.status ?? (start > 0 ? 206 : 200), body, etag: reply.etag === undefined ? "v1" : reply.etag, contentLength: reply.length === undefined ? reply.bytes.length : reply.length };
+        })()));
+      const length = reply.length !== undefined ? reply.length : reply.body ? null : bytes.length;
+      return { status: reply.status ?? (start > 0 ? 206 : 200), body, etag: reply.etag === undefined ? "v1" : reply.etag, contentLength: length };
     },
   };
+}
+
+/** A source whose answers are the given bodies, of unknown length. */
+const withBodies = (bodies: Array<(start: number) => Readable>) => scripted(bodies.map((body) => (start: number) => ({ body: body(start) })));
+
+function* chunksOf(bytes: Buffer, size: number): Generator<Buffer> {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
+}
+
+/** The bytes in pieces of the given sizes, `everyMs` apart, then nothing more for a long while. */
+function trickle(bytes: Buffer, sizes: number[], everyMs: number): Readable {
+  return Readable.from((async function* () {
+    let at = 0;
+    for (const size of sizes) {
+      yield bytes.subarray(at, at + size);
+      at += size;
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 60_000));
+  })());
 }
 
 let dir: string;
@@ -106,8 +129,8 @@ describe.each([
     const counted = { bytes: 0 };
     await expect(transferFile(context(source, counted), FILE, "weights.bin")).rejects.toThrow(`Checksum mismatch for weights.bin: expected SHA-256 ${SHA}`);
     expect(await adapter.stat("staging/weights.bin")).toBeNull();
-    // The bytes were written to the temporary folder before the hash was known: it exists, and is empty.
-    expect(await readdir(path.join(dir, ".tmp"))).toEqual([]);
+    // The bytes were written to a partial file before the hash was known: it is gone, with its folder.
+    expect(await readdir(dir)).toEqual([]);
     expect(counted.bytes).toBe(0);
   });
 
@@ -115,6 +138,94 @@ describe.each([
     const source = scripted([() => ({ bytes: BYTES, breakAfter: 0 })]);
     await expect(transferFile(context(source, { bytes: 0 }), FILE, "weights.bin")).rejects.toThrow("socket hang up");
     expect(source.opens).toHaveLength(4);
+  });
+
+  it("drops a body that brings too few bytes over the stall window, and asks for the rest", async () => {
+    const source = withBodies([
+      // 100 bytes, then a trickle too thin for the window.
+      (start) => trickle(BYTES.subarray(start), [100, 1, 1, 1, 1, 1, 1, 1, 1, 1], 10),
+      (start) => Readable.from([BYTES.subarray(start)]),
+    ]);
+    const result = await transferFile({ ...context(source, { bytes: 0 }), stall: { windowMs: 40, minBytes: 1000 } }, FILE, "weights.bin");
+
+    expect(result.sha256).toBe(SHA);
+    expect(source.opens[0]).toBe(0);
+    expect(source.opens).toHaveLength(2);
+    expect(source.opens[1]).toBeGreaterThanOrEqual(100);
+  });
+
+  it("gives up on a file after maxReconnects requests beyond the first, though each one made progress", async () => {
+    const source = scripted([(start) => ({ bytes: BYTES.subarray(start), breakAfter: 1000, length: null })]);
+    const attempt = transferFile({ ...context(source, { bytes: 0 }), maxReconnects: 3 }, FILE, "weights.bin");
+
+    await expect(attempt).rejects.toMatchObject({
+      name: "TooManyReconnectsError",
+      retryable: true,
+      message: "gave up on weights.bin after 3 reconnect(s) (IMPORT_MAX_RECONNECTS_PER_FILE=3); the last break: socket hang up",
+    });
+    expect(source.opens).toEqual([0, 1000, 2000, 3000]);
+    expect(await adapter.stat("staging/weights.bin")).toBeNull();
+  });
+
+  it("continues the partial a crashed attempt kept: its bytes are hashed again, and only the rest is asked for", async () => {
+    await adapter.put("staging.partial/weights.bin", Readable.from([BYTES.subarray(0, 10_000)]));
+    const source = scripted([(start) => ({ bytes: BYTES.subarray(start) })]);
+    const counted = { bytes: 0 };
+
+    const result = await transferFile(context(source, counted), FILE, "weights.bin", 10_000);
+
+    expect(result).toEqual({ sha256: SHA, size: BYTES.length, receipt: "scratch" });
+    expect(source.opens).toEqual([10_000]);
+    expect(counted.bytes).toBe(BYTES.length);
+    expect(await objectBytes(adapter, "staging/weights.bin")).toEqual(BYTES);
+    expect(await adapter.stat("staging.partial/weights.bin")).toBeNull();
+  });
+
+  it("starts over from byte 0 when the kept bytes do not match, rather than calling the source wrong", async () => {
+    const damaged = Buffer.from(BYTES.subarray(0, 10_000));
+    damaged[5] ^= 0xff;
+    await adapter.put("staging.partial/weights.bin", Readable.from([damaged]));
+    const source = scripted([(start) => ({ bytes: BYTES.subarray(start) })]);
+
+    const result = await transferFile(context(source, { bytes: 0 }), FILE, "weights.bin", 10_000);
+
+    expect(result.sha256).toBe(SHA);
+    expect(source.opens).toEqual([10_000, 0]);
+    expect(await objectBytes(adapter, "staging/weights.bin")).toEqual(BYTES);
+  });
+
+  it("starts over from byte 0 when the source cannot continue the kept bytes (no 206)", async () => {
+    await adapter.put("staging.partial/weights.bin", Readable.from([BYTES.subarray(0, 10_000)]));
+    const source = scripted([(start) => ({ status: 200, bytes: BYTES.subarray(start) })]);
+
+    const result = await transferFile(context(source, { bytes: 0 }), FILE, "weights.bin", 10_000);
+
+    expect(result.sha256).toBe(SHA);
+    expect(source.opens).toEqual([10_000, 0]);
+  });
+
+  it("does not count the time storage takes as a stall", async () => {
+    const big = randomBytes(1024 * 1024);
+    const file: ImportFile = { id: "b", path: "big.bin", size: String(big.length), sha256: createHash("sha256").update(big).digest("hex"), upstreamOid: null };
+    const source = withBodies([(start) => Readable.from(chunksOf(big.subarray(start), 4096))]);
+    let reads = 0;
+    // A store that takes 100 ms over every read, several times the stall window in all; the source always has bytes ready.
+    const slow: TransferContext["staging"] = {
+      put: async (_path, body) => {
+        let size = 0;
+        for await (const chunk of body) {
+          size += (chunk as Buffer).length;
+          reads++;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return { size, receipt: "slow" };
+      },
+    };
+    const result = await transferFile({ ...context(source, { bytes: 0 }), staging: slow, stall: { windowMs: 200, minBytes: 10 * big.length } }, file, "big.bin");
+
+    expect(result).toMatchObject({ receipt: "slow", size: big.length });
+    expect(source.opens).toEqual([0]);
+    expect(reads).toBeGreaterThan(2);
   });
 });
 
@@ -159,6 +270,7 @@ describe("verifiers and configuration", () => {
     expect(loadConfig({}).import).toEqual({
       worker: true, concurrency: 2, fileConcurrency: 4, requireApproval: false, maxAttempts: 5, maxCrashes: 3,
       retryDelaySeconds: 10, pollIntervalSeconds: 2, recoveryIntervalSeconds: 60, picklePolicy: "warn", hashThreads: "auto",
+      stall: { windowSeconds: 60, minBytes: 1024 * 1024 }, maxReconnectsPerFile: 20,
     });
     expect(loadConfig({ IMPORT_WORKER: "false", IMPORT_REQUIRE_APPROVAL: "1", IMPORT_PICKLE_POLICY: "off" }).import).toMatchObject({ worker: false, requireApproval: true, picklePolicy: "off" });
     expect(configuredVerifiers({ picklePolicy: "off" })).toEqual([]);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, open, readdir, readlink, realpath, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, open, readdir, readlink, realpath, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -129,6 +129,13 @@ const onLinux = process.platform === "linux" ? test : test.skip;
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until check holds, for at most 10 s. */
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !(await check()); await sleep(20)) {
+    if (Date.now() > deadline) throw new Error("timed out waiting for the condition");
+  }
+}
 
 describe.each([
   ["s3", startS3],
@@ -484,6 +491,32 @@ describe.each([
       expect(await collect(adapter.list(p))).toEqual([]);
     });
 
+    test("dropAbandoned drops what puts cut short by a kill left, but the objects staged and the partials to resume", async () => {
+      const staging = area();
+      const kept = await staging.put("kept.bin", streamOf(randomBytes(9 * MiB)));
+      // Its receipt was never noted, as after a kill: on S3 a pending upload nobody will complete.
+      const lost = await staging.put("lost.bin", streamOf(randomBytes(9 * MiB)));
+      if (_kind === "filesystem") {
+        // What a kill leaves of two puts on the filesystem: their partial files.
+        await putBytes(`${p}.staging.partial/resume.bin`, randomBytes(1000));
+        await putBytes(`${p}.staging.partial/drop/me.bin`, randomBytes(500));
+        expect(await staging.partials!()).toEqual(new Map([["drop/me.bin", 500], ["resume.bin", 1000]]));
+      }
+
+      await staging.dropAbandoned([{ path: "kept.bin", receipt: kept.receipt }], new Set(["resume.bin"]));
+
+      expect(await staging.holds("kept.bin", kept.receipt, 9 * MiB)).toBe(true);
+      if (_kind === "s3") {
+        expect(await staging.holds("lost.bin", lost.receipt, 9 * MiB)).toBe(false);
+        expect(await harness.pending(p)).toEqual([`${p}final/kept.bin`]);
+      } else {
+        expect(await staging.partials!()).toEqual(new Map([["resume.bin", 1000]]));
+      }
+      await staging.clear();
+      expect(await collect(adapter.list(p))).toEqual([]);
+      expect(await harness.pending(p)).toEqual([]);
+    });
+
     test("a receipt it did not write holds nothing and publishes nothing", async () => {
       const staging = area();
       await staging.put("model.bin", streamOf(randomBytes(100)));
@@ -752,6 +785,29 @@ describe("the filesystem link router", () => {
 
   test("keys under the staging directory are refused", async () => {
     await expect(fsh.adapter.put(".tmp/x", streamOf(Buffer.from("x")))).rejects.toBeInstanceOf(StorageKeyError);
+  });
+});
+
+describe("the filesystem's leftovers of killed processes", () => {
+  test("temporary files not written to for an hour go when a process first uses the store; newer ones stay", async () => {
+    const fsh = await startFilesystem();
+    try {
+      const tmp = join(fsh.basePath, ".tmp");
+      await mkdir(tmp, { recursive: true });
+      await writeFile(join(tmp, "killed-upload"), randomBytes(1000));
+      await writeFile(join(tmp, "running-upload"), randomBytes(1000));
+      const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+      await utimes(join(tmp, "killed-upload"), twoHoursAgo, twoHoursAgo);
+
+      // Another process: a new adapter on the same folder.
+      const next = new FilesystemStorageAdapter({ basePath: fsh.basePath, signer: fsh.signer, publicUrl: fsh.origin, store: fsh.store });
+      await next.ping();
+
+      await waitUntil(async () => !(await readdir(tmp)).includes("killed-upload"));
+      expect(await readdir(tmp)).toEqual(["running-upload"]);
+    } finally {
+      await fsh.stop();
+    }
   });
 });
 

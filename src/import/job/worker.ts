@@ -160,7 +160,7 @@ export class ImportWorker {
         continue;
       }
       const crashes = await recordCrash(ds, id);
-      this.deps.logger.warn(`import job ${job.id} of revision ${id} lost its process (${crashes} time(s) in a row without progress); handing it back to the queue`);
+      this.deps.logger.warn(`import job ${job.id} of revision ${id} lost its process (${crashes} time(s) since it last kept more bytes); handing it back to the queue`);
       await queue.failJob(job.id, "the process running this import stopped");
       jobs.set(id, await queue.liveJob(id));
     }
@@ -176,19 +176,14 @@ export class ImportWorker {
 }
 
 /**
- * Counts a crash of the revision's import: one more in a row if no file was verified in staging
- * since the last one, else the first of a new row. The next run fails the import once there are too many.
+ * Counts a crash of the revision's import. Whether it was one more in a row without progress is
+ * for the next run to say, once it sees what the crashed run kept (ImportRun.accountCrashes);
+ * that run fails the import when there are too many.
  */
 async function recordCrash(ds: DataSource, revisionId: string): Promise<number> {
   // For an UPDATE, TypeORM answers [rows, affected count].
   const [[row]]: [Array<{ import_crashes: number }>, number] = await ds.query(
-    `WITH verified AS (SELECT count(*)::int AS files FROM artifact_import_files WHERE revision_id = $1 AND staged_sha256 IS NOT NULL)
-     UPDATE artifact_revisions
-        SET import_crashes = CASE WHEN import_crash_mark IS NOT DISTINCT FROM verified.files THEN import_crashes + 1 ELSE 1 END,
-            import_crash_mark = verified.files
-       FROM verified
-      WHERE id = $1 AND status = ANY($2)
-  RETURNING import_crashes`,
+    `UPDATE artifact_revisions SET import_crashes = import_crashes + 1 WHERE id = $1 AND status = ANY($2) RETURNING import_crashes`,
     [revisionId, IMPORTING_STATUSES],
   );
   return row?.import_crashes ?? 0;
@@ -215,7 +210,8 @@ export function createImportWorker(deps: CreateImportWorkerDeps): ImportWorker {
   const sources = createFileSourceFactory({
     registries: deps.registries,
     hubClients: deps.clients.hub,
-    reservoir: { ds: deps.ds, registries: deps.registries, clients: deps.clients.reservoir, logger: deps.logger, timeoutMs },
+    listTimeoutMs: deps.config.scan.requestTimeoutMs,
+    reservoir: { ds: deps.ds, registries: deps.registries, clients: deps.clients.reservoir, logger: deps.logger, timeoutMs, egress: deps.clients.egress },
     uploads: { ds: deps.ds, storage: deps.storage },
   });
   return new ImportWorker({
@@ -234,6 +230,8 @@ export function createImportWorker(deps: CreateImportWorkerDeps): ImportWorker {
       fileConcurrency: deps.config.import.fileConcurrency,
       requireApproval: deps.config.import.requireApproval,
       maxCrashes: deps.config.import.maxCrashes,
+      maxReconnectsPerFile: deps.config.import.maxReconnectsPerFile,
+      stall: { windowMs: deps.config.import.stall.windowSeconds * 1000, minBytes: deps.config.import.stall.minBytes },
       hashes: new HashPlacement(deps.config.import.hashThreads),
     },
   });

@@ -18,7 +18,7 @@ import { folderSharer, stagingArea } from "./folders";
 import { loadImportRevision } from "./revision";
 import { clearUploadObjects, forgetUploads } from "../uploads";
 import type { HashPlacement } from "./hash";
-import { transferFile } from "./transfer";
+import { transferFile, type StallPolicy } from "./transfer";
 import { ImportProgressTracker, isSameImport, readPulse } from "./progress";
 import { WriteBehind } from "./write-behind";
 import { runVerifiers, type VerifiableFile, type Verifier } from "./verifiers";
@@ -48,6 +48,10 @@ export interface PipelineDeps {
   maxCrashes: number;
   /** Breaks of one file's transfer tolerated in a row, and the backoff between them. */
   transferRetry?: RetryPolicy;
+  /** Requests after the first one file may take in an attempt (unbounded when absent). */
+  maxReconnectsPerFile?: number;
+  /** When a transfer counts as stalled (never, when absent). */
+  stall?: StallPolicy;
   /** How often progress is written and the revision's status checked. */
   tickMs?: number;
   /** Where files are hashed, by the kind of storage they go to; the process's shared pool when absent. */
@@ -142,13 +146,9 @@ class ImportRun {
       this.namespaceId = this.revision.namespaceId ?? this.deps.storage.defaultNamespaceId;
       this.adapter = await this.deps.storage.adapterFor(this.namespaceId);
       this.staging = this.stagingFor(this.revision);
-      // After the adapter: failing cleans up the staging area the crashed runs left.
-      if (this.revision.crashes >= this.deps.maxCrashes) {
-        throw new PermanentImportError(
-          `${this.label}: the process running this import stopped ${this.revision.crashes} times in a row without verifying another file ` +
-          `(IMPORT_MAX_CRASHES=${this.deps.maxCrashes}); find out what stops it (memory, a storage driver), then import again`,
-        );
-      }
+      // After the adapter: failing cleans up the staging area the crashed runs left. PULLING
+      // accounts once it knows what the crashed runs kept (pull).
+      if (this.phase !== PULLING) await this.accountCrashes(await this.keptBeyondPulling());
       if (this.phase === PULLING) await this.pull();
       if (this.phase === PULLED) await this.place();
       // Staging is empty once files are placed; the working manifest goes before the revision settles.
@@ -191,6 +191,12 @@ class ImportRun {
     // Smallest first: the configs, tokenizer and model card are in within a second or so, and the
     // large files' writes do not queue in front of them (each small file waits for its fsync).
     todo.sort((a, b) => Number(a.size) - Number(b.size) || (a.path < b.path ? -1 : 1));
+    const resume = await this.resumablePartials(todo);
+    const stagedFiles = manifest.filter((_file, i) => staged[i]);
+    // What puts cut short left behind goes, but for the partials resumed and the uploads noted as staged.
+    await this.staging!.dropAbandoned(stagedFiles.map((f) => ({ path: f.path, receipt: f.stagedReceipt! })), new Set(resume.keys()));
+    const sum = (values: Iterable<number>) => [...values].reduce((total, n) => total + BigInt(n), 0n);
+    await this.accountCrashes(sum(stagedFiles.map((f) => Number(f.size))) + sum(resume.values()));
     await this.tracker.flush(PULLING, true);
 
     // The first failure stops the other transfers: the revision fails (or retries) as a whole.
@@ -222,10 +228,13 @@ class ImportRun {
             signal,
             onBytes: (bytes) => this.tracker.add(bytes),
             retry: this.deps.transferRetry ?? DEFAULT_RETRY,
+            maxReconnects: this.deps.maxReconnectsPerFile,
+            stall: this.deps.stall,
             hashes: this.deps.hashes?.poolFor(this.adapter.kind),
           },
           toImportFile(file),
           file.path,
+          resume.get(file.path),
         );
         verified.add({ path: file.path, sha256, receipt });
         this.tracker.fileDone();
@@ -290,6 +299,58 @@ class ImportRun {
     return rows.map((r) => ({
       path: r.path!, commit: r.commit, size: r.size!, sha256: r.sha256, upstreamOid: r.upstream_oid, stagedSha256: r.staged_sha256, stagedReceipt: r.staged_receipt,
     }));
+  }
+
+  /**
+   * The partials of files still to fetch that a crashed attempt left and this one can continue:
+   * bytes that the manifest's hash will check (a file without one starts over).
+   */
+  private async resumablePartials(todo: WorkingFile[]): Promise<Map<string, number>> {
+    const partials = (await this.staging!.partials?.()) ?? new Map<string, number>();
+    const resume = new Map<string, number>();
+    for (const file of todo) {
+      const kept = partials.get(file.path) ?? 0;
+      if (kept > 0 && kept <= Number(file.size) && (file.sha256 || file.upstreamOid)) resume.set(file.path, kept);
+    }
+    return resume;
+  }
+
+  /**
+   * Crash accounting, at the start of every run: a crash since the last run started counts
+   * toward IMPORT_MAX_CRASHES only if this run keeps no more bytes than that one did (staged,
+   * partial, placed). A model of large files thus goes on as long as each crash leaves it
+   * further on, and an import that kills its process at the same place fails.
+   */
+  private async accountCrashes(kept: bigint): Promise<void> {
+    const { crashes, crashMark } = this.revision;
+    const row = crashes > 0 && crashMark !== null && kept > crashMark ? 0 : crashes;
+    if (row >= this.deps.maxCrashes) {
+      throw new PermanentImportError(
+        `${this.label}: the process running this import stopped ${row} time(s) in a row without keeping more of it ` +
+        `(IMPORT_MAX_CRASHES=${this.deps.maxCrashes}); find out what stops it (memory, a storage driver), then import again`,
+      );
+    }
+    await this.deps.ds.query(
+      `UPDATE artifact_revisions SET import_crashes = $2, import_crash_mark = $3 WHERE id = $1 AND status = ANY($4)`,
+      [this.revision.id, row, kept.toString(), IMPORTING_STATUSES],
+    );
+  }
+
+  /**
+   * What an import past PULLING keeps, on the same scale: every byte once staged, plus the
+   * bytes placed (PULLED); twice the total once everything is placed (VERIFYING).
+   */
+  private async keptBeyondPulling(): Promise<bigint> {
+    const [row]: Array<{ total: string; placed: string }> = this.phase === PULLED
+      ? await this.deps.ds.query(
+        `SELECT COALESCE(sum(size), 0)::text AS total, COALESCE(sum(size) FILTER (WHERE placed), 0)::text AS placed FROM artifact_import_files WHERE revision_id = $1`,
+        [this.revision.id],
+      )
+      : await this.deps.ds.query(
+        `SELECT COALESCE(sum(size), 0)::text AS total, COALESCE(sum(size), 0)::text AS placed FROM artifact_revision_files WHERE revision_id = $1 AND storage_key IS NOT NULL`,
+        [this.revision.id],
+      );
+    return BigInt(row.total) + BigInt(row.placed);
   }
 
   /** Verified in an earlier attempt, and still in staging with every byte. */

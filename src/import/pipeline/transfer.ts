@@ -16,7 +16,7 @@ const UPLOAD_PIPE_BYTES = 256 * 1024;
 export interface TransferContext {
   source: FileSource;
   /** Where the bytes go; nothing is kept there unless every byte matched. */
-  staging: Pick<StagingArea, "put">;
+  staging: Pick<StagingArea, "put" | "readPartial">;
   signal: AbortSignal;
   /** Told every byte received; negative when a file restarts and its bytes no longer count. */
   onBytes(bytes: number): void;
@@ -27,8 +27,41 @@ export interface TransferContext {
   retry: RetryPolicy;
   /** How often a file may start over from byte 0 because its source changed under a resume. */
   maxRestarts?: number;
+  /**
+   * Requests after the first one a file may take, whatever the progress between them (a source
+   * that sends a little and breaks, again and again, never ends otherwise). Unbounded when absent.
+   */
+  maxReconnects?: number;
+  /** A body that brings fewer than `minBytes` in `windowMs` of waiting on it is a stall: it is dropped and asked for again. */
+  stall?: StallPolicy;
   /** Where the bytes are hashed; the process's shared threads by default. */
   hashes?: HashPool;
+}
+
+export interface StallPolicy {
+  windowMs: number;
+  minBytes: number;
+}
+
+/** The transfer brought too few bytes over the stall window. */
+export class TransferStalledError extends Error {
+  override readonly name = "TransferStalledError";
+  readonly retryable = true;
+
+  constructor(readonly policy: StallPolicy, readonly received: number) {
+    super(`the transfer stalled: ${received} byte(s) in ${policy.windowMs / 1000} s, fewer than ${policy.minBytes} (IMPORT_STALL_MIN_BYTES per IMPORT_STALL_WINDOW_SECONDS)`);
+  }
+}
+
+/** A file took more requests than IMPORT_MAX_RECONNECTS_PER_FILE allows. */
+export class TooManyReconnectsError extends Error {
+  override readonly name = "TooManyReconnectsError";
+  // Another attempt, later, may find the source in better shape; the attempts are bounded too.
+  readonly retryable = true;
+
+  constructor(path: string, reconnects: number, last: unknown) {
+    super(`gave up on ${path} after ${reconnects} reconnect(s) (IMPORT_MAX_RECONNECTS_PER_FILE=${reconnects}); the last break: ${last instanceof Error ? last.message : String(last)}`, { cause: last });
+  }
 }
 
 export interface TransferResult {
@@ -45,10 +78,12 @@ export interface TransferResult {
  * unchanged; otherwise the file starts over. Nothing is staged unless every byte matched:
  * on a mismatch or an abort the upload is aborted, so the storage discards it.
  */
-export async function transferFile(ctx: TransferContext, file: ImportFile, path: string): Promise<TransferResult> {
+export async function transferFile(ctx: TransferContext, file: ImportFile, path: string, resumeFrom = 0): Promise<TransferResult> {
   const maxRestarts = ctx.maxRestarts ?? 3;
+  const count: ReconnectCount = { reconnects: 0 };
   for (let restarts = 0; ; restarts++) {
-    const outcome = await streamOnce(ctx, file, path);
+    // Only the first pass continues what a crashed attempt left; a restart starts from byte 0.
+    const outcome = await streamOnce(ctx, file, path, count, restarts === 0 ? resumeFrom : 0);
     if (outcome !== "restart") return outcome;
     if (restarts >= maxRestarts) {
       throw Object.assign(new Error(`${file.path} changed upstream during the download ${restarts + 1} times`), { retryable: true });
@@ -56,8 +91,13 @@ export async function transferFile(ctx: TransferContext, file: ImportFile, path:
   }
 }
 
-async function streamOnce(ctx: TransferContext, file: ImportFile, path: string): Promise<TransferResult | "restart"> {
-  const pass = new TransferPass(ctx, file, path);
+/** Requests after the first, across every pass over one file. */
+interface ReconnectCount {
+  reconnects: number;
+}
+
+async function streamOnce(ctx: TransferContext, file: ImportFile, path: string, count: ReconnectCount, resumeFrom: number): Promise<TransferResult | "restart"> {
+  const pass = new TransferPass(ctx, file, path, count, resumeFrom);
   try {
     return await pass.run();
   } catch (error) {
@@ -81,16 +121,22 @@ class TransferPass {
   private readonly hasher: StreamHasher;
   private received = 0;
   private etag: string | null = null;
+  /** Whether `etag` is the source's answer for these bytes (a resumed pass learns it from its first response). */
+  private etagKnown = false;
   /** Breaks in a row without progress. */
   private breaks = 0;
 
   constructor(
     private readonly ctx: TransferContext,
     private readonly file: ImportFile,
-    path: string,
+    private readonly path: string,
+    private readonly count: ReconnectCount,
+    /** Bytes of a partial a crashed attempt left, to hash again and continue (0: from scratch). */
+    private readonly resumeFrom: number,
   ) {
     this.expected = Number(file.size);
-    this.put = ctx.staging.put(path, this.upload, { signal: AbortSignal.any([ctx.signal, this.putControl.signal]), size: this.expected });
+    const signal = AbortSignal.any([ctx.signal, this.putControl.signal]);
+    this.put = ctx.staging.put(path, this.upload, { signal, size: this.expected, ...(resumeFrom > 0 ? { resumeFrom } : {}) });
     this.putSettled = this.put.then(
       () => undefined,
       (error) => {
@@ -101,16 +147,23 @@ class TransferPass {
   }
 
   async run(): Promise<TransferResult | "restart"> {
+    if (this.resumeFrom > 0 && !(await this.rehashPartial())) {
+      await this.abandon(new Error("restart"));
+      return "restart";
+    }
     while (this.received < this.expected || this.received === 0) {
       const opened = await this.open();
       if (!opened) continue;
-      if (this.received > 0 && (opened.status !== 206 || this.etag === null || opened.etag !== this.etag)) {
+      if (this.received > 0 && (opened.status !== 206 || (this.etagKnown && (this.etag === null || opened.etag !== this.etag)))) {
         // The source cannot continue these exact bytes: the hash must start over with them.
         opened.body.destroy();
         await this.abandon(new Error("restart"));
         return "restart";
       }
-      if (this.received === 0) this.etag = opened.etag;
+      if (!this.etagKnown) {
+        this.etag = opened.etag;
+        this.etagKnown = true;
+      }
       if (opened.contentLength !== null && this.received + opened.contentLength !== this.expected) {
         opened.body.destroy();
         throw new PermanentImportError(sizeMismatch(this.file, this.expected, this.received + opened.contentLength));
@@ -134,6 +187,27 @@ class TransferPass {
     this.ctx.onBytes(-this.received);
   }
 
+  /**
+   * Hashes the bytes a crashed attempt kept, so the pass continues from there. False when they
+   * are not all there any more: the pass then starts over.
+   */
+  private async rehashPartial(): Promise<boolean> {
+    const read = this.ctx.staging.readPartial;
+    if (!read) return false;
+    try {
+      for await (const chunk of read.call(this.ctx.staging, this.path, this.resumeFrom, this.ctx.signal)) {
+        const hashing = this.hasher.update(chunk);
+        this.received += chunk.length;
+        this.ctx.onBytes(chunk.length);
+        if (!hashing) await this.hasher.ready();
+      }
+    } catch (error) {
+      if (this.ctx.signal.aborted || error instanceof HashingError) throw error;
+      return false;
+    }
+    return this.received === this.resumeFrom;
+  }
+
   /** Asks the source for the file from where this pass stands; null after a transient failure was waited out. */
   private async open(): Promise<OpenedFile | null> {
     try {
@@ -144,11 +218,18 @@ class TransferPass {
     }
   }
 
-  /** Hashes and uploads one response's bytes; false when the connection broke (and the break was waited out). */
+  /** Hashes and uploads one response's bytes; false when the connection broke or stalled (and the break was waited out). */
   private async pump(opened: OpenedFile): Promise<boolean> {
     const before = this.received;
+    const watch = this.ctx.stall ? new StallWatch(this.ctx.stall, (stall) => opened.body.destroy(stall)) : null;
     try {
-      for await (const chunk of opened.body as AsyncIterable<Buffer>) {
+      const chunks = (opened.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+      for (;;) {
+        // Only the wait on the source counts toward a stall, never the wait on storage or hashing.
+        watch?.waiting();
+        const { done, value: chunk } = await chunks.next();
+        if (done) break;
+        watch?.arrived(chunk.length);
         if (this.received + chunk.length > this.expected) throw new PermanentImportError(sizeMismatch(this.file, this.expected, `more than ${this.expected}`));
         const hashing = this.hasher.update(chunk);
         this.received += chunk.length;
@@ -165,6 +246,8 @@ class TransferPass {
       if (error instanceof HashingError) throw error;
       await this.pause(error, this.received > before);
       return false;
+    } finally {
+      watch?.stop();
     }
   }
 
@@ -174,26 +257,94 @@ class TransferPass {
     if (!isTransientTransferError(error)) throw error;
     this.breaks = progressed ? 1 : this.breaks + 1;
     if (this.breaks >= this.ctx.retry.attempts) throw error;
+    const max = this.ctx.maxReconnects;
+    if (max !== undefined && this.count.reconnects >= max) throw new TooManyReconnectsError(this.file.path, this.count.reconnects, error);
+    this.count.reconnects++;
     await sleep(backoffDelay(this.breaks, this.ctx.retry), this.ctx.signal);
   }
 
-  /** Checks every byte against the manifest, then ends the upload: nothing is committed before. */
-  private async commit(): Promise<TransferResult> {
+  /**
+   * Checks every byte against the manifest, then ends the upload: nothing is committed before. A
+   * resumed pass that does not match starts over from byte 0 ("restart") before the source is
+   * called wrong: the bytes a crash left may not be what they seemed.
+   */
+  private async commit(): Promise<TransferResult | "restart"> {
     const { file } = this;
     const digests = await this.hasher.digest();
     const actual = digests.sha256;
+    let mismatch: string | null = null;
     if (file.sha256 && actual !== file.sha256.toLowerCase()) {
-      throw new PermanentImportError(`Checksum mismatch for ${file.path}: expected SHA-256 ${file.sha256.toLowerCase()}, got ${actual}`);
+      mismatch = `Checksum mismatch for ${file.path}: expected SHA-256 ${file.sha256.toLowerCase()}, got ${actual}`;
+    } else if (digests.gitSha1 && file.upstreamOid && digests.gitSha1 !== file.upstreamOid.toLowerCase()) {
+      mismatch = `Checksum mismatch for ${file.path}: expected git blob SHA-1 ${file.upstreamOid.toLowerCase()}, got ${digests.gitSha1}`;
     }
-    if (digests.gitSha1 && file.upstreamOid) {
-      const oid = digests.gitSha1;
-      if (oid !== file.upstreamOid.toLowerCase()) {
-        throw new PermanentImportError(`Checksum mismatch for ${file.path}: expected git blob SHA-1 ${file.upstreamOid.toLowerCase()}, got ${oid}`);
-      }
+    if (mismatch !== null) {
+      if (this.resumeFrom === 0) throw new PermanentImportError(mismatch);
+      await this.abandon(new Error("restart"));
+      return "restart";
     }
     this.upload.end();
     const { receipt } = await this.put;
     return { sha256: actual, size: this.received, receipt };
+  }
+}
+
+/**
+ * Watches one body for a stall: over each window of time spent waiting on the source, at least
+ * `minBytes` must arrive. A source that sends nothing trips it at the end of the window, one that
+ * drips when its bytes arrive. Time the consumer spends (storage, hashing) is not counted.
+ */
+class StallWatch {
+  private waited = 0;
+  private bytes = 0;
+  private since: number | null = null;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly policy: StallPolicy,
+    private readonly onStall: (error: TransferStalledError) => void,
+  ) {}
+
+  waiting(): void {
+    this.since = Date.now();
+    this.arm();
+  }
+
+  arrived(bytes: number): void {
+    if (this.since === null) return;
+    clearTimeout(this.timer);
+    this.account(bytes);
+    this.since = null;
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.since = null;
+  }
+
+  private arm(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.account(0);
+      // Still waiting: watch the rest of the wait.
+      if (this.since !== null) this.arm();
+    }, Math.max(1, this.policy.windowMs - this.waited));
+  }
+
+  private account(bytes: number): void {
+    const now = Date.now();
+    this.waited += now - (this.since ?? now);
+    this.bytes += bytes;
+    this.since = now;
+    if (this.waited < this.policy.windowMs) return;
+    if (this.bytes < this.policy.minBytes) {
+      this.stop();
+      this.onStall(new TransferStalledError(this.policy, this.bytes));
+      return;
+    }
+    // A window with enough bytes: the next one starts here.
+    this.waited = 0;
+    this.bytes = 0;
   }
 }
 

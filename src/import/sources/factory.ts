@@ -1,4 +1,5 @@
 import { ArtifactRegistryType } from "../../common/enums";
+import { AppError } from "../../common/errors";
 import type { HuggingFaceRegistryRecord } from "../../registry/registry.records";
 import type { HubClientFactory } from "../../upstream/clients";
 import { HuggingFaceFileSource } from "./huggingface.source";
@@ -6,12 +7,15 @@ import { PermanentImportError } from "../import.errors";
 import type { FileSourceFactory } from "../import.ports";
 import { createReservoirFileSource, type ReservoirSourceDeps } from "./reservoir.source";
 import { createUploadSource, type UploadSourceDeps } from "./upload.source";
+import { withDeadline } from "../../common/deadline";
 
 export interface FileSourceFactoryDeps {
   registries: { findHuggingFace(id: string): Promise<HuggingFaceRegistryRecord | null> };
   hubClients: HubClientFactory;
   reservoir: ReservoirSourceDeps;
   uploads: UploadSourceDeps;
+  /** Deadline of listing a revision's files upstream (SCAN_REQUEST_TIMEOUT_SECONDS), so a dripping tree cannot hold an import slot. */
+  listTimeoutMs?: number;
 }
 
 export function createFileSourceFactory(deps: FileSourceFactoryDeps): FileSourceFactory {
@@ -24,7 +28,14 @@ export function createFileSourceFactory(deps: FileSourceFactoryDeps): FileSource
         const registry = await deps.registries.findHuggingFace(revision.registryId);
         if (!registry) throw new PermanentImportError(`The Hugging Face registry ${revision.registryId} of ${revision.artifactName} no longer exists`);
         const source = new HuggingFaceFileSource(deps.hubClients(registry), revision.artifactName, revision.commit);
-        return { source, listFiles: (s) => source.listFiles(s) };
+        const what = `Listing the files of ${revision.artifactName}@${revision.commit}`;
+        const listFiles = (signal: AbortSignal) => withDeadline(deps.listTimeoutMs ?? 120_000, what, (deadline) => source.listFiles(AbortSignal.any([signal, deadline])))
+          .catch((error: unknown) => {
+            if (signal.aborted) throw error;
+            // Out of time is worth another attempt, later (the attempts are bounded).
+            throw error instanceof AppError ? Object.assign(new Error(error.message), { retryable: true }) : error;
+          });
+        return { source, listFiles };
       }
       case ArtifactRegistryType.RESERVOIR: {
         const source = await createReservoirFileSource(

@@ -7,8 +7,9 @@ import type { ManifestFile } from "../../revision/manifest";
 import { manifestOf } from "../../upstream/reservoir/reservoir.mapping";
 import { DEFAULT_RETRY, type RetryPolicy } from "../../common/backoff";
 import {
-  UpstreamRequestError, normalizeEtag, parseContentRange, parseLength, readBody, requestWithRetry, streamBody, type UpstreamResponse,
+  UpstreamRequestError, normalizeEtag, parseContentRange, parseLength, readBody, requestWithRetry, streamBody, type RequestPolicy, type UpstreamResponse,
 } from "../../upstream/http";
+import type { EgressPolicy } from "../../upstream/egress";
 import type { ReservoirClient, RemoteRevisionMatch } from "../../upstream/reservoir/reservoir.client";
 import type { RemoteFile } from "../../upstream/reservoir/reservoir.documents";
 import { ReservoirError } from "../../upstream/reservoir/reservoir.errors";
@@ -25,6 +26,8 @@ export interface ReservoirSourceDeps {
   timeoutMs?: number;
   /** Retries of one storage GET (connection errors, timeouts, 5xx, 429). */
   retry?: Partial<RetryPolicy>;
+  /** Where the presigned downloads may connect (DEFAULT_EGRESS when absent): the remote chooses those URLs. */
+  egress?: EgressPolicy;
   /** Lifetime asked of the remote for each presigned URL (it may clamp it). Default 1 hour. */
   urlLifetimeSeconds?: number;
   /**
@@ -138,7 +141,7 @@ export async function createReservoirFileSource(
   await reconcileManifest(deps.ds, revision.id, remoteFiles, `${where}'s copy of ${label}`);
 
   const urls = new PresignedUrls(client, registry, state.id, deps.urlLifetimeSeconds ?? DEFAULT_URL_LIFETIME_SECONDS);
-  const policy = { timeoutMs: deps.timeoutMs ?? 30_000, retry: { ...DEFAULT_RETRY, ...deps.retry } };
+  const policy = { timeoutMs: deps.timeoutMs ?? 30_000, retry: { ...DEFAULT_RETRY, ...deps.retry }, egress: deps.egress };
   const listed = manifestOf(remoteFiles);
   return {
     kind: "reservoir",
@@ -268,7 +271,7 @@ type Opened = { kind: "opened"; file: OpenedFile } | { kind: "refresh"; status: 
 
 async function openFile(
   urls: PresignedUrls,
-  policy: { timeoutMs: number; retry: RetryPolicy },
+  policy: Omit<RequestPolicy, "signal">,
   file: ImportFile,
   opts: { range?: { start: number }; signal: AbortSignal },
   where: string,
@@ -319,8 +322,10 @@ async function openFile(
 
 async function statusFailure(upstream: UpstreamResponse, what: string): Promise<ReservoirImportError> {
   const { status } = upstream.response;
-  const detail = (await readBody(upstream, 512).catch(() => ({ bytes: Buffer.alloc(0) }))).bytes.toString("utf8").replace(/\s+/g, " ").trim();
-  const said = detail ? `: ${detail.slice(0, 200)}` : "";
+  // Of the body, only an S3 error code: the rest may be anything the URL's server chose to say.
+  const body = (await readBody(upstream, 512).catch(() => ({ bytes: Buffer.alloc(0) }))).bytes.toString("utf8");
+  const code = /<Code>([A-Za-z]{1,64})<\/Code>/.exec(body)?.[1];
+  const said = code ? ` ${code}` : "";
   if (status === 404) return new ReservoirImportError(`${what}: the file is missing there (HTTP 404${said})`, false);
   if (status === 401 || status === 403) return new ReservoirImportError(`${what}: the storage refused a fresh presigned URL (HTTP ${status}${said})`, false);
   if (status === 416) return new ReservoirImportError(`${what}: the file there is shorter than the manifest says (HTTP 416)`, false);

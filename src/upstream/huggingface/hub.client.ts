@@ -12,6 +12,8 @@ import {
   type RequestSpec,
   type UpstreamResponse,
 } from "../http";
+import type { EgressPolicy } from "../egress";
+import { sanitizeUpstreamText } from "../sanitize";
 import { HubError, type HubClient, type HubDownload, type HubModelInfo, type HubModelSummary, type HubRef, type HubRefs, type HubTreeEntry } from "./hub.port";
 
 export interface HubClientOptions {
@@ -22,12 +24,20 @@ export interface HubClientOptions {
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
   userAgent?: string;
+  /** Where connections may go (DEFAULT_EGRESS when absent). */
+  egress?: EgressPolicy;
+  /** Pages one listing (a tree, the model list) may take: a hub whose `next` never ends is refused past it. */
+  maxPages?: number;
+  /** Files one tree may list. */
+  maxTreeFiles?: number;
 }
 
 /** Largest JSON document (one page of a list or tree) we are willing to buffer. */
 const MAX_JSON_BYTES = 32 * 1024 * 1024;
 /** The hub's own page cap for the model list. */
 const MAX_PAGE = 1000;
+const DEFAULT_MAX_PAGES = 1000;
+const DEFAULT_MAX_TREE_FILES = 100_000;
 /** Fields of the model list beyond the hub's default set; without them the list omits sha, author, gated, lastModified. */
 const LIST_EXPAND = ["author", "sha", "lastModified", "createdAt", "gated", "private", "tags", "pipeline_tag", "library_name", "downloads", "likes"];
 
@@ -46,6 +56,9 @@ class FetchHubClient implements HubClient {
   private readonly retry: RetryPolicy;
   private readonly headers: Record<string, string>;
   private readonly credentials: RequestSpec["credentials"];
+  private readonly egress: EgressPolicy | undefined;
+  private readonly maxPages: number;
+  private readonly maxTreeFiles: number;
 
   constructor(options: HubClientOptions) {
     const endpoint = new URL(options.endpoint);
@@ -59,6 +72,9 @@ class FetchHubClient implements HubClient {
     this.retry.attempts = Math.max(1, Math.floor(this.retry.attempts));
     this.headers = { "user-agent": options.userAgent ?? "artifact-registry/0.1 (hub client)" };
     this.credentials = options.token ? { origin: this.origin, headers: { authorization: `Bearer ${options.token}` } } : undefined;
+    this.egress = options.egress;
+    this.maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
+    this.maxTreeFiles = options.maxTreeFiles ?? DEFAULT_MAX_TREE_FILES;
   }
 
   async *listModels(opts: { search?: string; author?: string; filter?: string; limit: number; signal?: AbortSignal }): AsyncIterable<HubModelSummary> {
@@ -97,10 +113,16 @@ class FetchHubClient implements HubClient {
   }
 
   async *tree(repo: string, revision: string, opts?: { signal?: AbortSignal }): AsyncIterable<HubTreeEntry> {
-    const url = `${this.apiUrl(repo)}/tree/${encodeRevision(revision)}?recursive=true&expand=true`;
+    // Without expand: the hub's pages then hold 1000 entries, not 50, and every field used here is in them.
+    const url = `${this.apiUrl(repo)}/tree/${encodeRevision(revision)}?recursive=true`;
+    let files = 0;
     for await (const item of this.pages(url, opts?.signal)) {
       const entry = toTreeEntry(item);
-      if (entry) yield entry;
+      if (!entry) continue;
+      if (entry.type === "file" && ++files > this.maxTreeFiles) {
+        throw new HubError(`the tree of ${repo}@${revision} lists more than ${this.maxTreeFiles} files (SCAN_MAX_FILES)`, null, null, false, safeUrl(url));
+      }
+      yield entry;
     }
   }
 
@@ -115,7 +137,7 @@ class FetchHubClient implements HubClient {
     if (opts?.range) headers.range = rangeHeader(opts.range);
     return this.call(this.spec(url, headers), opts?.signal, async (upstream) => {
       const { response } = upstream;
-      if (response.status !== 200 && response.status !== 206) throw await errorFrom(upstream);
+      if (response.status !== 200 && response.status !== 206) throw await errorFrom(upstream, this.origin);
       const fromHops = (name: string) => upstream.hops.map((hop) => hop.headers.get(name)).find((value) => value != null) ?? null;
       const contentLength = parseLength(response.headers.get("content-length"));
       const contentRange = response.status === 206 ? parseContentRange(response.headers.get("content-range")) : null;
@@ -134,13 +156,20 @@ class FetchHubClient implements HubClient {
 
   async readText(repo: string, revision: string, path: string, maxBytes: number, opts?: { signal?: AbortSignal }): Promise<string | null> {
     const url = this.resolveUrl(repo, revision, path);
-    return this.call(this.spec(url), opts?.signal, async (upstream) => {
+    // Text shown to every user comes from the hub itself: a redirect elsewhere (an internal
+    // address, say) is not followed, and only a text body is taken.
+    return this.call({ ...this.spec(url), sameOrigin: true }, opts?.signal, async (upstream) => {
       const { response } = upstream;
       if (response.status !== 200) {
-        const error = await errorFrom(upstream);
+        const error = await errorFrom(upstream, this.origin);
         // A missing repo or revision is a real problem; only a missing file means "no README".
         if (error.status === 404 && (error.errorCode === "EntryNotFound" || error.errorCode == null)) return null;
         throw error;
+      }
+      const type = response.headers.get("content-type");
+      if (!isTextType(type)) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new HubError(`the hub answered ${path} as ${sanitizeUpstreamText(type ?? "no content type", 80)}, not as text`, 200, null, false, safeUrl(upstream.url));
       }
       const { bytes, truncated } = await readBody(upstream, Math.max(0, Math.floor(maxBytes)));
       const decoder = new TextDecoder("utf-8");
@@ -167,15 +196,16 @@ class FetchHubClient implements HubClient {
     return this.request(url, signal, (upstream) => readJson(upstream)).then((page) => page.json);
   }
 
+  /** The hub's API: only the hub answers it (a renamed repo's redirect stays on its origin), never a server it points at. */
   private request<T>(url: string, signal: AbortSignal | undefined, consume: (upstream: UpstreamResponse) => Promise<T>): Promise<T> {
-    return this.call(this.spec(url, { accept: "application/json" }), signal, async (upstream) => {
-      if (upstream.response.status !== 200) throw await errorFrom(upstream);
+    return this.call({ ...this.spec(url, { accept: "application/json" }), sameOrigin: true }, signal, async (upstream) => {
+      if (upstream.response.status !== 200) throw await errorFrom(upstream, this.origin);
       return consume(upstream);
     });
   }
 
   private call<T>(spec: RequestSpec, signal: AbortSignal | undefined, consume: (upstream: UpstreamResponse) => Promise<T>): Promise<T> {
-    return requestWithRetry(spec, { timeoutMs: this.timeoutMs, retry: this.retry, signal }, consume).catch((error: unknown) => {
+    return requestWithRetry(spec, { timeoutMs: this.timeoutMs, retry: this.retry, signal, egress: this.egress }, consume).catch((error: unknown) => {
       throw toHubError(error, String(spec.url), signal);
     });
   }
@@ -184,6 +214,7 @@ class FetchHubClient implements HubClient {
   private async *pages(first: string, signal?: AbortSignal): AsyncIterable<unknown> {
     const seen = new Set<string>();
     for (let url: string | undefined = first; url; ) {
+      if (seen.size >= this.maxPages) throw new HubError(`the hub's listing goes on past ${this.maxPages} pages (SCAN_MAX_TREE_PAGES)`, null, null, false, safeUrl(first));
       seen.add(url);
       const page: JsonPage = await this.request(url, signal, (upstream) => readJson(upstream));
       if (!Array.isArray(page.json)) throw malformed(url, "a page is not a JSON array");
@@ -268,31 +299,44 @@ function safeUrl(url: string | URL): string {
   }
 }
 
-async function errorFrom(upstream: UpstreamResponse): Promise<HubError> {
+/**
+ * The hub's refusal as a HubError: the status, and the hub's own error code and message when the
+ * hub itself answered (X-Error-Code, X-Error-Message, or a JSON `error`), cleaned and cut short.
+ * A body from anywhere a redirect led (a CDN, or an internal service a hostile hub points at) is
+ * never read: it may be anything, and the message ends up where users read it.
+ */
+async function errorFrom(upstream: UpstreamResponse, hubOrigin: string): Promise<HubError> {
   const { response } = upstream;
-  const code = response.headers.get("x-error-code");
-  let message = response.headers.get("x-error-message");
-  if (message) {
-    await response.body?.cancel().catch(() => undefined);
-  } else {
+  const status = response.status;
+  const fromHub = upstream.url.origin === hubOrigin;
+  const code = fromHub ? errorCodeOf(response.headers.get("x-error-code")) : null;
+  let message: string | null = null;
+  const header = fromHub ? response.headers.get("x-error-message") : null;
+  if (header) message = sanitizeUpstreamText(header);
+  else if (fromHub && (response.headers.get("content-type") ?? "").toLowerCase().includes("json")) {
     message = await readBody(upstream, 4096)
       .then(({ bytes }) => {
-        const text = bytes.toString("utf8");
-        try {
-          const parsed: unknown = JSON.parse(text);
-          if (isRecord(parsed) && typeof parsed.error === "string") return parsed.error;
-        } catch {
-          // Not JSON: the text itself is the message.
-        }
-        return text.trim().slice(0, 300);
+        const parsed: unknown = JSON.parse(bytes.toString("utf8"));
+        return isRecord(parsed) && typeof parsed.error === "string" ? sanitizeUpstreamText(parsed.error) : null;
       })
       .catch(() => null);
   }
-  const status = response.status;
+  await response.body?.cancel().catch(() => undefined);
   const retryable = status === 408 || status === 429 || status >= 500;
-  const retryAfter = response.headers.get("retry-after");
+  const retryAfter = sanitizeUpstreamText(response.headers.get("retry-after") ?? "", 40);
+  const where = fromHub ? "hub" : `server at ${upstream.url.origin} (where the hub redirected)`;
   const text = `${status}${code ? ` ${code}` : ""}${message ? `: ${message}` : ""}${retryAfter ? ` (Retry-After: ${retryAfter})` : ""}`;
-  return new HubError(`hub answered ${text}`, status, code, retryable, safeUrl(upstream.url));
+  return new HubError(`${where} answered ${text}`, status, code, retryable, safeUrl(upstream.url));
+}
+
+/** X-Error-Code is a word like RepoNotFound; anything else is not the hub's. */
+function errorCodeOf(value: string | null): string | null {
+  return value && /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(value) ? value : null;
+}
+
+function isTextType(value: string | null): boolean {
+  const type = (value ?? "").split(";")[0].trim().toLowerCase();
+  return type === "text/plain" || type === "text/markdown" || type === "text/x-markdown";
 }
 
 function toHubError(error: unknown, url: string, signal?: AbortSignal): unknown {

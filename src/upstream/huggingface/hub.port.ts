@@ -33,7 +33,7 @@ export interface HubRefs {
   tags: HubRef[];
 }
 
-/** One entry of `GET /api/models/{repo}/tree/{rev}?recursive=true&expand=true`. */
+/** One entry of `GET /api/models/{repo}/tree/{rev}?recursive=true`. */
 export interface HubTreeEntry {
   type: "file" | "directory";
   path: string;

@@ -15,6 +15,8 @@ import {
   type RemoteRevisionPage, type RemoteRevisionState, type RemoteScanInput, type RemoteScannedArtifact,
 } from "./reservoir.documents";
 import { ReservoirError } from "./reservoir.errors";
+import { DEFAULT_EGRESS, egressRefusal, type EgressPolicy } from "../egress";
+import { sanitizeUpstreamText } from "../sanitize";
 
 /** Our tokens live 5 minutes: well inside the remote's 10-minute ceiling, even with clock skew. */
 export const CLIENT_TOKEN_LIFETIME_SECONDS = 300;
@@ -27,6 +29,7 @@ const FILES_PAGE = 500;
  * is about 1,400 points per artifact: 20 stays well under the default limit of 50,000.
  */
 const DEFAULT_ARTIFACT_PAGE = 20;
+const DEFAULT_MAX_PAGES = 1000;
 
 export interface ReservoirClientOptions {
   /** The remote's GraphQL URL. */
@@ -44,6 +47,12 @@ export interface ReservoirClientOptions {
   artifactPageSize?: number;
   /** A revision with more files than this is a protocol error: a runaway remote must not exhaust our memory. */
   maxFilesPerRevision?: number;
+  /** Where connections may go (DEFAULT_EGRESS when absent). */
+  egress?: EgressPolicy;
+  /** Pages one listing (an artifact's revisions, a revision's files) may take. */
+  maxPages?: number;
+  /** Stops every call (a scan's deadline): they reject with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface RemoteArtifactWithRevisions {
@@ -88,8 +97,10 @@ interface CallOptions {
 export class ReservoirClient {
   private readonly retry: RetryPolicy;
   private readonly maxResponseBytes: number;
+  private readonly egress: EgressPolicy;
 
   constructor(private readonly options: ReservoirClientOptions) {
+    this.egress = options.egress ?? DEFAULT_EGRESS;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.retry.attempts = Math.max(1, Math.floor(this.retry.attempts));
     this.maxResponseBytes = options.maxResponseBytes ?? 32 * 1024 * 1024;
@@ -97,6 +108,11 @@ export class ReservoirClient {
 
   get endpoint(): string {
     return this.options.endpoint;
+  }
+
+  /** The same client, its calls stopped when `signal` aborts. */
+  withSignal(signal: AbortSignal): ReservoirClient {
+    return new ReservoirClient({ ...this.options, signal: this.options.signal ? AbortSignal.any([this.options.signal, signal]) : signal });
   }
 
   /** One page of the remote's artifacts, each with its first page of revisions. */
@@ -126,7 +142,8 @@ export class ReservoirClient {
         const { revisions: first, ...artifact } = node;
         const revisions = first ? first.edges.map((e) => e.node) : [];
         let pageInfo = first?.pageInfo ?? { hasNextPage: false, endCursor: null };
-        while (pageInfo.hasNextPage) {
+        for (let pages = 1; pageInfo.hasNextPage; pages++) {
+          this.checkPages(pages, `the revisions of artifact ${artifact.id}`);
           const next = await this.revisionPage(artifact.id, pageInfo.endCursor);
           revisions.push(...next.edges.map((e) => e.node));
           pageInfo = next.pageInfo;
@@ -145,13 +162,14 @@ export class ReservoirClient {
     const files: RemoteFile[] = [];
     let readme: string | null = null;
     let after: string | null = null;
-    for (let first = true; ; first = false) {
+    for (let first = true, pages = 0; ; first = false) {
+      this.checkPages(pages++, `the files of revision ${revisionId}`);
       const data: z.infer<typeof RevisionDetailsData> = await this.query(REVISION_DETAILS_QUERY, { id: revisionId, first: FILES_PAGE, after, withReadme: first }, RevisionDetailsData);
       if (!data.artifactRevision) throw new ReservoirError("protocol", `the remote no longer has revision ${revisionId}`);
       if (first) readme = data.artifactRevision.readme ?? null;
       const page = data.artifactRevision.files;
       files.push(...page.edges.map((e) => e.node));
-      if (files.length > maxFiles) throw new ReservoirError("protocol", `revision ${revisionId} lists more than ${maxFiles} files`);
+      if (files.length > maxFiles) throw new ReservoirError("protocol", `revision ${revisionId} lists more than ${maxFiles} files (SCAN_MAX_FILES)`);
       if (!page.pageInfo.hasNextPage || page.edges.length === 0) return { readme, files };
       after = page.pageInfo.endCursor;
     }
@@ -224,9 +242,22 @@ export class ReservoirClient {
    * that must not miss a transition also poll `revisionState`. Returns the function that stops it.
    */
   watchStatuses(remoteRevisionIds: readonly string[], watcher: StatusWatcher): () => void {
+    const url = websocketUrl(this.options.endpoint);
+    const refused = this.egress.refusalOfUrl(new URL(url));
+    if (refused) {
+      queueMicrotask(() => watcher.error(new ReservoirError("network", `cannot reach the remote's WebSocket: ${refused.message}`, { cause: refused })));
+      return () => {};
+    }
+    const lookup = this.egress.lookup;
+    // ws resolves names with the policy's lookup, so a name is checked as it is resolved, as fetch's are.
+    const webSocketImpl = class extends WebSocket {
+      constructor(address: string | URL, protocols?: string | string[]) {
+        super(address, protocols, { lookup });
+      }
+    };
     const ws: WsClient = createClient({
-      url: websocketUrl(this.options.endpoint),
-      webSocketImpl: WebSocket,
+      url,
+      webSocketImpl,
       connectionParams: () => ({ authorization: `Bearer ${this.token()}` }),
       lazy: true,
       keepAlive: 15_000,
@@ -271,6 +302,11 @@ export class ReservoirClient {
     return stop;
   }
 
+  private checkPages(pages: number, what: string): void {
+    const max = this.options.maxPages ?? DEFAULT_MAX_PAGES;
+    if (pages >= max) throw new ReservoirError("protocol", `${what} go on past ${max} pages (SCAN_MAX_TREE_PAGES)`);
+  }
+
   private query<S extends z.ZodType>(document: string, variables: Record<string, unknown>, schema: S): Promise<z.infer<S>> {
     return this.call(document, variables, schema, { timeoutMs: this.options.timeoutMs, retryTimeouts: true });
   }
@@ -282,13 +318,15 @@ export class ReservoirClient {
   private async call<S extends z.ZodType>(document: string, variables: Record<string, unknown>, schema: S, opts: CallOptions): Promise<z.infer<S>> {
     const body = JSON.stringify({ query: document, variables });
     const endpoint = this.options.endpoint;
+    const { signal } = this.options;
     for (let attempt = 1; ; attempt++) {
-      const control = new AttemptControl(opts.timeoutMs);
+      signal?.throwIfAborted();
+      const control = new AttemptControl(opts.timeoutMs, signal);
       control.url = endpoint;
       let answer: { status: number; headers: Headers; bytes: Buffer };
       try {
         control.arm("response");
-        const response = await fetch(endpoint, {
+        const response = await this.egress.fetch(endpoint, {
           method: "POST",
           headers: {
             "content-type": "application/json",
@@ -304,13 +342,13 @@ export class ReservoirClient {
         const { status, headers } = response;
         if (status >= 300 && status < 400) {
           await response.body?.cancel().catch(() => undefined);
-          throw new ReservoirError("http", `the remote answered HTTP ${status}, a redirect to ${headers.get("location") ?? "nowhere"}; check the endpoint`, { status });
+          throw new ReservoirError("http", `the remote answered HTTP ${status}, a redirect${redirectTarget(headers.get("location"), endpoint)}; check the endpoint`, { status });
         }
         if (isRetryableStatus(status) && attempt < this.retry.attempts) {
           const decision = retryDelay(attempt, this.retry, headers);
           if (decision.retry) {
             await response.body?.cancel().catch(() => undefined);
-            await sleep(decision.delayMs);
+            await sleep(decision.delayMs, signal);
             continue;
           }
         }
@@ -320,7 +358,10 @@ export class ReservoirClient {
       } catch (error) {
         control.disarm();
         if (error instanceof ReservoirError) throw error;
+        const refused = egressRefusal(error);
+        if (refused) throw new ReservoirError("network", `cannot reach the remote: ${refused.message}`, { cause: refused });
         const kind = control.classify(error);
+        if (kind === "aborted") throw signal!.reason;
         const final = kind === "other" || attempt >= this.retry.attempts || (kind === "timeout" && !opts.retryTimeouts);
         if (final) {
           const tries = attempt > 1 ? ` (after ${attempt} attempts)` : "";
@@ -328,7 +369,7 @@ export class ReservoirClient {
             ? new ReservoirError("timeout", `no answer within ${opts.timeoutMs} ms${tries}`, { cause: error })
             : new ReservoirError("network", `cannot reach the remote: ${describeNetworkError(error)}${tries}`, { cause: error });
         }
-        await sleep(backoffDelay(attempt, this.retry));
+        await sleep(backoffDelay(attempt, this.retry), signal);
         continue;
       }
       return this.interpret(answer, schema, attempt);
@@ -370,8 +411,8 @@ export function graphQLFailure(payload: unknown, status: number | null): Reservo
   const errors = (payload as { errors?: unknown } | null)?.errors;
   if (!Array.isArray(errors) || errors.length === 0) return null;
   const first = errors[0] as GraphQLErrorShape;
-  const remoteMessage = typeof first.message === "string" ? first.message.slice(0, 1000) : "unknown error";
-  const remoteCode = typeof first.extensions?.code === "string" ? first.extensions.code.slice(0, 64) : null;
+  const remoteMessage = typeof first.message === "string" ? sanitizeUpstreamText(first.message, 500) : "unknown error";
+  const remoteCode = typeof first.extensions?.code === "string" && /^[A-Z][A-Z0-9_]{0,63}$/.test(first.extensions.code) ? first.extensions.code : null;
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more error(s))` : "";
   if (remoteCode === "UNAUTHENTICATED") {
     return new ReservoirError("refused", `the remote refused the key pair: ${remoteMessage}`, { status, remoteCode, remoteMessage });
@@ -380,6 +421,16 @@ export function graphQLFailure(payload: unknown, status: number | null): Reservo
     return new ReservoirError("forbidden", `the remote's key pair may not do this: ${remoteMessage}`, { status, remoteCode, remoteMessage });
   }
   return new ReservoirError("remote", `the remote reported ${remoteCode ?? "an error"}: ${remoteMessage}${more}`, { status, remoteCode, remoteMessage });
+}
+
+/** Where a redirect pointed, as far as an operator needs it: the origin only, never the remote's whole Location. */
+function redirectTarget(location: string | null, base: string): string {
+  if (!location) return " without a Location";
+  try {
+    return ` to ${sanitizeUpstreamText(new URL(location, base).origin, 120)}`;
+  } catch {
+    return " to an invalid URL";
+  }
 }
 
 /** The graphql-ws URL of a GraphQL endpoint: the same path, ws(s) for http(s). */
@@ -394,7 +445,7 @@ function subscriptionFailure(error: unknown): ReservoirError {
   if (Array.isArray(error)) return graphQLFailure({ errors: error }, null) ?? new ReservoirError("remote", "the remote refused the subscription");
   const close = error as { code?: unknown; reason?: unknown } | null;
   if (close && typeof close.code === "number") {
-    const reason = typeof close.reason === "string" && close.reason ? `: ${close.reason.slice(0, 200)}` : "";
+    const reason = typeof close.reason === "string" && close.reason ? `: ${sanitizeUpstreamText(close.reason)}` : "";
     // 4401/4403: graphql-ws closes this way when onConnect refuses the connectionParams.
     if (close.code === 4401 || close.code === 4403) return new ReservoirError("refused", `the remote refused the key pair on its WebSocket (close code ${close.code}${reason})`);
     return new ReservoirError("network", `the remote's WebSocket closed (code ${close.code}${reason})`);

@@ -28,6 +28,8 @@ export interface FakeHubOptions {
   strictGating?: boolean;
   /** Origin for `Link: rel="next"` URLs (default: the hub's own), to test cross-origin paging. */
   linkBase?: string;
+  /** The loopback address both origins listen on (default 127.0.0.1; any of 127.0.0.0/8 works). */
+  host?: string;
 }
 
 export interface FakeRequest {
@@ -62,6 +64,15 @@ export interface FakeFault {
   stallMs?: number;
   /** Flip the body byte at this offset (`true`: the first one). */
   corrupt?: boolean | number;
+  /** Answer 302 with this Location instead (a hub pointing somewhere it should not). */
+  redirect?: string;
+  /** Send the body `bytes` at a time, `everyMs` apart: a server that never stalls long enough to time out, and never finishes. */
+  drip?: { bytes: number; everyMs: number };
+  /**
+   * Send only this many body bytes, with a Content-Length that agrees and a Content-Range that
+   * does not: a clean response that is too short (a server lying about what it sends).
+   */
+  shortBody?: number;
 }
 
 export interface InjectedFault {
@@ -71,7 +82,7 @@ export interface InjectedFault {
 }
 
 /** Where hold() stops a transfer, and which transfers; any FakeFault's shaping but the timed ones. */
-export interface HoldOptions extends Omit<FakeFault, "delayMs" | "stallAfterBytes" | "stallMs" | "reset"> {
+export interface HoldOptions extends Omit<FakeFault, "delayMs" | "stallAfterBytes" | "stallMs" | "reset" | "drip"> {
   /** Hold after sending this many body bytes; without it, before the response headers. */
   afterBytes?: number;
 }
@@ -223,7 +234,7 @@ class FakeHubServer implements FakeHub {
   private readonly cdnSecret = randomBytes(16);
   private readonly hubServer: Server;
   private readonly cdnServer: Server;
-  private options: Required<Omit<FakeHubOptions, "linkBase">> & { linkBase?: string };
+  private options: Required<Omit<FakeHubOptions, "linkBase" | "host">> & { linkBase?: string; host?: string };
   private tick = 0;
   private readonly clock = { next: () => ++this.tick };
   url = "";
@@ -239,7 +250,8 @@ class FakeHubServer implements FakeHub {
     const listen = (server: Server) =>
       new Promise<string>((resolve, reject) => {
         server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+        const host = this.options.host ?? "127.0.0.1";
+        server.listen(0, host, () => resolve(`http://${host}:${(server.address() as AddressInfo).port}`));
       });
     this.url = await listen(this.hubServer);
     this.cdnUrl = await listen(this.cdnServer);
@@ -378,6 +390,10 @@ class FakeHubServer implements FakeHub {
         if (fault.delayMs) await waitOrClose(res, fault.delayMs);
         if (fault.gate && fault.stallAfterBytes == null) await fault.gate.wait(record, res);
         if (res.destroyed) return;
+        if (fault.redirect) {
+          redirect(res, req, fault.redirect, 302);
+          return;
+        }
         if (fault.status) {
           const message = fault.status === 429 ? "Too Many Requests" : `Injected ${fault.status}`;
           sendJson(res, req, { error: message }, fault.status, { "X-Error-Message": message, ...fault.headers }, fault);
@@ -726,8 +742,8 @@ function contentType(path: string): string {
   return /\.(md|txt|json|ya?ml|py|gitattributes)$/i.test(path) ? "text/plain; charset=utf-8" : "application/octet-stream";
 }
 
-function redirect(res: ServerResponse, req: IncomingMessage, location: string): void {
-  res.writeHead(307, { Location: location, "Content-Type": "text/plain; charset=utf-8" });
+function redirect(res: ServerResponse, req: IncomingMessage, location: string, status = 307): void {
+  res.writeHead(status, { Location: location, "Content-Type": "text/plain; charset=utf-8" });
   res.end(req.method === "HEAD" ? undefined : `Temporary Redirect. Redirecting to ${location}`);
 }
 
@@ -746,7 +762,7 @@ function sendXmlError(res: ServerResponse, status: number, code: string, message
 
 function sendJson(res: ServerResponse, req: IncomingMessage, body: unknown, status: number, headers: Record<string, string>, fault?: ActiveFault): void {
   const bytes = Buffer.from(JSON.stringify(body), "utf8");
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": bytes.length, ...headers });
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": declaredLength(bytes.length, fault), ...headers });
   if (req.method === "HEAD") {
     res.end();
     return;
@@ -765,13 +781,18 @@ async function sendBlob(req: IncomingMessage, res: ServerResponse, blob: FakeBlo
     return;
   }
   const [start, end] = range ?? [0, size];
-  if (range) res.writeHead(206, { ...common, "Content-Range": `bytes ${start}-${end - 1}/${size}`, "Content-Length": end - start });
-  else res.writeHead(200, { ...common, "Content-Length": size });
+  if (range) res.writeHead(206, { ...common, "Content-Range": `bytes ${start}-${end - 1}/${size}`, "Content-Length": declaredLength(end - start, fault) });
+  else res.writeHead(200, { ...common, "Content-Length": declaredLength(size, fault) });
   if (req.method === "HEAD") {
     res.end();
     return;
   }
   await writeBody(res, blob.chunks(start, end), fault);
+}
+
+/** The Content-Length a response declares: its true length, or what a shortBody fault sends. */
+function declaredLength(length: number, fault?: ActiveFault): number {
+  return fault?.shortBody != null ? Math.min(fault.shortBody, length) : length;
 }
 
 function parseRange(header: string | undefined, size: number): [number, number] | "unsatisfiable" | null {
@@ -824,13 +845,24 @@ function flush(res: ServerResponse, chunk: Buffer): Promise<void> {
   });
 }
 
-/** Streams chunks with back-pressure, applying the body faults: corrupt a byte, stall, drop the connection. */
+/** The chunks in pieces of at most `size` bytes. */
+function* pieces(chunks: Iterable<Buffer>, size: number): Generator<Buffer> {
+  for (const chunk of chunks) for (let at = 0; at < chunk.length; at += size) yield chunk.subarray(at, at + size);
+}
+
+/** Streams chunks with back-pressure, applying the body faults: corrupt a byte, stall, drip, cut short, drop the connection. */
 async function writeBody(res: ServerResponse, chunks: Iterable<Buffer>, fault?: ActiveFault): Promise<void> {
   const corruptAt = fault?.corrupt === true ? 0 : typeof fault?.corrupt === "number" ? fault.corrupt : -1;
   let stalled = false;
   let sent = 0;
-  for (let chunk of chunks) {
+  const drip = fault?.drip;
+  for (let chunk of drip ? pieces(chunks, Math.max(1, drip.bytes)) : chunks) {
     if (res.destroyed) return;
+    if (fault?.shortBody != null && sent + chunk.length >= fault.shortBody) {
+      await flush(res, chunk.subarray(0, fault.shortBody - sent));
+      res.end();
+      return;
+    }
     if (corruptAt >= sent && corruptAt < sent + chunk.length) {
       chunk = Buffer.from(chunk);
       chunk[corruptAt - sent] ^= 0xff;
@@ -851,7 +883,10 @@ async function writeBody(res: ServerResponse, chunks: Iterable<Buffer>, fault?: 
       return;
     }
     sent += chunk.length;
-    if (!res.write(chunk)) await drainOrClose(res);
+    if (drip) {
+      await flush(res, chunk);
+      await waitOrClose(res, drip.everyMs);
+    } else if (!res.write(chunk)) await drainOrClose(res);
   }
   if (fault?.dropAfterBytes != null) {
     res.socket?.destroy();
