@@ -40,6 +40,7 @@ const schema = z.object({
   HTTP_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   APOLLO_FEDERATION_TRACES: flag(false),
   PRESIGNED_URL_MAX_EXPIRY: z.coerce.number().int().min(1).default(86400),
+  UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).default(50 * 1024 ** 3),
   SCAN_DETAIL_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   SCAN_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(86400).default(120),
   SCAN_MAX_FILES: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
@@ -86,6 +87,8 @@ export interface Config {
   /** Whether a gateway that asks (apollo-federation-include-trace) gets Apollo's inline traces (ftv1). */
   federationTraces: boolean;
   presignedUrlMaxExpiry: number;
+  /** The largest file an upload link takes (the Hub's own per-file limit by default). */
+  uploadMaxBytes: number;
   scan: ScanConfig;
   upstream: UpstreamConfig;
   import: ImportConfig;
@@ -204,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: { headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS },
     federationTraces: e.APOLLO_FEDERATION_TRACES,
     presignedUrlMaxExpiry: e.PRESIGNED_URL_MAX_EXPIRY,
+    uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     scan: {
       detailConcurrency: e.SCAN_DETAIL_CONCURRENCY,
       upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,

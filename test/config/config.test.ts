@@ -81,6 +81,12 @@ describe("configuration", () => {
     expect(problemsOf({ MAX_QUERY_TOKENS: "10" }).map((p) => p.split(":")[0])).toEqual(["MAX_QUERY_TOKENS"]);
   });
 
+  it("caps an upload at 50 GiB unless UPLOAD_MAX_BYTES says otherwise", () => {
+    expect(loadConfig({}).uploadMaxBytes).toBe(50 * 1024 ** 3);
+    expect(loadConfig({ UPLOAD_MAX_BYTES: "1024" }).uploadMaxBytes).toBe(1024);
+    expect(problemsOf({ UPLOAD_MAX_BYTES: "0" }).map((p) => p.split(":")[0])).toEqual(["UPLOAD_MAX_BYTES"]);
+  });
+
   it("hashes where auto decides unless IMPORT_HASH_THREADS names a count from 0 to 16", () => {
     expect(loadConfig({}).import.hashThreads).toBe("auto");
     expect(loadConfig({ IMPORT_HASH_THREADS: "auto" }).import.hashThreads).toBe("auto");

@@ -18,6 +18,8 @@ import { defaultAdapter, FAST_IMPORTS, keysUnder, objectBytes, sha256, startImpo
 jest.setTimeout(60_000);
 
 const MiB = 1024 * 1024;
+/** UPLOAD_MAX_BYTES of these tests: the largest upload below takes 10 MiB and 5 bytes. */
+const UPLOAD_MAX = 11 * MiB;
 const UPLOAD = `mutation($id: ID!, $key: String!) { getPresignedUploadUrl(input: { artifactRevisionId: $id, key: $key }) { presignedUrl fields } }`;
 const IMPORT = `mutation($ids: [ID!]!) { importArtifacts(input: { artifactRevisionIds: $ids }) { tasks { taskId artifactRevision { id status } } } }`;
 const CLEANUP = `mutation($ids: [ID!]!) { cleanupArtifactRevisions(input: { artifactRevisionIds: $ids }) { artifactRevisions { count edges { node { id status } } } } }`;
@@ -44,6 +46,7 @@ describe.each(backends)("uploads on %s", (_backend, onS3) => {
     kit = await startTestKit({
       HF_ENDPOINT: hub.url,
       ...FAST_IMPORTS,
+      UPLOAD_MAX_BYTES: String(UPLOAD_MAX),
       ...(s3 ? { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_BUCKET: "uploads" } : {}),
     });
     adapter = await defaultAdapter(kit);
@@ -261,6 +264,30 @@ describe.each(backends)("uploads on %s", (_backend, onS3) => {
     expect(await keysUnder(adapter, `.uploads/${revision.id}/`)).toEqual([]);
     expect(await kit.ds.query(`SELECT id FROM artifact_revision_uploads WHERE revision_id = $1`, [revision.id])).toEqual([]);
     expect((await put(unused, "x")).status).toBe(404);
+  });
+
+  it("refuses a file over UPLOAD_MAX_BYTES with 413: a declared length before the link is used, a streamed one keeping nothing", async () => {
+    const revision = await writable(model());
+    const url = await linkFor(revision, "big.bin");
+    await changesNothing(async () => {
+      const res = await put(url, Buffer.alloc(UPLOAD_MAX + 1));
+      expect([res.status, await res.json()]).toEqual([413, { error: `a file may be at most ${UPLOAD_MAX} bytes (UPLOAD_MAX_BYTES)` }]);
+    });
+    // Without a Content-Length the cap holds as the bytes arrive; the link is used up then.
+    const chunks = [Buffer.alloc(8 * MiB), Buffer.alloc(4 * MiB)];
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = chunks.shift();
+        if (next) controller.enqueue(new Uint8Array(next));
+        else controller.close();
+      },
+    });
+    const res = await fetch(url, { method: "PUT", body, duplex: "half" } as RequestInit).catch((error: Error) => error);
+    // The server answers 413 and closes; a client still sending may see the reset instead.
+    if (!(res instanceof Error)) expect(res.status).toBe(413);
+    expect(await kit.ds.query(`SELECT path FROM artifact_revision_uploads WHERE revision_id = $1 AND completed_at IS NOT NULL`, [revision.id])).toEqual([]);
+    expect(await keysUnder(adapter, `.uploads/${revision.id}/`)).toEqual([]);
+    await upload(revision, "big.bin", Buffer.alloc(UPLOAD_MAX));
   });
 
   it("answers a link's PUT only under /storage/uploads: the download links write nothing", async () => {

@@ -21,10 +21,15 @@ export function createUploadRouter(uploads: UploadService, logger: Logger): Rout
       if (!res.writableFinished) abort.abort();
     });
     try {
-      const received = await uploads.receive(id, { exp: req.query.exp, sig: req.query.sig }, req, abort.signal);
+      const length = req.headers["content-length"] === undefined ? undefined : Number(req.headers["content-length"]);
+      const received = await uploads.receive(id, { exp: req.query.exp, sig: req.query.sig }, req, abort.signal, length);
       res.status(200).set("ETag", `"${received.sha256}"`).json(received);
     } catch (error) {
-      if (error instanceof UploadRefused) return fail(res, error.status, error.message);
+      if (error instanceof UploadRefused) {
+        // The rest of an oversized body is not read: the connection goes once the answer is sent.
+        if (error.status === 413) res.set("Connection", "close");
+        return fail(res, error.status, error.message);
+      }
       if (abort.signal.aborted || res.headersSent) return void res.destroy();
       logger.warn(`upload ${JSON.stringify(id.slice(0, 64))} failed`, error);
       fail(res, 500, "the upload could not be stored");

@@ -22,7 +22,7 @@ const UPLOAD_STORE = "revision-uploads";
 /** Why an upload link's PUT was refused, with the HTTP status it answers. */
 export class UploadRefused extends Error {
   override readonly name = "UploadRefused";
-  constructor(readonly status: 403 | 404 | 409, message: string) {
+  constructor(readonly status: 403 | 404 | 409 | 413, message: string) {
     super(message);
   }
 }
@@ -35,7 +35,7 @@ export interface ReceivedUpload {
 
 export interface UploadServiceDeps {
   ds: DataSource;
-  config: Pick<Config, "presignedUrlMaxExpiry">;
+  config: Pick<Config, "presignedUrlMaxExpiry" | "uploadMaxBytes">;
   storage: Pick<StorageManager, "adapterFor" | "defaultNamespaceId">;
   signer: LinkSigner;
   /** Origin the app is reachable at, read when a link is made. */
@@ -99,26 +99,40 @@ export class UploadService {
    * key while hashing it, and records it if the revision still takes uploads. Refusals before
    * the claim change nothing; a refused or broken upload leaves no object behind.
    */
-  async receive(uploadId: string, link: { exp: unknown; sig: unknown }, body: Readable, signal: AbortSignal): Promise<ReceivedUpload> {
+  async receive(uploadId: string, link: { exp: unknown; sig: unknown }, body: Readable, signal: AbortSignal, declaredLength?: number): Promise<ReceivedUpload> {
     if (!isUuid(uploadId)) throw new UploadRefused(403, "link malformed");
     const verdict = this.deps.signer.verify({ store: UPLOAD_STORE, key: uploadId.toLowerCase(), op: "upload", exp: link.exp, sig: link.sig });
     if (!verdict.ok) throw new UploadRefused(403, `link ${verdict.reason}`);
+    const maxBytes = this.deps.config.uploadMaxBytes;
+    const tooLarge = () => new UploadRefused(413, `a file may be at most ${maxBytes} bytes (UPLOAD_MAX_BYTES)`);
+    // A declared length over the cap is refused before the link is used, so it can be used again.
+    if (declaredLength !== undefined && declaredLength > maxBytes) throw tooLarge();
     const claimed = await this.claim(verdict.claims.key);
     const key = uploadKey(claimed.revisionId, claimed.id);
     const adapter = await this.deps.storage.adapterFor(claimed.namespaceId);
 
     const hash = createHash("sha256");
     let size = 0;
+    let overflowed = false;
     const counted = new Transform({
       transform(chunk: Buffer, _encoding, done) {
-        hash.update(chunk);
         size += chunk.length;
+        if (size > maxBytes) {
+          overflowed = true;
+          return done(tooLarge());
+        }
+        hash.update(chunk);
         done(null, chunk);
       },
     });
-    // A body that breaks destroys `counted`, so the put rejects and keeps nothing.
+    // A body that breaks (or grows past the cap) destroys `counted`, so the put rejects and keeps nothing.
     pipeline(body, counted, { signal }).catch(() => undefined);
-    await adapter.put(key, counted, { signal });
+    try {
+      await adapter.put(key, counted, { signal });
+    } catch (error) {
+      if (overflowed) throw tooLarge();
+      throw error;
+    }
     const received: ReceivedUpload = { path: claimed.path, size, sha256: hash.digest("hex") };
 
     let replaced: string[];
