@@ -3,7 +3,7 @@ import type { Client } from "graphql-ws";
 import { startFakeHub, type FakeHub } from "../support/fake-hub";
 import { scrape, type Scrape } from "../support/prometheus";
 import { startTestKit, type TestKit } from "../support/testkit";
-import { FAST_IMPORTS, scanModel, startImport, waitFor, waitForStatus, wsClient, type ScannedRevision } from "../import/support";
+import { cancelImport, FAST_IMPORTS, scanModel, startImport, waitFor, waitForStatus, wsClient, type ScannedRevision } from "../import/support";
 
 /*
  * GET /metrics on a real server while it scans and imports from the fake hub: the counters an
@@ -11,6 +11,8 @@ import { FAST_IMPORTS, scanModel, startImport, waitFor, waitForStatus, wsClient,
  */
 
 const REPO = "acme/metered-lm";
+const BROKEN = "acme/broken-lm";
+const CANCELLED = "acme/cancelled-lm";
 const WEIGHTS = { size: 1024 * 1024 + 321, seed: 31 };
 const FILES = [
   { path: "README.md", content: "# Metered\n" },
@@ -36,7 +38,11 @@ const metricsUntil = (what: string, check: (s: Scrape) => boolean) => waitFor(wh
 });
 
 beforeAll(async () => {
-  hub = await startFakeHub([{ id: REPO, files: FILES }]);
+  hub = await startFakeHub([
+    { id: REPO, files: FILES },
+    { id: BROKEN, files: [{ path: "model.safetensors", content: { size: 200_000, seed: 32 }, lfs: true }] },
+    { id: CANCELLED, files: [{ path: "model.safetensors", content: { size: 200_000, seed: 33 }, lfs: true }] },
+  ]);
   kit = await startTestKit({ HF_ENDPOINT: hub.url, METRICS_TOKEN: TOKEN, ...FAST_IMPORTS });
 });
 afterAll(async () => {
@@ -121,6 +127,32 @@ describe("GET /metrics", () => {
     expect(delta("artifact_registry_import_duration_seconds_count", { status: "AVAILABLE" })).toBe(1);
     expect(delta("artifact_registry_import_duration_seconds_sum", { status: "AVAILABLE" })).toBeGreaterThan(0);
     expect(delta("artifact_registry_import_retries_total")).toBe(0);
+  });
+
+  it("counts an import that fails as FAILED once, with its duration, and one cancelled mid-transfer as CANCELLED", async () => {
+    const failed = { status: "FAILED" };
+    const cancelled = { status: "CANCELLED" };
+    const before = await metrics();
+
+    const broken = await scanModel(kit, BROKEN);
+    const brokenSha = (await hub.fileInfo(BROKEN, broken.commit, "model.safetensors")).sha256;
+    hub.inject({ origin: "cdn", match: (r) => r.url.includes(brokenSha), corrupt: 1000 });
+    await startImport(kit, broken);
+    await waitForStatus(kit, broken.id, ["FAILED"]);
+    const afterFailure = await metricsUntil("the failure to be counted", (s) => s.value("artifact_registry_imports_running") === 0);
+    expect(afterFailure.value("artifact_registry_imports_total", failed)).toBe(before.value("artifact_registry_imports_total", failed) + 1);
+    expect(afterFailure.value("artifact_registry_import_duration_seconds_count", failed)).toBe(before.value("artifact_registry_import_duration_seconds_count", failed) + 1);
+
+    const doomed = await scanModel(kit, CANCELLED);
+    const doomedSha = (await hub.fileInfo(CANCELLED, doomed.commit, "model.safetensors")).sha256;
+    const held = hub.hold({ origin: "cdn", match: (r) => r.url.includes(doomedSha), afterBytes: 1000 });
+    await startImport(kit, doomed);
+    await held.reached;
+    await cancelImport(kit, doomed);
+    held.release();
+    const afterCancel = await metricsUntil("the cancel to be counted", (s) => s.value("artifact_registry_imports_total", cancelled) === before.value("artifact_registry_imports_total", cancelled) + 1);
+    expect(afterCancel.value("artifact_registry_imports_running")).toBe(0);
+    expect(afterCancel.value("artifact_registry_imports_total", failed)).toBe(before.value("artifact_registry_imports_total", failed) + 1);
   });
 
   it("counts a subscription open over graphql-ws until it ends, and times its set-up under ws", async () => {
