@@ -92,6 +92,7 @@ export async function runImport(deps: PipelineDeps, revisionId: string, signal: 
     observed.requeued();
     throw error;
   }
+  // execute() never answers "idle"; ending the run anyway keeps the running gauge honest.
   if (outcome === "idle") observed.requeued();
   else observed.finished(outcome === "cancelled" ? "CANCELLED" : outcome, (Date.now() - run.startedAtMs) / 1000);
   return outcome;
