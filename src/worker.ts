@@ -1,7 +1,8 @@
 import "reflect-metadata";
 import { bootCore } from "./boot/core";
 import { createLogger } from "./common/logger";
-import { describeStartupFailure, StartupError } from "./common/startup-error";
+import { describeStartupFailure, errorMessage, StartupError } from "./common/startup-error";
+import { serveMetrics } from "./metrics/metrics.endpoint";
 import { ConfigError, loadConfig, type Config } from "./config/config";
 
 /*
@@ -17,6 +18,16 @@ async function main(config: Config): Promise<void> {
   }
   const core = await bootCore(config, { logger });
   logger.info(`import worker running ${config.import.concurrency} revision(s) at a time`);
+  if (config.metrics.workerPort !== undefined) {
+    try {
+      const endpoint = await serveMetrics(core.metrics, { port: config.metrics.workerPort, host: config.host, token: config.metrics.token, logger });
+      core.onClose("metrics endpoint", () => endpoint.close());
+      logger.info(`import worker metrics at ${endpoint.url}/metrics`);
+    } catch (error) {
+      await core.close();
+      throw new StartupError(`cannot serve the worker's metrics on ${config.host}:${config.metrics.workerPort} (METRICS_PORT): ${errorMessage(error)}`, { cause: error });
+    }
+  }
 
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -16,6 +16,7 @@ import { LinkSigner } from "../storage/link-signer";
 import { StorageManager } from "../storage/storage-manager";
 import { createUpstreamClients, type UpstreamClients } from "../upstream/clients";
 import { EgressPolicy } from "../upstream/egress";
+import { createMetrics, type Metrics } from "../metrics/metrics";
 
 /*
  * What every process of the service starts, the API server and the import worker alike:
@@ -30,6 +31,8 @@ export interface CoreOptions {
   onQuery?: (sql: string) => void;
   /** Where filesystem links point, read when a link is made (default config.publicUrl; see server/boot.ts). */
   publicUrl?: () => string;
+  /** This process's metrics (a fresh registry when absent). */
+  metrics?: Metrics;
 }
 
 export interface Core {
@@ -50,6 +53,8 @@ export interface Core {
   registries: RegistryService;
   /** The durable import queue, and this process's import worker (null with IMPORT_WORKER=false). */
   imports: { queue: PgBossImportQueue; worker: ImportWorker | null };
+  /** What this process counts, for its /metrics. */
+  metrics: Metrics;
   /** Registers a part built on top of the core: close() stops it before anything registered earlier. */
   onClose(what: string, run: () => Promise<void>): void;
   /** Stops every part in the reverse order of its start; each runs once, however often this is called. */
@@ -58,6 +63,7 @@ export interface Core {
 
 export async function bootCore(config: Config, options: CoreOptions = {}): Promise<Core> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  const metrics = options.metrics ?? createMetrics(logger);
   const cleanups: Array<{ what: string; run: () => Promise<void> }> = [];
   const onClose = (what: string, run: () => Promise<void>) => {
     cleanups.push({ what, run });
@@ -101,15 +107,16 @@ export async function bootCore(config: Config, options: CoreOptions = {}): Promi
     const queue = new PgBossImportQueue({ connectionString: databaseUrl, config: config.import, logger });
     await queue.start();
     onClose("import queue", () => queue.stop());
+    metrics.watchQueue(() => queue.jobCounts());
 
     const egress = new EgressPolicy(config.upstream);
     onClose("upstream connections", () => egress.close());
     const { upstreamTimeoutMs: timeoutMs, maxPages, maxFiles } = config.scan;
-    const clients = createUpstreamClients({ timeoutMs, egress, maxPages, maxFiles });
+    const clients = createUpstreamClients({ timeoutMs, egress, maxPages, maxFiles, metrics: metrics.upstream });
     const registries = new RegistryService(ds, config.limits, egress);
     let worker: ImportWorker | null = null;
     if (config.import.worker) {
-      const created = createImportWorker({ ds, config, storage, events, logger, queue, connectionString: databaseUrl, registries, clients });
+      const created = createImportWorker({ ds, config, storage, events, logger, queue, connectionString: databaseUrl, registries, clients, metrics: metrics.imports });
       // Registered before start: a start that fails half-way still releases what it opened.
       onClose("import worker", () => created.stop());
       await created.start();
@@ -117,7 +124,7 @@ export async function bootCore(config: Config, options: CoreOptions = {}): Promi
     }
     return {
       config, logger, databaseUrl, ds, authSecret, generatedSecret: generated, signer, storage, events, clients, registries,
-      imports: { queue, worker }, onClose, close,
+      imports: { queue, worker }, metrics, onClose, close,
     };
   } catch (error) {
     await close();

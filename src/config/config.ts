@@ -39,6 +39,8 @@ const schema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(300000),
   HTTP_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   APOLLO_FEDERATION_TRACES: flag(false),
+  METRICS_TOKEN: z.string().trim().min(16, "METRICS_TOKEN must be at least 16 characters").optional(),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   PRESIGNED_URL_MAX_EXPIRY: z.coerce.number().int().min(1).default(86400),
   UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).default(50 * 1024 ** 3),
   SCAN_DETAIL_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
@@ -86,12 +88,21 @@ export interface Config {
   http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
   /** Whether a gateway that asks (apollo-federation-include-trace) gets Apollo's inline traces (ftv1). */
   federationTraces: boolean;
+  metrics: MetricsConfig;
   presignedUrlMaxExpiry: number;
   /** The largest file an upload link takes (the Hub's own per-file limit by default). */
   uploadMaxBytes: number;
   scan: ScanConfig;
   upstream: UpstreamConfig;
   import: ImportConfig;
+}
+
+/** GET /metrics (Prometheus): who may scrape it, and where a worker process serves it. */
+export interface MetricsConfig {
+  /** When set, a scrape must send it as a bearer token. */
+  token?: string;
+  /** Where `npm run worker` serves /metrics (on HOST); unset, a worker serves none. The server serves /metrics on PORT. */
+  workerPort?: number;
 }
 
 /** What one GraphQL request may ask for; each is checked before it runs (src/server/limits.ts). */
@@ -206,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     http: { headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS },
     federationTraces: e.APOLLO_FEDERATION_TRACES,
+    metrics: { token: e.METRICS_TOKEN, workerPort: e.METRICS_PORT },
     presignedUrlMaxExpiry: e.PRESIGNED_URL_MAX_EXPIRY,
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     scan: {

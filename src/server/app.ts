@@ -21,6 +21,9 @@ import { formatError } from "./errors";
 import { createLoaders } from "../schema/loaders";
 import { isAnonymousReadable, limitRules, prepareOperation, requestLimitsPlugin, type RequestLimits } from "./limits";
 import type { Services } from "../boot/services";
+import type { Metrics } from "../metrics/metrics";
+import { metricsHandler } from "../metrics/metrics.endpoint";
+import { apolloMetricsPlugin, graphqlWsMetrics } from "../metrics/graphql.metrics";
 import { execute, subscribe, type ExecutionArgs, type ExecutionResult } from "graphql";
 
 export interface AppDeps {
@@ -31,6 +34,8 @@ export interface AppDeps {
   events: EventBus;
   authSecret: string;
   logger: Logger;
+  /** This process's metrics, served at /metrics and told of every GraphQL request. */
+  metrics: Metrics;
   /** Extra express routes mounted before /graphql (health checks, signed storage links). */
   mount?: (app: express.Express) => void;
   ready?: () => Promise<void>;
@@ -155,11 +160,12 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: limits.maxRequestBytes });
-  const subscriptions = serveSubscriptions(wsServer, deps.schema, limits, makeContext, authenticateWith);
+  const subscriptions = serveSubscriptions(wsServer, deps.schema, limits, makeContext, authenticateWith, graphqlWsMetrics(deps.metrics.requests));
   const apollo = createApollo(deps, httpServer, limits, () => subscriptions.dispose());
   await apollo.start();
 
   mountHealthChecks(app, deps);
+  app.get("/metrics", metricsHandler(deps.metrics, { token: config.metrics.token, logger: deps.logger }));
   deps.mount?.(app);
   app.use(
     "/graphql",
@@ -187,6 +193,7 @@ function serveSubscriptions(
   limits: RequestLimits,
   makeContext: (auth: Authentication) => RequestContext,
   authenticateWith: (authorization: unknown) => Promise<Authentication>,
+  metrics: ReturnType<typeof graphqlWsMetrics>,
 ) {
   const sockets = limitUnauthenticatedSockets(wsServer);
   return useServer<Record<string, unknown>, { auth?: Authentication }>(
@@ -206,7 +213,13 @@ function serveSubscriptions(
       execute: refuseAnonymous(execute),
       subscribe: refuseAnonymous(subscribe),
       // Parsing, the anonymous gate, validation and the limits, as over HTTP.
-      onSubscribe: (ctx, _id, payload) => prepareOperation(schema, payload, ctx.extra.auth!, limits),
+      onSubscribe: (ctx, id, payload) => metrics.subscribed(ctx, id, () => prepareOperation(schema, payload, ctx.extra.auth!, limits)),
+      onOperation: (ctx, id, _payload, args, result) => {
+        metrics.operated(ctx, id, args, result);
+      },
+      onComplete: (ctx, id) => {
+        metrics.completed(ctx, id);
+      },
     },
     wsServer,
   );
@@ -236,6 +249,7 @@ function createApollo(deps: AppDeps, httpServer: Server, limits: RequestLimits, 
       { async serverWillStart() { return { async drainServer() { await disposeSubscriptions(); } }; } },
       partialErrorsPlugin(formatError(logger)),
       requestLimitsPlugin(limits),
+      apolloMetricsPlugin(deps.metrics.requests),
       // Traces (ftv1) show resolver timings and paths to whoever asks for them with a header.
       deps.config.federationTraces ? ApolloServerPluginInlineTrace() : ApolloServerPluginInlineTraceDisabled(),
     ],

@@ -13,6 +13,7 @@ import { buildFederatedSchema } from "../schema/build-schema";
 import { createFsLinkRouter } from "../storage/fs-link.router";
 import { createUploadRouter } from "../import/api/upload.router";
 import type { StorageManager } from "../storage/storage-manager";
+import type { Metrics } from "../metrics/metrics";
 import { mountConsole } from "../../console/server";
 import { checkPortFree, startApp, type RunningApp } from "./app";
 
@@ -25,6 +26,8 @@ export interface Booted {
   services: Services;
   /** The durable import queue, and this process's import worker (null with IMPORT_WORKER=false). */
   imports: { queue: PgBossImportQueue; worker: ImportWorker | null };
+  /** What this process counts, served at /metrics. */
+  metrics: Metrics;
   authSecret: string;
   generatedSecret: boolean;
   logger: Logger;
@@ -60,7 +63,7 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
     });
     const schema = await buildFederatedSchema(events as unknown as PubSub);
     const app = await startApp({
-      config, ds, schema, services, events, authSecret, logger,
+      config, ds, schema, services, events, authSecret, logger, metrics: core.metrics,
       mount: (express) => {
         express.use("/storage/fs", createFsLinkRouter({ signer, resolve: (store) => storage.filesystemAdapter(store) }));
         express.use("/storage/uploads", createUploadRouter(services.uploads, logger));
@@ -72,7 +75,7 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
     core.onClose("HTTP and WebSocket server", () => app.close());
     publicUrl = withListeningPort(config.publicUrl, app.url);
     return {
-      app, ds, events, storage, config: { ...config, publicUrl }, services, imports: core.imports, authSecret, generatedSecret: core.generatedSecret, logger, close: core.close,
+      app, ds, events, storage, config: { ...config, publicUrl }, services, imports: core.imports, metrics: core.metrics, authSecret, generatedSecret: core.generatedSecret, logger, close: core.close,
     };
   } catch (error) {
     await core.close();

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { backoffDelay, sleep, type RetryPolicy } from "../common/backoff";
 import { DEFAULT_EGRESS, egressRefusal, type EgressPolicy } from "./egress";
+import type { UpstreamOutcome } from "../metrics/metrics.ports";
 
 /**
  * Shared HTTP plumbing for upstream clients (Hugging Face Hub, Reservoir): deadlines, retries
@@ -179,6 +180,27 @@ export function isTransientNetworkError(error: unknown): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Outcomes, for the metrics
+
+/** Told how each attempt went: once per request sent (redirects followed), by its answer or why there was none. */
+export type UpstreamObserver = (outcome: UpstreamOutcome) => void;
+
+export function outcomeOfStatus(status: number): UpstreamOutcome {
+  if (status === 429) return "rate_limited";
+  if (status >= 500) return "server_error";
+  if (status >= 400) return "client_error";
+  return "ok";
+}
+
+/** Why an attempt got no answer; `kind` is AttemptControl.classify's verdict. */
+export function outcomeOfFailure(error: unknown, kind: "aborted" | "timeout" | "network" | "other"): UpstreamOutcome {
+  if (kind === "aborted") return "cancelled";
+  if (kind === "timeout") return "timeout";
+  if (egressRefusal(error) || (error instanceof UpstreamRequestError && (error.kind === "egress" || error.kind === "redirect"))) return "refused";
+  return "network_error";
+}
+
+// ---------------------------------------------------------------------------------------------
 // One attempt
 
 /**
@@ -262,6 +284,7 @@ export interface RequestPolicy {
   signal?: AbortSignal;
   /** Where connections may go; every redirect hop is checked again. DEFAULT_EGRESS when absent. */
   egress?: EgressPolicy;
+  observe?: UpstreamObserver;
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -335,11 +358,13 @@ export async function requestWithRetry<T>(
       upstream = await fetchFollowingRedirects(spec, control, attempt, policy.egress ?? DEFAULT_EGRESS);
     } catch (error) {
       control.disarm();
+      policy.observe?.(outcomeOfFailure(error, control.classify(error)));
       await failedAttempt(error, control, attempt, policy);
       continue;
     }
 
     const { response } = upstream;
+    policy.observe?.(outcomeOfStatus(response.status));
     if (isRetryableStatus(response.status) && attempt < attempts) {
       const decision = retryDelay(attempt, policy.retry, response.headers);
       if (decision.retry) {

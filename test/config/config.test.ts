@@ -32,6 +32,12 @@ describe("configuration", () => {
     expect(problemsOf({ HF_SERVE_ANONYMOUS: "sometimes" })).toEqual(["HF_SERVE_ANONYMOUS: must be true or false"]);
   });
 
+  it("serves /metrics to anyone unless METRICS_TOKEN is set, and on a worker only with METRICS_PORT", () => {
+    expect(loadConfig({}).metrics).toEqual({ token: undefined, workerPort: undefined });
+    expect(loadConfig({ METRICS_TOKEN: "a-scrape-token-of-some-length", METRICS_PORT: "9464" }).metrics).toEqual({ token: "a-scrape-token-of-some-length", workerPort: 9464 });
+    expect(problemsOf({ METRICS_TOKEN: "short", METRICS_PORT: "http" }).map((p) => p.split(":")[0])).toEqual(["METRICS_TOKEN", "METRICS_PORT"]);
+  });
+
   it("allows upstream connections to private networks unless UPSTREAM_PRIVATE_NETWORKS denies them, or lists the ones allowed", () => {
     expect(loadConfig({}).upstream).toEqual({ privateNetworks: "allow", allowedPrivateNetworks: [] });
     expect(loadConfig({ UPSTREAM_PRIVATE_NETWORKS: "deny" }).upstream).toEqual({ privateNetworks: "deny", allowedPrivateNetworks: [] });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { ensureBuilt, scriptEntry } from "../support/built";
 import { startFakeHub, type FakeHub, type FakeModel } from "../support/fake-hub";
 import { captureOutput, waitForOutput } from "../support/spawned";
+import { scrape } from "../support/prometheus";
 import { startTestKit, type TestKit } from "../support/testkit";
 import { defaultAdapter, FAST_IMPORTS, objectBytes, revisionRow, scanModel, sha256, startImport, waitFor, waitForStatus } from "./support";
 
@@ -44,7 +45,7 @@ afterAll(async () => {
 });
 
 /** Starts the built worker on the API server's database, data directory and secret; resolves once it runs. */
-async function startWorker(): Promise<WorkerProcess> {
+async function startWorker(extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
   const env = {
     PATH: process.env.PATH,
     NODE_ENV: "production",
@@ -54,6 +55,7 @@ async function startWorker(): Promise<WorkerProcess> {
     HF_ENDPOINT: hub.url,
     LOG_LEVEL: "info",
     ...FAST_IMPORTS,
+    ...extraEnv,
   };
   const child = spawn(process.execPath, [entry], { env, stdio: ["ignore", "pipe", "pipe"] });
   const output = captureOutput(child);
@@ -74,8 +76,12 @@ async function startWorker(): Promise<WorkerProcess> {
 const jobOf = async (revisionId: string) => (await api.ds.query(`SELECT id, state, retry_count FROM pgboss.job WHERE singleton_key = $1 ORDER BY created_on DESC LIMIT 1`, [revisionId]))[0];
 
 describe("the worker process", () => {
-  it("imports a revision an API-only server enqueued, to AVAILABLE", async () => {
-    const worker = await startWorker();
+  it("imports a revision an API-only server enqueued, to AVAILABLE, and counts it in its own metrics on METRICS_PORT", async () => {
+    const token = "worker-scrape-token-0123456789";
+    const worker = await startWorker({ METRICS_PORT: "0", METRICS_TOKEN: token });
+    const [, metricsUrl] = await waitForOutput(worker.child, worker.output, /import worker metrics at (http:\/\/\S+?:[1-9]\d*)\/metrics/, "the worker's metrics endpoint");
+    expect((await fetch(`${metricsUrl}/metrics`)).status).toBe(401);
+    expect((await scrape(metricsUrl, token)).value("artifact_registry_imports_total", { status: "AVAILABLE" })).toBe(0);
     const revision = await scanModel(api, "worker/first");
     await startImport(api, revision);
 
@@ -89,6 +95,15 @@ describe("the worker process", () => {
     const adapter = await defaultAdapter(api);
     const weights = await hub.fileInfo("worker/first", "main", "model.safetensors");
     expect(sha256(await objectBytes(adapter, "worker/first/main/model.safetensors"))).toBe(weights.sha256);
+    // Each process counts what it did: the worker imported, the API server did not.
+    const counted = await waitFor("the worker to count the import", async () => {
+      const now = await scrape(metricsUrl, token);
+      return now.value("artifact_registry_imports_running") === 0 ? now : undefined;
+    });
+    expect(counted.value("artifact_registry_imports_total", { status: "AVAILABLE" })).toBe(1);
+    expect(counted.value("artifact_registry_import_bytes_total")).toBe(400_000 + Buffer.byteLength(`{"id": "worker/first"}`));
+    expect(counted.value("artifact_registry_upstream_requests_total", { registry: "huggingface", outcome: "ok" })).toBeGreaterThan(0);
+    expect((await scrape(api.url)).value("artifact_registry_imports_total", { status: "AVAILABLE" })).toBe(0);
     expect(await worker.stop()).toBe(0);
   });
 

@@ -91,6 +91,20 @@ describe("ReservoirClient", () => {
     expect(remote.requests).toHaveLength(3);
   });
 
+  it("tells its observer how each attempt went: a 429, a 503, then an answer", async () => {
+    remote.script(json(429, {}, { "retry-after": "0" }), json(503, {}), json(200, EMPTY_PAGE));
+    const outcomes: string[] = [];
+    await listOnce(client({ observe: (outcome) => outcomes.push(outcome) }));
+    expect(outcomes).toEqual(["rate_limited", "server_error", "ok"]);
+  });
+
+  it("tells its observer of a remote that does not answer in time, once per attempt", async () => {
+    remote.script(() => undefined);
+    const outcomes: string[] = [];
+    await failure(listOnce(client({ timeoutMs: 200, retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 10 }, observe: (outcome) => outcomes.push(outcome) })));
+    expect(outcomes).toEqual(["timeout", "timeout"]);
+  });
+
   it("waits as long as a 429's Retry-After asks", async () => {
     remote.script(json(429, {}, { "retry-after": "1" }), json(200, EMPTY_PAGE));
     const started = Date.now();

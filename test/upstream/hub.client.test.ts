@@ -319,6 +319,19 @@ describe("retries, timeouts and broken connections", () => {
     expect(hubRequests("/api/models/acme/alpha")).toHaveLength(1);
   });
 
+  it("tells its observer how each attempt went: rate limited, a server error, a reset, a client error, and the answers", async () => {
+    const outcomes: string[] = [];
+    const observed = client({ observe: (outcome) => outcomes.push(outcome) });
+    hub.inject({ match: "/api/models/acme/alpha", status: 429, headers: { "Retry-After": "0" } });
+    await observed.modelInfo("acme/alpha");
+    hub.inject({ match: "/api/models/acme/alpha/refs", status: 503 });
+    await observed.refs("acme/alpha");
+    hub.inject({ match: "/api/models/acme/alpha/refs", reset: true });
+    await observed.refs("acme/alpha");
+    await hubError(observed.modelInfo("acme/alpha", "nope"));
+    expect(outcomes).toEqual(["rate_limited", "ok", "server_error", "ok", "network_error", "ok", "client_error"]);
+  });
+
   it("retries 503s", async () => {
     hub.inject({ match: "/api/models/acme/alpha/refs", status: 503, times: 2 });
     expect((await client().refs("acme/alpha")).branches).toHaveLength(1);

@@ -58,8 +58,11 @@ describe("the hub client under the egress policy", () => {
   it("refuses a download redirected to the cloud metadata address, once, without trying again", async () => {
     hub.inject({ match: "/acme/model/resolve/main/config.json", redirect: "http://169.254.169.254/latest/meta-data/iam/", times: Infinity });
 
-    const error = await hubError(client().download("acme/model", "main", "config.json"));
+    const outcomes: string[] = [];
+    const observed = createHubClient({ endpoint: hub.url, timeoutMs: 2_000, retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 50 }, observe: (o) => outcomes.push(o) });
+    const error = await hubError(observed.download("acme/model", "main", "config.json"));
 
+    expect(outcomes).toEqual(["refused"]);
     expect(error.message).toMatch(/refusing to connect to 169\.254\.169\.254: it is a link-local or cloud metadata address/);
     expect(error.retryable).toBe(false);
     expect(hub.requests.filter((r) => r.url.includes("config.json"))).toHaveLength(1);

@@ -3,6 +3,7 @@ import type { ImportConfig } from "../../config/config";
 import type { Logger } from "../../common/logger";
 import { carryOverPgBoss10Jobs, setAsidePgBoss10Schema, type PgBoss10UpgradeOptions } from "../../db/pgboss-upgrade";
 import type { ImportQueue, SqlExecutor } from "../import.ports";
+import type { QueueJobCounts } from "../../metrics/metrics.ports";
 
 export const IMPORT_QUEUE = "revision-import";
 /** pg-boss keeps its tables in this schema of the service's database. */
@@ -121,6 +122,18 @@ export class PgBossImportQueue implements ImportQueue {
     );
     const row = rows[0];
     return row ? { id: row.id, state: row.state, startedOn: row.started_on } : null;
+  }
+
+  /** Jobs waiting or running, by state: one count over pg-boss's index of live jobs. */
+  async jobCounts(): Promise<QueueJobCounts> {
+    const { rows } = await this.boss.getDb().executeSql(
+      `SELECT state::text AS state, count(*)::int AS count FROM ${PGBOSS_SCHEMA}.job
+        WHERE name = $1 AND state IN ('created', 'retry', 'active') GROUP BY state`,
+      [IMPORT_QUEUE],
+    );
+    const counts: QueueJobCounts = { created: 0, retry: 0, active: 0 };
+    for (const row of rows as Array<{ state: keyof QueueJobCounts; count: number }>) counts[row.state] = row.count;
+    return counts;
   }
 
   async cancel(revisionId: string): Promise<void> {

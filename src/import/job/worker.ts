@@ -15,6 +15,7 @@ import { runImport, type PipelineDeps } from "../pipeline/run";
 import type { ImportJob, LiveJob, PgBossImportQueue } from "./queue";
 import { createFileSourceFactory } from "../sources/factory";
 import { configuredVerifiers } from "../pipeline/verifiers";
+import type { ImportMetrics } from "../../metrics/metrics.ports";
 
 /** A worker takes a job's lock right after fetching it; a job active this long without the lock is orphaned. */
 const ORPHAN_GRACE_MS = 2_000;
@@ -202,6 +203,7 @@ export interface CreateImportWorkerDeps {
     findReservoir(id: string): Promise<ReservoirRegistryRecord | null>;
   };
   clients: UpstreamClients;
+  metrics?: ImportMetrics;
 }
 
 /** The worker with the real sources (Hugging Face, Reservoir) and the configured verifiers. */
@@ -211,7 +213,7 @@ export function createImportWorker(deps: CreateImportWorkerDeps): ImportWorker {
     registries: deps.registries,
     hubClients: deps.clients.hub,
     listTimeoutMs: deps.config.scan.requestTimeoutMs,
-    reservoir: { ds: deps.ds, registries: deps.registries, clients: deps.clients.reservoir, logger: deps.logger, timeoutMs, egress: deps.clients.egress },
+    reservoir: { ds: deps.ds, registries: deps.registries, clients: deps.clients.reservoir, logger: deps.logger, timeoutMs, egress: deps.clients.egress, metrics: deps.clients.metrics },
     uploads: { ds: deps.ds, storage: deps.storage },
   });
   return new ImportWorker({
@@ -233,6 +235,7 @@ export function createImportWorker(deps: CreateImportWorkerDeps): ImportWorker {
       maxReconnectsPerFile: deps.config.import.maxReconnectsPerFile,
       stall: { windowMs: deps.config.import.stall.windowSeconds * 1000, minBytes: deps.config.import.stall.minBytes },
       hashes: new HashPlacement(deps.config.import.hashThreads),
+      metrics: deps.metrics,
     },
   });
 }

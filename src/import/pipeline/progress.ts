@@ -54,6 +54,11 @@ export class ImportProgressTracker {
     this.startedAt = previous?.startedAt ?? new Date(this.now()).toISOString();
   }
 
+  /** When the import's first attempt began (ms since the epoch). */
+  get startedAtMs(): number {
+    return Date.parse(this.startedAt);
+  }
+
   setTotals(files: number, bytes: number): void {
     this.totalFiles = files;
     this.totalBytes = bytes;

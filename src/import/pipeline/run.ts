@@ -22,6 +22,7 @@ import { transferFile, type StallPolicy } from "./transfer";
 import { ImportProgressTracker, isSameImport, readPulse } from "./progress";
 import { WriteBehind } from "./write-behind";
 import { runVerifiers, type VerifiableFile, type Verifier } from "./verifiers";
+import { NO_IMPORT_METRICS, type ImportMetrics, type ImportRunMetrics } from "../../metrics/metrics.ports";
 
 const { PULLING, PULLED, VERIFYING, FAILED, SCANNED } = ArtifactStatus;
 const ACTOR = "import-worker";
@@ -56,6 +57,8 @@ export interface PipelineDeps {
   tickMs?: number;
   /** Where files are hashed, by the kind of storage they go to; the process's shared pool when absent. */
   hashes?: HashPlacement;
+  /** Told of each run, its bytes and its end. */
+  metrics?: ImportMetrics;
 }
 
 export interface ImportAttempt {
@@ -80,7 +83,19 @@ export async function runImport(deps: PipelineDeps, revisionId: string, signal: 
   const revision = await loadImportRevision(deps.ds, revisionId);
   if (!revision || !IMPORTING_STATUSES.includes(revision.status)) return "idle";
   const { generation } = await readPulse(deps.ds, revisionId);
-  return new ImportRun(deps, revision, generation, signal, attempt).execute();
+  const observed = (deps.metrics ?? NO_IMPORT_METRICS).runStarted();
+  const run = new ImportRun(deps, revision, generation, signal, attempt, observed);
+  let outcome: ImportOutcome;
+  try {
+    outcome = await run.execute();
+  } catch (error) {
+    observed.requeued();
+    throw error;
+  }
+  // execute() never answers "idle"; ending the run anyway keeps the running gauge honest.
+  if (outcome === "idle") observed.requeued();
+  else observed.finished(outcome === "cancelled" ? "CANCELLED" : outcome, (Date.now() - run.startedAtMs) / 1000);
+  return outcome;
 }
 
 interface WorkingFile {
@@ -132,11 +147,17 @@ class ImportRun {
     private readonly generation: string | null,
     private readonly outer: AbortSignal,
     private readonly attempt: ImportAttempt,
+    private readonly observed: ImportRunMetrics,
   ) {
     this.signal = AbortSignal.any([outer, this.controller.signal]);
     this.tracker = new ImportProgressTracker(deps.ds, deps.events, { id: revision.id, artifactId: revision.artifactId }, revision.importProgress);
     this.label = `${revision.artifactName}@${revision.version}`;
     this.phase = revision.status;
+  }
+
+  /** When the import's first attempt began. */
+  get startedAtMs(): number {
+    return this.tracker.startedAtMs;
   }
 
   async execute(): Promise<ImportOutcome> {
@@ -227,6 +248,7 @@ class ImportRun {
             staging: this.staging!,
             signal,
             onBytes: (bytes) => this.tracker.add(bytes),
+            onReceived: (bytes) => this.observed.received(bytes),
             retry: this.deps.transferRetry ?? DEFAULT_RETRY,
             maxReconnects: this.deps.maxReconnectsPerFile,
             stall: this.deps.stall,

@@ -20,6 +20,8 @@ export interface TransferContext {
   signal: AbortSignal;
   /** Told every byte received; negative when a file restarts and its bytes no longer count. */
   onBytes(bytes: number): void;
+  /** Told the bytes that arrived from the source (never a resumed partial read back from staging). */
+  onReceived?(bytes: number): void;
   /**
    * Breaks in one file tolerated in a row without a byte of progress in between (a break after
    * progress resumes with a fresh count), and the backoff between them.
@@ -234,6 +236,7 @@ class TransferPass {
         const hashing = this.hasher.update(chunk);
         this.received += chunk.length;
         this.ctx.onBytes(chunk.length);
+        this.ctx.onReceived?.(chunk.length);
         if (!this.upload.write(chunk)) await drained(this.upload, this.putSettled);
         if (!hashing) await this.hasher.ready();
         if (this.putFailure) throw this.putFailure.error;

@@ -15,6 +15,7 @@ import type { RemoteFile } from "../../upstream/reservoir/reservoir.documents";
 import { ReservoirError } from "../../upstream/reservoir/reservoir.errors";
 import { findRemoteCopy, importFailure, ReservoirImportError, waitForRemoteImports, type RemoteWaitOptions } from "./delegate";
 import type { FileSource, ImportFile, OpenedFile } from "../import.ports";
+import type { UpstreamMetrics, UpstreamOutcome } from "../../metrics/metrics.ports";
 
 export interface ReservoirSourceDeps {
   ds: DataSource;
@@ -28,6 +29,8 @@ export interface ReservoirSourceDeps {
   retry?: Partial<RetryPolicy>;
   /** Where the presigned downloads may connect (DEFAULT_EGRESS when absent): the remote chooses those URLs. */
   egress?: EgressPolicy;
+  /** Told how each download request went, under the registry's name. */
+  metrics?: UpstreamMetrics;
   /** Lifetime asked of the remote for each presigned URL (it may clamp it). Default 1 hour. */
   urlLifetimeSeconds?: number;
   /**
@@ -141,7 +144,11 @@ export async function createReservoirFileSource(
   await reconcileManifest(deps.ds, revision.id, remoteFiles, `${where}'s copy of ${label}`);
 
   const urls = new PresignedUrls(client, registry, state.id, deps.urlLifetimeSeconds ?? DEFAULT_URL_LIFETIME_SECONDS);
-  const policy = { timeoutMs: deps.timeoutMs ?? 30_000, retry: { ...DEFAULT_RETRY, ...deps.retry }, egress: deps.egress };
+  const metrics = deps.metrics;
+  const policy = {
+    timeoutMs: deps.timeoutMs ?? 30_000, retry: { ...DEFAULT_RETRY, ...deps.retry }, egress: deps.egress,
+    observe: metrics && ((outcome: UpstreamOutcome) => metrics.request(registry.name, outcome)),
+  };
   const listed = manifestOf(remoteFiles);
   return {
     kind: "reservoir",

@@ -10,6 +10,7 @@ import {
   requestWithRetry,
   streamBody,
   type RequestSpec,
+  type UpstreamObserver,
   type UpstreamResponse,
 } from "../http";
 import type { EgressPolicy } from "../egress";
@@ -30,6 +31,8 @@ export interface HubClientOptions {
   maxPages?: number;
   /** Files one tree may list. */
   maxTreeFiles?: number;
+  /** Told how each request went (the metrics). */
+  observe?: UpstreamObserver;
 }
 
 /** Largest JSON document (one page of a list or tree) we are willing to buffer. */
@@ -59,6 +62,7 @@ class FetchHubClient implements HubClient {
   private readonly egress: EgressPolicy | undefined;
   private readonly maxPages: number;
   private readonly maxTreeFiles: number;
+  private readonly observe: UpstreamObserver | undefined;
 
   constructor(options: HubClientOptions) {
     const endpoint = new URL(options.endpoint);
@@ -75,6 +79,7 @@ class FetchHubClient implements HubClient {
     this.egress = options.egress;
     this.maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
     this.maxTreeFiles = options.maxTreeFiles ?? DEFAULT_MAX_TREE_FILES;
+    this.observe = options.observe;
   }
 
   async *listModels(opts: { search?: string; author?: string; filter?: string; limit: number; signal?: AbortSignal }): AsyncIterable<HubModelSummary> {
@@ -205,7 +210,7 @@ class FetchHubClient implements HubClient {
   }
 
   private call<T>(spec: RequestSpec, signal: AbortSignal | undefined, consume: (upstream: UpstreamResponse) => Promise<T>): Promise<T> {
-    return requestWithRetry(spec, { timeoutMs: this.timeoutMs, retry: this.retry, signal, egress: this.egress }, consume).catch((error: unknown) => {
+    return requestWithRetry(spec, { timeoutMs: this.timeoutMs, retry: this.retry, signal, egress: this.egress, observe: this.observe }, consume).catch((error: unknown) => {
       throw toHubError(error, String(spec.url), signal);
     });
   }

@@ -4,7 +4,7 @@ import WebSocket from "ws";
 import type { z } from "zod";
 import { DEFAULT_RETRY, backoffDelay, sleep, type RetryPolicy } from "../../common/backoff";
 import {
-  AttemptControl, describeNetworkError, isRetryableStatus, parseRetryAfter, readBody, retryDelay,
+  AttemptControl, describeNetworkError, isRetryableStatus, outcomeOfFailure, outcomeOfStatus, parseRetryAfter, readBody, retryDelay, type UpstreamObserver,
 } from "../http";
 import {
   ARTIFACTS_QUERY, ArtifactsData, FIND_REVISION_QUERY, FindRevisionData, IMPORT_ARTIFACTS_MUTATION, ImportArtifactsData,
@@ -53,6 +53,8 @@ export interface ReservoirClientOptions {
   maxPages?: number;
   /** Stops every call (a scan's deadline): they reject with the signal's reason. */
   signal?: AbortSignal;
+  /** Told how each request went (the metrics). */
+  observe?: UpstreamObserver;
 }
 
 export interface RemoteArtifactWithRevisions {
@@ -323,6 +325,7 @@ export class ReservoirClient {
       signal?.throwIfAborted();
       const control = new AttemptControl(opts.timeoutMs, signal);
       control.url = endpoint;
+      let answered = false;
       let answer: { status: number; headers: Headers; bytes: Buffer };
       try {
         control.arm("response");
@@ -340,6 +343,8 @@ export class ReservoirClient {
         });
         control.disarm();
         const { status, headers } = response;
+        answered = true;
+        this.options.observe?.(outcomeOfStatus(status));
         if (status >= 300 && status < 400) {
           await response.body?.cancel().catch(() => undefined);
           throw new ReservoirError("http", `the remote answered HTTP ${status}, a redirect${redirectTarget(headers.get("location"), endpoint)}; check the endpoint`, { status });
@@ -358,6 +363,8 @@ export class ReservoirClient {
       } catch (error) {
         control.disarm();
         if (error instanceof ReservoirError) throw error;
+        // Only failures before an answer: one that came was counted by its status.
+        if (!answered) this.options.observe?.(outcomeOfFailure(error, control.classify(error)));
         const refused = egressRefusal(error);
         if (refused) throw new ReservoirError("network", `cannot reach the remote: ${refused.message}`, { cause: refused });
         const kind = control.classify(error);
@@ -458,9 +465,10 @@ export interface ReservoirConnection {
   endpoint: string;
   accessKey: string;
   secretKey: string;
+  observe?: UpstreamObserver;
 }
 
 /** A client per registry, sharing the server's upstream settings (timeouts, retries). */
 export function reservoirClientFactory(defaults: Omit<ReservoirClientOptions, keyof ReservoirConnection>): (registry: ReservoirConnection) => ReservoirClient {
-  return (registry) => new ReservoirClient({ ...defaults, endpoint: registry.endpoint, accessKey: registry.accessKey, secretKey: registry.secretKey });
+  return (registry) => new ReservoirClient({ ...defaults, endpoint: registry.endpoint, accessKey: registry.accessKey, secretKey: registry.secretKey, observe: registry.observe });
 }
