@@ -21,7 +21,8 @@ import { formatError } from "./errors";
 import { createLoaders } from "../schema/loaders";
 import { isAnonymousReadable, limitRules, prepareOperation, requestLimitsPlugin, type RequestLimits } from "./limits";
 import type { Services } from "../boot/services";
-import { execute, subscribe, type ExecutionArgs, type ExecutionResult } from "graphql";
+import { execute, type ExecutionArgs, type ExecutionResult } from "graphql";
+import { subscribeWithEventLoaders } from "../events/event-scope";
 
 export interface AppDeps {
   config: Config;
@@ -201,10 +202,10 @@ function serveSubscriptions(
         if (ctx.extra.auth.viewer) sockets.trust(ctx.extra.socket);
         return true;
       },
-      // A fresh context (and fresh DataLoaders) for every execution, including each event.
+      // One context per operation; each subscription event executes with the event's shared loaders.
       context: (ctx) => makeContext(ctx.extra.auth!),
       execute: refuseAnonymous(execute),
-      subscribe: refuseAnonymous(subscribe),
+      subscribe: refuseAnonymous(subscribeWithEventLoaders),
       // Parsing, the anonymous gate, validation and the limits, as over HTTP.
       onSubscribe: (ctx, _id, payload) => prepareOperation(schema, payload, ctx.extra.auth!, limits),
     },
