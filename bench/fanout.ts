@@ -49,7 +49,8 @@ import { DIST, exited, gql, intSetting, MiB, sleep, startService, type Server, t
  * before the current code, on a fresh database and the same hub. Unset: no baseline.
  *
  * Environment: BENCH_SUBSCRIBERS (1000), BENCH_IMPORTS (3), BENCH_SIZE_MIB (512, in two LFS
- * files), BENCH_BASELINE_REF, TEST_DATABASE_URL (the PostgreSQL server that gets a fresh
+ * files), BENCH_READ_EVENTS, BENCH_BASELINE_REF, BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof"), TEST_DATABASE_URL (the PostgreSQL server that gets a fresh
  * database per variant; unset: an embedded one for the run).
  */
 
@@ -61,6 +62,7 @@ interface Settings {
   sizeMiB: number;
   baselineRef: string | null;
   readEvents: number;
+  serverNodeArgs: string[];
 }
 
 function settings(env = process.env): Settings {
@@ -70,6 +72,7 @@ function settings(env = process.env): Settings {
     sizeMiB: intSetting(env, "BENCH_SIZE_MIB", 512, 2),
     baselineRef: env.BENCH_BASELINE_REF?.trim() || null,
     readEvents: intSetting(env, "BENCH_READ_EVENTS", 20),
+    serverNodeArgs: (env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean),
   };
 }
 
@@ -100,11 +103,11 @@ async function buildBaseline(ref: string): Promise<{ main: string; dir: string }
 }
 
 /** As harness.startServer, for a given main.js. */
-async function startServerAt(main: string, env: Record<string, string>, logFile: string): Promise<Server> {
+async function startServerAt(main: string, env: Record<string, string>, nodeArgs: string[], logFile: string): Promise<Server> {
   const port = await freePort();
   const secret = randomBytes(32).toString("hex");
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     env: { ...process.env, ...env, HOST: "127.0.0.1", PORT: String(port), AUTH_JWT_SECRET: secret, LOG_LEVEL: "warn" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -244,6 +247,8 @@ interface VariantResult {
   progressLatency: number[];
   statusPerSubscriber: number[];
   readsPerEvent: number;
+  /** CPU per idle status event (no import running), in ms. */
+  cpuPerEventMs: { server: number | null; subscribers: number | null };
   serverCpu: number | null;
   subscribersCpu: number | null;
   errors: number;
@@ -270,7 +275,7 @@ async function runVariant(label: string, main: string, hub: Service<HubService>,
   let subscribers: Subscribers | undefined;
   let observer: Awaited<ReturnType<typeof observe>> | undefined;
   try {
-    server = await startServerAt(main, { DATABASE_URL: db.url, DATA_DIR: work, HF_ENDPOINT: hub.info.url }, logFile);
+    server = await startServerAt(main, { DATABASE_URL: db.url, DATA_DIR: work, HF_ENDPOINT: hub.info.url }, s.serverNodeArgs, logFile);
     process.stderr.write(`${label}: server up (pid ${server.pid}, log ${logFile})\n`);
     const revisionId = await findRevision(server, fileCount);
     const uuid = decodeGlobalId(revisionId)!.id;
@@ -279,9 +284,9 @@ async function runVariant(label: string, main: string, hub: Service<HubService>,
 
     process.stderr.write(`${label}: opening ${s.subscribers} subscribers\n`);
     subscribers = await Subscribers.start({ url: server.url, token: server.token, revisionId, subscribers: s.subscribers });
-    /** A status event that changes nothing: the revision's own status, SCANNED, between imports. */
-    const idleEvent = async (actor: string) => {
-      const event = { revisionId: uuid, artifactId: row.artifact_id, from: null, to: "SCANNED", at: new Date().toISOString(), actor };
+    /** A status event that changes nothing in the database (by default the revision's own status, SCANNED, between imports). */
+    const idleEvent = async (actor: string, to = "SCANNED") => {
+      const event = { revisionId: uuid, artifactId: row.artifact_id, from: null, to, at: new Date().toISOString(), actor };
       await observer!.client.query("SELECT pg_notify($1, $2)", [DEFAULT_EVENTS_CHANNEL, JSON.stringify({ t: "revision.status", d: event })]);
     };
     // graphql-ws does not say when a subscription is in place: send idle events until every subscriber has had one.
@@ -292,7 +297,14 @@ async function runVariant(label: string, main: string, hub: Service<HubService>,
       await idleEvent("bench warm-up");
       await sleep(500);
     }
-    await sleep(2000);
+    // Warm-up events may still be on their way: one with a status no import reaches (REJECTED)
+    // comes after all of them, as each subscription receives its events in order.
+    await idleEvent("bench warm-up end", "REJECTED");
+    for (const syncBy = Date.now() + 120_000; ; await sleep(500)) {
+      const { report: warm } = await subscribers.ask<{ report: Receipts[] }>("report");
+      if (warm.every((r) => r.status.some(([status]) => status === "REJECTED"))) break;
+      if (Date.now() > syncBy) throw new Error("the warm-up's last event did not reach every subscriber within 120 s");
+    }
     await subscribers.ask("reset");
     observer.events.length = 0;
     process.stderr.write(`${label}: ${s.subscribers} subscribers live; ${s.imports} import round(s)\n`);
@@ -324,6 +336,7 @@ async function runVariant(label: string, main: string, hub: Service<HubService>,
     process.stderr.write(`${label}: counting reads over ${s.readEvents} idle status events\n`);
     await subscribers.ask("reset");
     const scansBefore = await revisionScans(observer.client, 11_000);
+    const idleCpuBefore = await Promise.all([cpuSeconds(server.pid), cpuSeconds(subscribers.pid)]);
     for (let i = 0; i < s.readEvents; i++) {
       await idleEvent("bench read count");
       await sleep(200);
@@ -332,6 +345,7 @@ async function runVariant(label: string, main: string, hub: Service<HubService>,
       const { report: idle } = await subscribers.ask<{ report: Receipts[] }>("report");
       if (idle.every((r) => r.status.length >= s.readEvents) || Date.now() > settleBy) break;
     }
+    const idleCpuAfter = await Promise.all([cpuSeconds(server.pid), cpuSeconds(subscribers.pid)]);
     const scansAfter = await revisionScans(observer.client, 11_000);
 
     // Each subscriber's status answers, matched in order to the notifications of the same status.
@@ -361,7 +375,12 @@ async function runVariant(label: string, main: string, hub: Service<HubService>,
     for (const [i, note] of statusNotes.entries()) {
       if (note.detail.to === "PULLING" && statusNotes[i + 1]) pullingSeconds += (statusNotes[i + 1].wall - note.wall) / 1000;
     }
-    const spent = (i: 0 | 1) => (cpuBefore[i] === null || cpuAfter[i] === null ? null : cpuAfter[i]! - cpuBefore[i]!);
+    const delta = (before: (number | null)[], after: (number | null)[], i: 0 | 1) => (before[i] === null || after[i] === null ? null : after[i]! - before[i]!);
+    const spent = (i: 0 | 1) => delta(cpuBefore, cpuAfter, i);
+    const perIdleEvent = (i: 0 | 1) => {
+      const seconds = delta(idleCpuBefore, idleCpuAfter, i);
+      return seconds === null ? null : (seconds * 1000) / s.readEvents;
+    };
     return {
       label,
       subscribers: s.subscribers,
@@ -376,6 +395,7 @@ async function runVariant(label: string, main: string, hub: Service<HubService>,
       progressLatency: progressLatency.sort((a, b) => a - b),
       statusPerSubscriber: report.report.map((r) => r.status.length).sort((a, b) => a - b),
       readsPerEvent: (scansAfter - scansBefore) / s.readEvents,
+      cpuPerEventMs: { server: perIdleEvent(0), subscribers: perIdleEvent(1) },
       serverCpu: spent(0),
       subscribersCpu: spent(1),
       errors: report.errors,
@@ -409,6 +429,7 @@ function report(s: Settings, results: VariantResult[]): string {
       `- progress: ${expectedProgress} sent over ${r.pullingSeconds.toFixed(1)} s of PULLING (${(expectedProgress / Math.max(r.pullingSeconds, 1e-9)).toFixed(2)}/s; the import's tick is 1 s); per subscriber received min ${r.progressReceived[0] ?? 0}, median ${median}, max ${r.progressReceived.at(-1) ?? 0} of ${expectedProgress}`,
       `- progress latency from the NOTIFY: p50 ${ms(percentile(r.progressLatency, 50))} ms, p99 ${ms(percentile(r.progressLatency, 99))} ms, max ${ms(percentile(r.progressLatency, 100))} ms`,
       `- database reads per status event (artifact_revisions scans, idle events, no import running): ${r.readsPerEvent.toFixed(2)}`,
+      `- CPU per idle status event (clock ticks of 10 ms, over ${s.readEvents} events): server ${r.cpuPerEventMs.server?.toFixed(1) ?? "?"} ms, subscribers' process ${r.cpuPerEventMs.subscribers?.toFixed(1) ?? "?"} ms`,
       `- CPU during the rounds: server ${r.serverCpu?.toFixed(1) ?? "?"} s, subscribers' process ${r.subscribersCpu?.toFixed(1) ?? "?"} s`,
       `- subscription errors: ${r.errors}${r.firstError ? ` (first: ${r.firstError})` : ""}`,
     );

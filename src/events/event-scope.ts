@@ -1,4 +1,5 @@
-import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from "graphql";
+import { createSourceEventStream, execute, print, type ExecutionArgs, type ExecutionResult } from "graphql";
+import type { Viewer } from "../auth/viewer";
 import type { AppContext } from "../schema/context";
 import type { Loaders } from "../schema/loaders";
 
@@ -6,13 +7,18 @@ import type { Loaders } from "../schema/loaders";
  * What one event costs the server should not grow with its subscribers. graphql-ws builds one
  * context per subscription, not per event, so loaders kept in it would serve the first event's
  * rows forever; fresh loaders for each subscriber's execution would read the same rows once per
- * subscriber. Instead each event carries loaders of its own, made when its first subscriber
- * executes and shared by all the others: the event's rows are read once, and never reused for
- * another event.
+ * subscriber, and executing the selection for each of a thousand subscribers costs more than
+ * the read. Instead each event carries, for as long as it lives:
  *
- * Sharing them between viewers is safe because loaders hold rows, not answers (createLoaders
- * takes no viewer): every subscriber still runs its own execution, whose resolvers check what
- * its viewer may see.
+ * - loaders of its own, shared by all its subscribers: its rows are read once, and never reused
+ *   for another event (loaders hold rows, not answers: createLoaders takes no viewer);
+ * - its answers, one per operation (query text, operation name, variables) and role: the
+ *   subscribers that ask the same thing in the same role get the same execution's result.
+ *
+ * Which subscriptions an event reaches is still decided per subscriber (the subscribe-time
+ * checks and filters), and answers are never shared between roles, so each subscriber sees what
+ * its role may see. What answers may depend on is the role alone: the shared execution's viewer
+ * has no `sub`, and reading it fails loudly rather than answer one user with another's data.
  */
 
 /** Keyed by the event object, which the event bus hands to every subscription alike; forgotten with it. */
@@ -29,15 +35,45 @@ export function loadersOfEvent(event: unknown, create: () => Loaders): Loaders {
   return loaders;
 }
 
+const answersByEvent = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+
+/** The answer to `key` for `event`, run once whoever asks first. */
+function answerOf(event: unknown, key: string, run: () => Promise<ExecutionResult>): Promise<ExecutionResult> {
+  if (typeof event !== "object" || event === null) return run();
+  let answers = answersByEvent.get(event);
+  if (!answers) answersByEvent.set(event, (answers = new Map()));
+  let answer = answers.get(key);
+  if (!answer) answers.set(key, (answer = run()));
+  return answer;
+}
+
+/** The viewer an answer shared by role runs as: its role, and no identity to leak. */
+function roleOnly(viewer: Viewer | null): Viewer | null {
+  if (!viewer) return null;
+  const role = viewer.role;
+  return Object.freeze({
+    role,
+    get sub(): string {
+      throw new Error("an answer to a subscription event is shared by role and must not depend on who the viewer is");
+    },
+  });
+}
+
 /**
- * graphql's subscribe, except that each event executes with the subscription's context carrying
- * the event's shared loaders (loadersOfEvent) instead of the subscription's own.
+ * graphql's subscribe, except that each event's answer is executed once per operation and role,
+ * with the event's shared loaders (see above), and handed to every subscriber that asked for it.
  */
-export async function subscribeWithEventLoaders(args: ExecutionArgs): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
+export async function subscribeSharedPerEvent(args: ExecutionArgs): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
   const stream = await createSourceEventStream(args);
   if (!isAsyncIterable(stream)) return stream;
   const context = args.contextValue as AppContext;
-  return mapEvents(stream, (event) => execute({ ...args, rootValue: event, contextValue: { ...context, loaders: loadersOfEvent(event, context.newLoaders) } }));
+  const viewer = roleOnly(context.viewer);
+  const key = JSON.stringify([viewer?.role ?? null, args.operationName ?? null, args.variableValues ?? null, args.document.loc?.source.body ?? print(args.document)]);
+  return mapEvents(stream, (event) => answerOf(event, key, async () => execute({
+    ...args,
+    rootValue: event,
+    contextValue: { ...context, viewer, loaders: loadersOfEvent(event, context.newLoaders) },
+  })));
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {

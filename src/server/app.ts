@@ -22,7 +22,7 @@ import { createLoaders } from "../schema/loaders";
 import { isAnonymousReadable, limitRules, prepareOperation, requestLimitsPlugin, type RequestLimits } from "./limits";
 import type { Services } from "../boot/services";
 import { execute, type ExecutionArgs, type ExecutionResult } from "graphql";
-import { subscribeWithEventLoaders } from "../events/event-scope";
+import { subscribeSharedPerEvent } from "../events/event-scope";
 
 export interface AppDeps {
   config: Config;
@@ -202,10 +202,10 @@ function serveSubscriptions(
         if (ctx.extra.auth.viewer) sockets.trust(ctx.extra.socket);
         return true;
       },
-      // One context per operation; each subscription event executes with the event's shared loaders.
+      // One context per operation; each subscription event is answered once per operation and role (event-scope.ts).
       context: (ctx) => makeContext(ctx.extra.auth!),
       execute: refuseAnonymous(execute),
-      subscribe: refuseAnonymous(subscribeWithEventLoaders),
+      subscribe: refuseAnonymous(subscribeSharedPerEvent),
       // Parsing, the anonymous gate, validation and the limits, as over HTTP.
       onSubscribe: (ctx, _id, payload) => prepareOperation(schema, payload, ctx.extra.auth!, limits),
     },
