@@ -215,14 +215,27 @@ async function observe(databaseUrl: string): Promise<{ events: Observed[]; clien
   };
 }
 
-/** Scans of artifact_revisions so far, once every backend has flushed its counters (they do within 10 s of going idle). */
+/**
+ * Scans of artifact_revisions so far, once every backend has flushed its counters: they do
+ * within 10 s of going idle, so after `settleMs` the count is read until it holds for 3 s.
+ */
 async function revisionScans(client: Client, settleMs: number): Promise<number> {
+  const read = async () => {
+    await client.query("SELECT pg_stat_clear_snapshot()");
+    const { rows } = await client.query<{ scans: string }>(
+      `SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) AS scans FROM pg_stat_user_tables WHERE relname = 'artifact_revisions'`,
+    );
+    return Number(rows[0]?.scans ?? 0);
+  };
   await sleep(settleMs);
-  await client.query("SELECT pg_stat_clear_snapshot()");
-  const { rows } = await client.query<{ scans: string }>(
-    `SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) AS scans FROM pg_stat_user_tables WHERE relname = 'artifact_revisions'`,
-  );
-  return Number(rows[0]?.scans ?? 0);
+  let scans = await read();
+  for (const giveUp = Date.now() + 30_000; Date.now() < giveUp;) {
+    await sleep(3000);
+    const again = await read();
+    if (again === scans) break;
+    scans = again;
+  }
+  return scans;
 }
 
 // ---------------------------------------------------------------------------------------------
