@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { createPubSub, type PubSubEventTarget } from "@graphql-yoga/subscription";
 import { Client, type Notification } from "pg";
 import type { Logger } from "../common/logger";
@@ -44,6 +45,8 @@ export async function createPgEventBus(options: PgEventBusOptions): Promise<Even
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new Error(`Invalid event channel name ${JSON.stringify(channel)}`);
 
   const local = new EventTarget();
+  // Every subscription adds a listener: a thousand on one topic is fan-out, not a leak.
+  setMaxListeners(0, local);
   const link = new NotifyLink({ ...options, channel }, (topic, detail) => {
     local.dispatchEvent(new CustomEvent(topic, { detail }));
   });

@@ -1,9 +1,10 @@
 import { filter, pipe } from "@graphql-yoga/subscription";
 import { Arg, Authorized, Ctx, ID, Resolver, Root, Subscription } from "type-graphql";
+import { canSeeArtifact } from "../artifact/artifact.service";
 import { ERRORS } from "../common/errors";
 import { parseId, toGlobalId } from "../common/relay";
 import { loadRevisionNode } from "../revision/revision.loader";
-import { toImportProgress } from "../revision/revision.type";
+import { toImportProgress, toRevision } from "../revision/revision.type";
 import type { AppContext } from "../schema/context";
 import type { ImportProgressEvent, RevisionStatusChangedEvent } from "./event-bus";
 import { ArtifactImportProgressUpdatedPayload, ArtifactStatusChangedInput, ArtifactStatusChangedPayload } from "./subscription.type";
@@ -23,14 +24,6 @@ async function visibleRevisionIds(context: AppContext, ids: readonly string[], a
   return new Set(uuids);
 }
 
-/**
- * graphql-ws builds one context per subscription, not per event; a DataLoader kept there would
- * serve the state of the first event forever. Each event therefore reads with fresh loaders.
- */
-function freshContext(context: AppContext): AppContext {
-  return { ...context, loaders: context.newLoaders() };
-}
-
 @Resolver()
 export class SubscriptionResolver {
   @Authorized()
@@ -47,11 +40,15 @@ export class SubscriptionResolver {
     @Arg("input", () => ArtifactStatusChangedInput) _input: ArtifactStatusChangedInput,
     @Ctx() context: AppContext,
   ): Promise<ArtifactStatusChangedPayload> {
-    const ctx = freshContext(context);
-    const revision = await loadRevisionNode(ctx, event.revisionId);
-    if (!revision) throw ERRORS.notFound("ArtifactRevision", toGlobalId("ArtifactRevision", event.revisionId));
-    // The event carries the status of this transition; the row may already have moved on.
+    // The event's loaders, shared by all its subscribers (event-scope.ts): one read per event.
+    const found = await context.loaders.revisionWithAvailabilityById.load(event.revisionId);
+    if (!found || !canSeeArtifact(context.viewer, { availability: found.artifactAvailability })) {
+      throw ERRORS.notFound("ArtifactRevision", toGlobalId("ArtifactRevision", event.revisionId));
+    }
+    const revision = toRevision(found.revision);
+    // The event carries the status of this transition and when it happened; the row may already have moved on.
     revision.status = event.to;
+    if (event.at) revision.updatedAt = new Date(event.at);
     return { artifactRevision: revision };
   }
 

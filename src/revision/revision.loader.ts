@@ -9,7 +9,7 @@ import { isUuid } from "../common/relay";
 import type { ArtifactRevisionFileEntity } from "./revision-file.entity";
 import type { ArtifactRevisionEntity } from "./revision.entity";
 import type { ArtifactRevisionFilter } from "./revision.inputs";
-import { RevisionService, type RevisionQuery, type RevisionServing } from "./revision.service";
+import { RevisionService, type RevisionQuery, type RevisionServing, type RevisionWithAvailability } from "./revision.service";
 import { toRevision, type ArtifactMount, type ArtifactRevision } from "./revision.type";
 
 /** The revisions of one artifact under one set of arguments. `signature` is querySignature(query). */
@@ -69,6 +69,11 @@ export function createRevisionLoaders(ds: DataSource) {
       const found = await service.findRevisionsByIds(ids.filter(isUuid));
       const map = new Map(found.filter((e): e is ArtifactRevisionEntity => e !== null).map((e) => [e.id, e]));
       return ids.map((id) => map.get(id) ?? null);
+    }),
+    /** For subscription events: the revision and its artifact's availability in one read. */
+    revisionWithAvailabilityById: new DataLoader<string, RevisionWithAvailability | null>(async (ids) => {
+      const found = await service.findRevisionsWithAvailability(ids.filter(isUuid));
+      return ids.map((id) => found.get(id) ?? null);
     }),
     revisionsByArtifact: new DataLoader<RevisionPageKey, EntityPage<ArtifactRevisionEntity>, string>(
       (keys) => batchByGroup(keys, (k) => k.artifactId, (k, ids) => service.pagesByArtifact(ids, k.query), EMPTY_PAGE),

@@ -2,7 +2,7 @@ import path from "node:path";
 import type { DataSource } from "typeorm";
 import type { Viewer } from "../auth/viewer";
 import { seesDeletedArtifacts } from "../artifact/artifact.service";
-import { ArtifactMountKind, ArtifactStatus } from "../common/enums";
+import { ArtifactMountKind, ArtifactStatus, type ArtifactAvailability } from "../common/enums";
 import { finalKey } from "./layout";
 import { countRows, countRowsByParent, fetchPage, fetchPagesByParent, type Paging } from "../common/paging";
 import { hydratePage, type EntityPage } from "../common/paging.util";
@@ -20,6 +20,12 @@ export interface RevisionServing {
   status: ArtifactStatus;
   /** The namespace holding its files, if any. */
   namespaceId: string | null;
+}
+
+/** A revision and what deciding who may see it needs of its artifact. */
+export interface RevisionWithAvailability {
+  revision: ArtifactRevisionEntity;
+  artifactAvailability: ArtifactAvailability;
 }
 
 export interface RevisionQuery {
@@ -53,6 +59,15 @@ export class RevisionService {
     const rows: Record<string, unknown>[] = await this.ds.query(`SELECT * FROM artifact_revisions WHERE id = ANY($1::uuid[])`, [ids]);
     const map = new Map(rows.map((row) => [String(row.id), hydrate(this.ds, ArtifactRevisionEntity, row)]));
     return ids.map((id) => map.get(id) ?? null);
+  }
+
+  /** The revisions with their artifact's availability, in one statement: a subscription event's one read. */
+  async findRevisionsWithAvailability(ids: readonly string[]): Promise<Map<string, RevisionWithAvailability>> {
+    const rows: Record<string, unknown>[] = await this.ds.query(
+      `SELECT r.*, a.availability AS artifact_availability FROM artifact_revisions r JOIN artifacts a ON a.id = r.artifact_id WHERE r.id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return new Map(rows.map((row) => [String(row.id), { revision: hydrate(this.ds, ArtifactRevisionEntity, row), artifactAvailability: row.artifact_availability as ArtifactAvailability }]));
   }
 
   /**

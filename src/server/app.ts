@@ -24,7 +24,8 @@ import type { Services } from "../boot/services";
 import type { Metrics } from "../metrics/metrics";
 import { metricsHandler } from "../metrics/metrics.endpoint";
 import { apolloMetricsPlugin, graphqlWsMetrics } from "../metrics/graphql.metrics";
-import { execute, subscribe, type ExecutionArgs, type ExecutionResult } from "graphql";
+import { execute, type ExecutionArgs, type ExecutionResult } from "graphql";
+import { subscribeSharedPerEvent } from "../events/event-scope";
 
 export interface AppDeps {
   config: Config;
@@ -208,10 +209,10 @@ function serveSubscriptions(
         if (ctx.extra.auth.viewer) sockets.trust(ctx.extra.socket);
         return true;
       },
-      // A fresh context (and fresh DataLoaders) for every execution, including each event.
+      // One context per operation; each subscription event is answered once per operation and role (event-scope.ts).
       context: (ctx) => makeContext(ctx.extra.auth!),
       execute: refuseAnonymous(execute),
-      subscribe: refuseAnonymous(subscribe),
+      subscribe: refuseAnonymous(subscribeSharedPerEvent),
       // Parsing, the anonymous gate, validation and the limits, as over HTTP.
       onSubscribe: (ctx, id, payload) => metrics.subscribed(ctx, id, () => prepareOperation(schema, payload, ctx.extra.auth!, limits)),
       onOperation: (ctx, id, _payload, args, result) => {
