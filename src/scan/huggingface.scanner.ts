@@ -121,11 +121,12 @@ export class HuggingFaceScanner {
     for (const { artifact, revisions } of results) {
       for (const { revision, commit } of revisions) {
         const label = `${artifact.name}@${revision.version}`;
-        this.queue.enqueue(label, async () => {
-          const details = await withDeadline(this.detailTimeoutMs, `Reading the details of ${label}`, (deadline) => this.readDetails(client, artifact.name, commit, deadline));
+        this.queue.enqueue(label, () => withDeadline(this.detailTimeoutMs, `Reading the details of ${label}`, async (deadline) => {
+          // Past the deadline too: what was read, or why not, is written when the read gives up.
+          const details = await this.readDetails(client, artifact.name, commit, deadline);
           // Committed with other jobs' details; the fetch slot goes to the next job meanwhile.
           this.queue.track(label, this.writer.write(revision.id, details));
-        });
+        }));
       }
     }
     return results.map((r) => r.artifact);
