@@ -239,6 +239,16 @@ export async function discoverRevision(
 const revisionKey = (artifactId: string, version: string) => `${artifactId}\0${version}`;
 
 /**
+ * The order every multi-row write locks revisions in: artifact id, then version byte by byte, as
+ * PostgreSQL sorts `ORDER BY artifact_id, version COLLATE "C"`. Writers that lock alike cannot
+ * deadlock one another.
+ */
+export function compareRevisionKeys(a: { artifactId: string; version: string }, b: { artifactId: string; version: string }): number {
+  if (a.artifactId !== b.artifactId) return a.artifactId < b.artifactId ? -1 : 1;
+  return Buffer.compare(Buffer.from(a.version, "utf8"), Buffer.from(b.version, "utf8"));
+}
+
+/**
  * discoverRevision for many revisions in two statements (the upsert, then the history of those it
  * created); returns them in the order given. The same revision twice takes the last one's commit,
  * as one-by-one upserts would.
@@ -255,8 +265,7 @@ export async function discoverRevisions(
     unique.delete(key);
     unique.set(key, r);
   }
-  // One order for every writer, so two scans of the same models lock their rows in the same order.
-  const rows = [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+  const rows = [...unique.values()].sort(compareRevisionKeys);
   const returned: Array<Record<string, unknown> & { created: boolean }> = await em.query(
     `INSERT INTO artifact_revisions (artifact_id, version, status, latest_upstream_digest, remote_status)
      SELECT u.artifact_id, u.version, $5, u.digest, u.remote_status

@@ -110,7 +110,8 @@ export async function recordManyRevisionDetails(em: EntityManager, writes: reado
   if (new Set(ids).size !== ids.length) throw new Error("recordManyRevisionDetails: a revision appears twice in one batch");
   return em.transaction(async (tx) => {
     const locked: Array<{ id: string; status: string; latest_upstream_digest: string | null }> = await tx.query(
-      `SELECT id, status, latest_upstream_digest FROM artifact_revisions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+      // In the order discoverRevisions locks them (compareRevisionKeys): a rescan and this batch cannot deadlock.
+      `SELECT id, status, latest_upstream_digest FROM artifact_revisions WHERE id = ANY($1::uuid[]) ORDER BY artifact_id, version COLLATE "C" FOR UPDATE`,
       [ids],
     );
     const current = new Map(locked.map((row) => [row.id, row]));

@@ -1,3 +1,4 @@
+import { compareRevisionKeys } from "../../src/revision/lifecycle";
 import { RevisionDetailsWriter } from "../../src/scan/catalog";
 import { startFakeHub, type FakeHub, type FakeModel } from "../support/fake-hub";
 import { startTestKit, type TestKit } from "../support/testkit";
@@ -117,5 +118,16 @@ describe("a scan of many models", () => {
       `SELECT count(DISTINCT a.id)::int AS artifacts, count(r.id)::int AS revisions FROM artifacts a JOIN artifact_revisions r ON r.artifact_id = a.id WHERE a.name LIKE 'batch/model-%'`,
     );
     expect({ artifacts, count }).toEqual({ artifacts: 12, count: 12 });
+  });
+
+  it("locks revisions in the order PostgreSQL sorts them, so a rescan and a batch of details cannot deadlock", async () => {
+    const ids = ["0f000000-0000-4000-8000-000000000000", "a0000000-0000-4000-8000-000000000000"];
+    const versions = ["main", "Main", "v1.0", "v1.0-\u00e9", "v1.0-z", "\u00fc", "z", "\u65e5\u672c", "\u{1F600}", "\uE000"];
+    const keys = ids.flatMap((artifactId) => versions.map((version) => ({ artifactId, version })));
+    const sorted: Array<{ a: string; v: string }> = await kit.ds.query(
+      `SELECT a, v FROM unnest($1::uuid[], $2::text[]) AS k(a, v) ORDER BY a, v COLLATE "C"`,
+      [keys.map((k) => k.artifactId), keys.map((k) => k.version)],
+    );
+    expect([...keys].reverse().sort(compareRevisionKeys)).toEqual(sorted.map((row) => ({ artifactId: row.a, version: row.v })));
   });
 });
