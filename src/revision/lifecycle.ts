@@ -232,9 +232,45 @@ export async function discoverRevision(
   r: RevisionUpsert,
   discovery: { actor: string; registryName: string },
 ): Promise<{ revision: ArtifactRevisionEntity; created: boolean }> {
-  const [row] = await em.query(
+  const [found] = await discoverRevisions(em, [r], discovery);
+  return found;
+}
+
+const revisionKey = (artifactId: string, version: string) => `${artifactId}\0${version}`;
+
+/**
+ * The order every multi-row write locks revisions in: artifact id, then version byte by byte, as
+ * PostgreSQL sorts `ORDER BY artifact_id, version COLLATE "C"`. Writers that lock alike cannot
+ * deadlock one another.
+ */
+export function compareRevisionKeys(a: { artifactId: string; version: string }, b: { artifactId: string; version: string }): number {
+  if (a.artifactId !== b.artifactId) return a.artifactId < b.artifactId ? -1 : 1;
+  return Buffer.compare(Buffer.from(a.version, "utf8"), Buffer.from(b.version, "utf8"));
+}
+
+/**
+ * discoverRevision for many revisions in two statements (the upsert, then the history of those it
+ * created); returns them in the order given. The same revision twice takes the last one's commit,
+ * as one-by-one upserts would.
+ */
+export async function discoverRevisions(
+  em: EntityManager,
+  revisions: readonly RevisionUpsert[],
+  discovery: { actor: string; registryName: string },
+): Promise<Array<{ revision: ArtifactRevisionEntity; created: boolean }>> {
+  if (revisions.length === 0) return [];
+  const unique = new Map<string, RevisionUpsert>();
+  for (const r of revisions) {
+    const key = revisionKey(r.artifactId, r.version);
+    unique.delete(key);
+    unique.set(key, r);
+  }
+  const rows = [...unique.values()].sort(compareRevisionKeys);
+  const returned: Array<Record<string, unknown> & { created: boolean }> = await em.query(
     `INSERT INTO artifact_revisions (artifact_id, version, status, latest_upstream_digest, remote_status)
-     VALUES ($1, $2, $3, $4, $5)
+     SELECT u.artifact_id, u.version, $5, u.digest, u.remote_status
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(artifact_id, version, digest, remote_status, n)
+      ORDER BY u.n
      ON CONFLICT (artifact_id, version) DO UPDATE SET
        latest_upstream_digest = EXCLUDED.latest_upstream_digest,
        remote_status = COALESCE(EXCLUDED.remote_status, artifact_revisions.remote_status),
@@ -243,16 +279,21 @@ export async function discoverRevision(
            OR artifact_revisions.remote_status IS DISTINCT FROM COALESCE(EXCLUDED.remote_status, artifact_revisions.remote_status)
          THEN now() ELSE artifact_revisions.updated_at END
      RETURNING *, (xmax = 0) AS created`,
-    [r.artifactId, r.version, SCANNED, r.latestUpstreamDigest, r.remoteStatus ?? null],
+    [rows.map((r) => r.artifactId), rows.map((r) => r.version), rows.map((r) => r.latestUpstreamDigest), rows.map((r) => r.remoteStatus ?? null), SCANNED],
   );
-  const created = row.created === true;
-  if (created) {
+  const created = returned.filter((row) => row.created === true).map((row) => row.id as string);
+  if (created.length > 0) {
     await em.query(
-      `INSERT INTO artifact_revision_status_history (revision_id, from_status, to_status, actor, reason) VALUES ($1, NULL, $2, $3, $4)`,
-      [row.id, SCANNED, discovery.actor, `discovered by a scan of ${discovery.registryName}`],
+      `INSERT INTO artifact_revision_status_history (revision_id, from_status, to_status, actor, reason)
+       SELECT id, NULL, $2, $3, $4 FROM unnest($1::uuid[]) WITH ORDINALITY AS c(id, n) ORDER BY c.n`,
+      [created, SCANNED, discovery.actor, `discovered by a scan of ${discovery.registryName}`],
     );
   }
-  return { revision: hydrate(em.connection, ArtifactRevisionEntity, row), created };
+  const byKey = new Map(returned.map((row) => [
+    revisionKey(row.artifact_id as string, row.version as string),
+    { revision: hydrate(em.connection, ArtifactRevisionEntity, row), created: row.created === true },
+  ]));
+  return revisions.map((r) => byKey.get(revisionKey(r.artifactId, r.version))!);
 }
 
 // --- Recovery -----------------------------------------------------------------------------------

@@ -14,7 +14,16 @@ export class DetailQueue {
   }
 
   enqueue(label: string, job: () => Promise<void>): void {
-    const run = this.limit(job).catch((error) => this.logger.warn(`scan detail job failed: ${label}`, error));
+    this.add(label, this.limit(job));
+  }
+
+  /** Work a job leaves running when it returns (its database write): idle() waits for it, but it holds no slot. */
+  track(label: string, work: Promise<unknown>): void {
+    this.add(label, work);
+  }
+
+  private add(label: string, work: Promise<unknown>): void {
+    const run = work.then(() => undefined, (error: unknown) => this.logger.warn(`scan detail job failed: ${label}`, error));
     this.pending.add(run);
     void run.finally(() => this.pending.delete(run));
   }

@@ -1,6 +1,7 @@
 import pLimit from "p-limit";
-import type { DataSource, EntityManager } from "typeorm";
+import type { DataSource } from "typeorm";
 import type { ArtifactEntity } from "../artifact/artifact.entity";
+import type { ArtifactUpsert } from "../artifact/artifact.records";
 import { ArtifactType } from "../common/enums";
 import { AppError, ERRORS } from "../common/errors";
 import type { Logger } from "../common/logger";
@@ -9,9 +10,9 @@ import { ArtifactRevisionEntity } from "../revision/revision.entity";
 import { hydrate } from "../common/sql";
 import type { HubClientFactory } from "../upstream/clients";
 import { HubError, type HubClient, type HubModelInfo, type HubModelSummary, type HubRefs } from "../upstream/huggingface/hub.port";
-import { discoverRevision } from "../revision/lifecycle";
+import { discoverRevision, discoverRevisions } from "../revision/lifecycle";
 import { MAX_README_BYTES, type ManifestFile } from "../revision/manifest";
-import { recordRevisionDetails, upsertArtifact } from "./catalog";
+import { RevisionDetailsWriter, upsertArtifact, upsertArtifacts, type RevisionDetails } from "./catalog";
 import type { DetailQueue } from "./detail-queue";
 import { unsafeModelIdReason, unsafePathReason, unsafeVersionReason } from "../revision/safe-path";
 import { withDeadline } from "../common/deadline";
@@ -21,6 +22,13 @@ const MODEL_CONCURRENCY = 8;
 
 export interface ScanActor {
   sub: string;
+}
+
+/** A listed model, the versions its refs name, and why the hub refused to show them (null: it did not). */
+interface FoundModel {
+  summary: HubModelSummary;
+  versions: Array<{ version: string; commit: string | null }>;
+  denied: string | null;
 }
 
 export interface ScannedRevision {
@@ -50,14 +58,14 @@ export function hubFailure(repo: string, error: unknown, revision?: string): App
   });
 }
 
-function licenseOf(info: HubModelSummary & { cardData?: Record<string, unknown> }): string | null {
+function licenseOf(info: HubModelSummary): string | null {
   const fromCard = info.cardData?.license;
   if (typeof fromCard === "string") return fromCard;
   const tag = info.tags?.find((t) => t.startsWith("license:"));
   return tag ? tag.slice("license:".length) : null;
 }
 
-function extraOf(info: HubModelSummary & { cardData?: Record<string, unknown> }): Record<string, unknown> {
+function extraOf(info: HubModelSummary): Record<string, unknown> {
   return {
     gated: info.gated ?? false,
     private: info.private ?? false,
@@ -74,6 +82,8 @@ function extraOf(info: HubModelSummary & { cardData?: Record<string, unknown> })
 
 /** Discovers models on a Hugging Face Hub: artifacts, one revision per branch and tag, then their details. */
 export class HuggingFaceScanner {
+  private readonly writer: RevisionDetailsWriter;
+
   constructor(
     private readonly ds: DataSource,
     private readonly clients: HubClientFactory,
@@ -81,7 +91,9 @@ export class HuggingFaceScanner {
     private readonly logger: Logger,
     /** Deadline of each background detail job (SCAN_REQUEST_TIMEOUT_SECONDS). */
     private readonly detailTimeoutMs = 120_000,
-  ) {}
+  ) {
+    this.writer = new RevisionDetailsWriter(ds);
+  }
 
   /**
    * Lists up to `limit` models and upserts them with a revision per ref; returns once they exist.
@@ -102,54 +114,65 @@ export class HuggingFaceScanner {
       if (unsafe) this.logger.warn(`hub ${registry.name}: skipped model ${JSON.stringify(summary.id.slice(0, 200))}: ${unsafe}`);
       return !unsafe;
     });
+    // The listing carries every field of the artifact (cardData included): only the refs are asked per model.
     const limit = pLimit(MODEL_CONCURRENCY);
-    const results = await Promise.all(safe.map((summary) => limit(() => this.scanModel(client, registry, summary, actor, signal))));
+    const found = await Promise.all(safe.map((summary) => limit(() => this.readModel(client, registry, summary, signal))));
+    const results = await this.store(registry, found, actor);
     for (const { artifact, revisions } of results) {
       for (const { revision, commit } of revisions) {
         const label = `${artifact.name}@${revision.version}`;
-        this.queue.enqueue(label, () => withDeadline(this.detailTimeoutMs, `Reading the details of ${label}`, (deadline) => this.fetchDetails(client, artifact.name, revision.id, commit, deadline)));
+        this.queue.enqueue(label, () => withDeadline(this.detailTimeoutMs, `Reading the details of ${label}`, async (deadline) => {
+          // Past the deadline too: what was read, or why not, is written when the read gives up.
+          const details = await this.readDetails(client, artifact.name, commit, deadline);
+          // Committed with other jobs' details; the fetch slot goes to the next job meanwhile.
+          this.queue.track(label, this.writer.write(revision.id, details));
+        }));
       }
     }
     return results.map((r) => r.artifact);
   }
 
-  private async scanModel(client: HubClient, registry: HuggingFaceRegistryRecord, summary: HubModelSummary, actor: ScanActor, signal?: AbortSignal) {
+  /** A model's refs as versions to store; a model the token may not read is kept with what the listing showed, and why the rest is missing. */
+  private async readModel(client: HubClient, registry: HuggingFaceRegistryRecord, summary: HubModelSummary, signal?: AbortSignal): Promise<FoundModel> {
     const repo = summary.id;
-    let info: HubModelInfo;
     let refs: HubRefs;
     try {
-      [info, refs] = await Promise.all([client.modelInfo(repo, undefined, { signal }), client.refs(repo, { signal })]);
+      refs = await client.refs(repo, { signal });
     } catch (error) {
-      if (error instanceof HubError && error.denied) return this.recordDenied(registry, summary, error, actor);
+      if (error instanceof HubError && error.denied) return { summary, versions: [{ version: "main", commit: summary.sha ?? null }], denied: describe(error) };
       throw hubFailure(repo, error);
     }
     const refNames = [...refs.branches, ...refs.tags];
-    const versions = refNames.map((ref) => ({ version: ref.name, commit: ref.targetCommit })).filter(({ version }) => {
+    const versions: FoundModel["versions"] = refNames.map((ref) => ({ version: ref.name, commit: ref.targetCommit })).filter(({ version }) => {
       const unsafe = unsafeVersionReason(version);
       if (unsafe) this.logger.warn(`hub ${registry.name}: skipped version ${JSON.stringify(version.slice(0, 200))} of ${repo}: ${unsafe}`);
       return !unsafe;
     });
-    if (refNames.length === 0) versions.push({ version: "main", commit: info.sha });
-    return this.ds.transaction(async (em) => {
-      const artifact = await this.upsertModel(em, registry, { ...summary, ...info });
-      const revisions = [];
-      for (const { version, commit } of versions) {
-        const revision = await this.upsertVersion(em, artifact.id, version, commit, actor, registry);
-        revisions.push({ revision, commit });
-      }
-      return { artifact, revisions };
-    });
+    if (refNames.length === 0) versions.push({ version: "main", commit: summary.sha ?? null });
+    return { summary, versions, denied: null };
   }
 
-  /** A model whose details the token may not read: keep what the listing showed, and why the rest is missing. */
-  private async recordDenied(registry: HuggingFaceRegistryRecord, summary: HubModelSummary, error: HubError, actor: ScanActor) {
-    const artifact = await this.ds.transaction(async (em) => {
-      const a = await this.upsertModel(em, registry, summary);
-      const revision = await this.upsertVersion(em, a.id, "main", summary.sha ?? null, actor, registry);
-      await em.query(`UPDATE artifact_revisions SET last_error = $2 WHERE id = $1`, [revision.id, describe(error)]);
-      return a;
+  /** Every model of a scan, its revisions and their history in one transaction: a few statements, whatever the number of models. */
+  private store(registry: HuggingFaceRegistryRecord, found: FoundModel[], actor: ScanActor) {
+    return this.ds.transaction(async (em) => {
+      const artifacts = await upsertArtifacts(em, found.map(({ summary }) => this.modelUpsert(registry, summary)));
+      const wanted = found.flatMap(({ versions }, i) => versions.map(({ version, commit }) => ({ artifactId: artifacts[i].id, version, latestUpstreamDigest: commit })));
+      const discovered = await discoverRevisions(em, wanted, { actor: actor.sub, registryName: registry.name });
+      let next = 0;
+      const results = found.map(({ versions, denied }, i) => {
+        const revisions = versions.map(({ commit }) => ({ revision: discovered[next++].revision, commit }));
+        return { artifact: artifacts[i], revisions, denied };
+      });
+      const denied = results.filter((r) => r.denied !== null);
+      if (denied.length > 0) {
+        await em.query(
+          `UPDATE artifact_revisions r SET last_error = u.last_error FROM unnest($1::uuid[], $2::text[]) AS u(id, last_error) WHERE r.id = u.id`,
+          [denied.map((r) => r.revisions[0].revision.id), denied.map((r) => r.denied)],
+        );
+      }
+      // The details of a model the token may not read are not fetched: the refusal stays in lastError.
+      return results.map(({ artifact, revisions, denied }) => ({ artifact, revisions: denied === null ? revisions : [] }));
     });
-    return { artifact, revisions: [] };
   }
 
   /**
@@ -174,11 +197,11 @@ export class HuggingFaceScanner {
       });
     }
     const scanned = await this.ds.transaction(async (em) => {
-      const artifact = await this.upsertModel(em, registry, info);
-      const rev = await this.upsertVersion(em, artifact.id, version!, info.sha, actor, registry);
+      const artifact = await upsertArtifact(em, this.modelUpsert(registry, info));
+      const { revision: rev } = await discoverRevision(em, { artifactId: artifact.id, version: version!, latestUpstreamDigest: info.sha }, { actor: actor.sub, registryName: registry.name });
       return { artifact, revision: rev };
     });
-    await this.fetchDetails(client, modelId, scanned.revision.id, info.sha, signal);
+    await this.writer.write(scanned.revision.id, await this.readDetails(client, modelId, info.sha, signal));
     const [fresh] = await this.ds.query(`SELECT * FROM artifact_revisions WHERE id = $1`, [scanned.revision.id]);
     return { artifact: scanned.artifact, revision: hydrate(this.ds, ArtifactRevisionEntity, fresh) };
   }
@@ -194,27 +217,22 @@ export class HuggingFaceScanner {
     }
   }
 
-  private upsertModel(em: EntityManager, registry: HuggingFaceRegistryRecord, info: HubModelSummary) {
-    return upsertArtifact(em, {
+  private modelUpsert(registry: HuggingFaceRegistryRecord, info: HubModelSummary): ArtifactUpsert {
+    return {
       registryId: registry.id,
       type: ArtifactType.MODEL,
       name: info.id,
       sourceName: SOURCE_NAME,
       sourceUrl: registry.url,
       extra: extraOf(info),
-    });
-  }
-
-  private async upsertVersion(em: EntityManager, artifactId: string, version: string, commit: string | null, actor: ScanActor, registry: HuggingFaceRegistryRecord) {
-    const { revision } = await discoverRevision(em, { artifactId, version, latestUpstreamDigest: commit }, { actor: actor.sub, registryName: registry.name });
-    return revision;
+    };
   }
 
   /**
    * README, manifest (sizes, LFS SHA-256, git blob ids) and total size of a revision at its
    * pinned commit. Failures land in lastError, never in the README.
    */
-  async fetchDetails(client: HubClient, repo: string, revisionId: string, commit: string | null, signal?: AbortSignal): Promise<void> {
+  async readDetails(client: HubClient, repo: string, commit: string | null, signal?: AbortSignal): Promise<RevisionDetails> {
     const ref = commit ?? "main";
     const files: ManifestFile[] = [];
     const skipped: string[] = [];
@@ -238,8 +256,7 @@ export class HuggingFaceScanner {
     } catch (error) {
       lastError = `Could not read ${repo}@${ref}: ${describe(error)}`;
       this.logger.info(lastError);
-      await recordRevisionDetails(this.ds.manager, revisionId, { commit, readme: null, files: null, lastError });
-      return;
+      return { commit, readme: null, files: null, lastError };
     }
     const problems: string[] = [];
     if (skipped.length) problems.push(`Skipped ${skipped.length} file(s) with unsafe paths: ${skipped.slice(0, 10).join(", ")}`);
@@ -252,6 +269,6 @@ export class HuggingFaceScanner {
       }
     }
     if (problems.length) lastError = problems.join("; ");
-    await recordRevisionDetails(this.ds.manager, revisionId, { commit, readme, files, lastError });
+    return { commit, readme, files, lastError };
   }
 }

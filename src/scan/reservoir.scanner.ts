@@ -10,7 +10,7 @@ import type { ReservoirClient, RemoteArtifactWithRevisions } from "../upstream/r
 import type { RemoteArtifactFilter } from "../upstream/reservoir/reservoir.documents";
 import { ReservoirError, reservoirFailure } from "../upstream/reservoir/reservoir.errors";
 import { discoverRevision } from "../revision/lifecycle";
-import { recordRevisionDetails, upsertArtifact } from "./catalog";
+import { RevisionDetailsWriter, upsertArtifact } from "./catalog";
 import type { DetailQueue } from "./detail-queue";
 import type { ScanActor } from "./huggingface.scanner";
 import { artifactUpsertOf, manifestOf, readmeOf, revisionUpsertOf } from "../upstream/reservoir/reservoir.mapping";
@@ -53,9 +53,11 @@ interface DetailJob {
  */
 export class ReservoirScanner {
   private readonly detailConcurrency: number;
+  private readonly writer: RevisionDetailsWriter;
 
   constructor(private readonly deps: ReservoirScannerDeps) {
     this.detailConcurrency = deps.detailConcurrency ?? 4;
+    this.writer = new RevisionDetailsWriter(deps.ds);
   }
 
   /** Scans up to `opts.limit` of the remote's artifacts; returns the local artifacts, in the remote's name order. */
@@ -192,13 +194,13 @@ export class ReservoirScanner {
       }
       const lastError = `Could not read ${job.label} from ${registry.name}: ${error.message}`;
       this.deps.logger.info(lastError);
-      await recordRevisionDetails(this.deps.ds.manager, job.revisionId, { commit: job.commit, readme: null, files: null, lastError });
+      await this.writer.write(job.revisionId, { commit: job.commit, readme: null, files: null, lastError });
       return;
     }
     const { files, skipped } = manifestOf(remote.files);
     // No files and no size: the remote has not read them yet (it fetches details in the background); not an empty revision.
     const manifest = remote.files.length === 0 && job.remoteSize === null ? null : files;
     const lastError = skipped.length ? `Skipped ${skipped.length} file(s) with unsafe paths: ${skipped.slice(0, 10).join(", ")}` : null;
-    await recordRevisionDetails(this.deps.ds.manager, job.revisionId, { commit: job.commit, readme: readmeOf(remote.readme), files: manifest, lastError });
+    await this.writer.write(job.revisionId, { commit: job.commit, readme: readmeOf(remote.readme), files: manifest, lastError });
   }
 }

@@ -17,6 +17,7 @@ const MODELS: FakeModel[] = [
   { id: "acme/many-files", files: files(12) },
   { id: "acme/many-pages", files: [...files(8), { path: "dir/a.txt", content: "a" }, { path: "dir/b.txt", content: "b" }] },
   { id: "acme/slow-tree", files: [{ path: "config.json", content: "{}" }] },
+  { id: "acme/slow-details", files: [{ path: "config.json", content: "{}" }] },
 ];
 
 let hub: FakeHub;
@@ -95,5 +96,19 @@ describe("bounded scans", () => {
     const row = await waitForStatus(kit, revision.id, ["FAILED", "AVAILABLE"]);
     expect(row.status).toBe("FAILED");
     expect(row.last_error).toMatch(/Listing the files of acme\/slow-tree@\w+ did not finish within 1 s \(SCAN_REQUEST_TIMEOUT_SECONDS\)/);
+  });
+
+  it("keeps in lastError that a revision's details did not come within the deadline", async () => {
+    drip("/api/models/acme/slow-details/tree/");
+    await kit.as("superadmin").ok(SCAN, { input: { limit: 5, search: "acme/slow-details" } });
+
+    const deadline = Date.now() + 20_000;
+    let row: { last_error: string | null } | undefined;
+    while (Date.now() < deadline) {
+      [row] = await kit.ds.query(`SELECT r.last_error FROM artifact_revisions r JOIN artifacts a ON a.id = r.artifact_id WHERE a.name = 'acme/slow-details'`);
+      if (row?.last_error) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(row?.last_error).toMatch(/^Could not read acme\/slow-details@\w+: .*did not finish within 1 s \(SCAN_REQUEST_TIMEOUT_SECONDS\)/);
   });
 });

@@ -41,8 +41,11 @@ const MAX_JSON_BYTES = 32 * 1024 * 1024;
 const MAX_PAGE = 1000;
 const DEFAULT_MAX_PAGES = 1000;
 const DEFAULT_MAX_TREE_FILES = 100_000;
-/** Fields of the model list beyond the hub's default set; without them the list omits sha, author, gated, lastModified. */
-const LIST_EXPAND = ["author", "sha", "lastModified", "createdAt", "gated", "private", "tags", "pipeline_tag", "library_name", "downloads", "likes"];
+/**
+ * Fields of the model list beyond the hub's default set; without them the list omits sha, author,
+ * gated, lastModified. cardData too: a scan then needs no model info call per model.
+ */
+const LIST_EXPAND = ["author", "sha", "lastModified", "createdAt", "gated", "private", "tags", "pipeline_tag", "library_name", "downloads", "likes", "cardData"];
 
 /**
  * The Hub client on Node's fetch. Every call retries 429/5xx/connection errors/timeouts within
@@ -106,8 +109,7 @@ class FetchHubClient implements HubClient {
     const json = await this.getJson(url, opts?.signal);
     const summary = toSummary(json);
     if (!summary || typeof summary.sha !== "string") throw malformed(url, "model info without id or sha");
-    const cardData = (json as { cardData?: unknown }).cardData;
-    return { ...summary, sha: summary.sha, ...(isRecord(cardData) ? { cardData } : {}) };
+    return { ...summary, sha: summary.sha };
   }
 
   async refs(repo: string, opts?: { signal?: AbortSignal }): Promise<HubRefs> {
@@ -394,6 +396,7 @@ function toSummary(value: unknown): HubModelSummary | null {
   if (downloads !== undefined) summary.downloads = downloads;
   const likes = num(value.likes);
   if (likes !== undefined) summary.likes = likes;
+  if (isRecord(value.cardData)) summary.cardData = value.cardData;
   return summary;
 }
 

@@ -14,12 +14,13 @@ export interface HubModelSummary {
   library_name?: string;
   downloads?: number;
   likes?: number;
+  /** The model card's metadata (license, …); in the list when asked for (`expand=cardData`). */
+  cardData?: Record<string, unknown>;
 }
 
 /** `GET /api/models/{repo}` or `GET /api/models/{repo}/revision/{rev}`. */
 export interface HubModelInfo extends HubModelSummary {
   sha: string;
-  cardData?: Record<string, unknown>;
 }
 
 export interface HubRef {
