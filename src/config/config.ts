@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { parseDurationSeconds } from "../common/duration";
 import { isNetwork } from "../upstream/egress";
 
 const optionalString = z.string().trim().min(1).optional();
@@ -27,6 +28,10 @@ const schema = z.object({
   HF_TOKEN: optionalString,
   HF_SERVE_ANONYMOUS: flag(false),
   AUTH_JWT_SECRET: z.string().min(32, "AUTH_JWT_SECRET must be at least 32 characters").optional(),
+  AUTH_MAX_TOKEN_TTL: z.string().trim()
+    .refine((v) => parseDurationSeconds(v) !== null, "must be a positive duration: seconds, or with a unit as in 90m, 12h, 30d, 2w")
+    .transform((v) => parseDurationSeconds(v)!)
+    .default(30 * 86_400),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
   MAX_QUERY_COST: z.coerce.number().int().min(100).default(50000),
@@ -79,6 +84,8 @@ export interface Config {
   /** The Hugging Face-compatible endpoint under /hf: whether clients without a token may read (a mirror in a closed cluster). */
   hfServe: { anonymous: boolean };
   jwtSecret?: string;
+  /** Tokens: the longest lifetime (exp - iat) accepted, in seconds. */
+  auth: { maxTokenTtlSeconds: number };
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   limits: Limits;
   /** Slow clients: how long a request's headers, and the whole request, may take to arrive; how long an idle keep-alive connection stays open. */
@@ -189,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     huggingface: { endpoint: e.HF_ENDPOINT.replace(/\/+$/, ""), token: e.HF_TOKEN },
     hfServe: { anonymous: e.HF_SERVE_ANONYMOUS },
     jwtSecret: e.AUTH_JWT_SECRET,
+    auth: { maxTokenTtlSeconds: e.AUTH_MAX_TOKEN_TTL },
     logLevel: e.LOG_LEVEL,
     limits: {
       maxDepth: e.MAX_QUERY_DEPTH,

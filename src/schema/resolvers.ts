@@ -8,6 +8,7 @@ import { ImportResolver } from "../import/api/import.resolver";
 import { ScanResolver } from "../scan/scan.resolver";
 import { NodeResolver } from "./node.resolver";
 import { KeypairResolver } from "../keypair/keypair.resolver";
+import { RevocationResolver } from "../auth/revocation.resolver";
 import { RegistryResolver } from "../registry/registry.resolver";
 import { ObjectStorageResolver, StorageNamespaceResolver, VFSStorageResolver } from "../storage/storage.resolver";
 
@@ -25,4 +26,5 @@ export const RESOLVERS: NonEmptyArray<ResolverClass> = [
   VFSStorageResolver,
   StorageNamespaceResolver,
   KeypairResolver,
+  RevocationResolver,
 ];

@@ -48,6 +48,14 @@ describe("configuration", () => {
       .toEqual(["SCAN_REQUEST_TIMEOUT_SECONDS", "SCAN_MAX_FILES", "SCAN_MAX_TREE_PAGES"]);
   });
 
+  it("caps token lifetimes at AUTH_MAX_TOKEN_TTL, 30 days unless set, in seconds or with a unit", () => {
+    expect(loadConfig({}).auth).toEqual({ maxTokenTtlSeconds: 30 * 86_400 });
+    expect(loadConfig({ AUTH_MAX_TOKEN_TTL: "12h" }).auth).toEqual({ maxTokenTtlSeconds: 12 * 3600 });
+    expect(loadConfig({ AUTH_MAX_TOKEN_TTL: "900" }).auth).toEqual({ maxTokenTtlSeconds: 900 });
+    expect(problemsOf({ AUTH_MAX_TOKEN_TTL: "forever" })[0]).toMatch(/^AUTH_MAX_TOKEN_TTL: must be a positive duration/);
+    expect(problemsOf({ AUTH_MAX_TOKEN_TTL: "0" })).toHaveLength(1);
+  });
+
   it("uses S3 storage when the endpoint and keys are set, with region and bucket defaults", () => {
     const config = loadConfig({ S3_ENDPOINT: "http://127.0.0.1:9000", S3_ACCESS_KEY: "ak", S3_SECRET_KEY: "sk" });
     expect(config.s3).toEqual({ endpoint: "http://127.0.0.1:9000", accessKey: "ak", secretKey: "sk", region: "us-east-1", bucket: "artifacts" });
