@@ -9,7 +9,7 @@ import { ScanResolver } from "../scan/scan.resolver";
 import { NodeResolver } from "./node.resolver";
 import { KeypairResolver } from "../keypair/keypair.resolver";
 import { RevocationResolver } from "../auth/revocation.resolver";
-import { RegistryResolver } from "../registry/registry.resolver";
+import { HuggingFaceRegistryFieldsResolver, RegistryResolver } from "../registry/registry.resolver";
 import { ObjectStorageResolver, StorageNamespaceResolver, VFSStorageResolver } from "../storage/storage.resolver";
 
 /** Every resolver class of the schema. Each domain adds its own here. */
@@ -22,6 +22,7 @@ export const RESOLVERS: NonEmptyArray<ResolverClass> = [
   ImportResolver,
   SubscriptionResolver,
   RegistryResolver,
+  HuggingFaceRegistryFieldsResolver,
   ObjectStorageResolver,
   VFSStorageResolver,
   StorageNamespaceResolver,
