@@ -16,7 +16,7 @@ module.exports = {
     "^.+\\.js$": ["@swc/jest", { jsc: { parser: { syntax: "ecmascript" }, target: "es2022" }, module: { type: "commonjs" } }],
   },
   transformIgnorePatterns: ["/node_modules/(?!(p-limit|yocto-queue|pg-boss|serialize-error|non-error)/)"],
-  setupFiles: ["reflect-metadata"],
+  setupFiles: ["reflect-metadata", "<rootDir>/test/support/secret-keyring.ts"],
   // With TEST_DATABASE_URL unset, one embedded PostgreSQL serves the whole run.
   globalSetup: "<rootDir>/test/support/global-setup.ts",
   globalTeardown: "<rootDir>/test/support/global-teardown.ts",

@@ -1,5 +1,4 @@
 import "reflect-metadata";
-import { signToken } from "./auth/jwt";
 import { Role } from "./common/enums";
 import { createLogger } from "./common/logger";
 import { describeStartupFailure } from "./common/startup-error";
@@ -45,14 +44,19 @@ async function main() {
   if (!config.jwtSecret) {
     // Like Jupyter: a new user signs in at once with the printed link. The token rides in the
     // fragment, which browsers never send to a server or a proxy log, and this is its only line.
-    const token = signToken({ sub: "local-superadmin", role: Role.SUPERADMIN }, booted.authSecret, "30d");
+    const lifetime = Math.min(30 * 86_400, config.auth.maxTokenTtlSeconds);
+    const token = booted.services.tokens.sign({ sub: "local-superadmin", role: Role.SUPERADMIN }, lifetime);
     const publicUrl = booted.config.publicUrl;
     process.stdout.write(
       `\n  Artifact registry is up: ${publicUrl}/graphql\n` +
-      `  Console, signed in as superadmin (valid 30 days; mint more tokens with \`npm run token -- --role user\`):\n\n` +
+      `  Console, signed in as superadmin (valid ${describeLifetime(lifetime)}; mint more tokens with \`npm run token -- --role user\`):\n\n` +
       `  ${publicUrl}/#token=${token}\n\n`,
     );
   }
+}
+
+function describeLifetime(seconds: number): string {
+  return seconds % 86_400 === 0 ? `${seconds / 86_400} days` : seconds % 3600 === 0 ? `${seconds / 3600} hours` : `${seconds} seconds`;
 }
 
 main().catch((error) => {

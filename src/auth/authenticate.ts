@@ -1,19 +1,23 @@
 import { AppError, ERRORS } from "../common/errors";
-import { bearerToken, hasIssuer, verifyToken } from "./jwt";
-import type { Viewer } from "./viewer";
+import { bearerToken, hasIssuer, type UserTokens, type VerifiedToken } from "./jwt";
+import type { Credential, Viewer } from "./viewer";
 
 export interface Authentication {
   viewer: Viewer | null;
+  /** The accepted token's facts (expiry, subject), with `viewer`. */
+  credential?: Credential | null;
   /** Set when a credential was sent but is unusable: the request fails even where anonymity is allowed. */
   error: AppError | null;
 }
 
 /** What verifies the two kinds of bearer token this server accepts. */
 export interface Verifiers {
-  /** The server's own secret: user tokens are HS256 with it, claims `sub` and `role`. */
-  userSecret: string;
+  /** User tokens: HS256 with the server's own secret, claims `sub`, `role` and `exp`. */
+  users: Pick<UserTokens, "verify">;
   /** Machine clients' tokens, signed with a key pair's secret key (KeypairService). */
-  keypairs: { verifyClientToken(token: string): Promise<Viewer> };
+  keypairs: { verifyClientToken(token: string): Promise<VerifiedToken> };
+  /** Revoked subjects and key pairs (TokenRevocations). */
+  revocations: { refusal(credential: Credential): string | null };
 }
 
 /**
@@ -32,8 +36,10 @@ export async function authenticate(authorization: unknown, verifiers: Verifiers)
   if (!token) return { viewer: null, error: null };
   try {
     // Reading `iss` before verifying only picks the key to verify with; nothing is trusted yet.
-    const viewer = hasIssuer(token) ? await verifiers.keypairs.verifyClientToken(token) : verifyToken(token, verifiers.userSecret);
-    return { viewer, error: null };
+    const { viewer, credential } = hasIssuer(token) ? await verifiers.keypairs.verifyClientToken(token) : verifiers.users.verify(token);
+    const revoked = verifiers.revocations.refusal(credential);
+    if (revoked) return refused(ERRORS.unauthenticated(`Invalid token: ${revoked.toLowerCase()}`));
+    return { viewer, credential, error: null };
   } catch (error) {
     if (error instanceof AppError) return refused(error);
     throw error;

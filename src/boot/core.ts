@@ -1,5 +1,7 @@
 import type { DataSource } from "typeorm";
 import { resolveAuthSecret } from "../auth/secret";
+import { installSecretKeyring } from "../common/secrets";
+import { buildKeyring, resealSecrets } from "./secrets";
 import { createLogger, type Logger } from "../common/logger";
 import { errorMessage, StartupError } from "../common/startup-error";
 import type { Config } from "../config/config";
@@ -90,8 +92,12 @@ export async function bootCore(config: Config, options: CoreOptions = {}): Promi
       throw new StartupError(`cannot reach ${where}: ${errorMessage(error)}`, { cause: error });
     });
     onClose("database connections", () => ds.destroy());
+    // Before the migrations, one of which seals the secrets stored in clear.
+    const keyring = buildKeyring(config, authSecret);
+    installSecretKeyring(keyring);
     const applied = await ds.runMigrations({ transaction: "each" });
     if (applied.length) logger.info(`applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(", ")}`);
+    await resealSecrets(ds, keyring, logger);
 
     // Filesystem links are signed with the auth secret; a worker builds the same adapters, though it serves no links.
     const signer = new LinkSigner(authSecret);

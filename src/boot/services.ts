@@ -1,4 +1,7 @@
 import type { DataSource } from "typeorm";
+import { UserTokens } from "../auth/jwt";
+import { TokenRevocations } from "../auth/revocation.service";
+import type { Clock } from "../common/clock";
 import { ArtifactService } from "../artifact/artifact.service";
 import { RevisionService } from "../revision/revision.service";
 import { KeypairService } from "../keypair/keypair.service";
@@ -35,6 +38,8 @@ export interface ServiceDeps {
   signer: LinkSigner;
   /** Origin the app is reachable at, read when a link is made. */
   publicUrl: () => string;
+  /** When tokens expire (the system clock by default). */
+  clock?: Clock;
 }
 
 /** Long-lived domain services, built once at start-up and shared by all requests. */
@@ -60,7 +65,9 @@ export function createServices(deps: ServiceDeps) {
     uploads,
     scans: new ScanService(registries, huggingface, detailQueue, reservoir, deps.config.scan.requestTimeoutMs),
     storages: new StorageService(deps.ds, deps.storage, { limits: deps.config.limits, logger: deps.logger }),
-    keypairs: new KeypairService(deps.ds, { authSecret: deps.authSecret, limits: deps.config.limits, logger: deps.logger }),
+    keypairs: new KeypairService(deps.ds, { authSecret: deps.authSecret, limits: deps.config.limits, logger: deps.logger, events: deps.events, clock: deps.clock }),
+    tokens: new UserTokens(deps.authSecret, { maxTtlSeconds: deps.config.auth.maxTokenTtlSeconds, clock: deps.clock }),
+    revocations: new TokenRevocations(deps.ds, deps.events, deps.logger, deps.clock),
   };
 }
 

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { parseDurationSeconds } from "../common/duration";
 import { isNetwork } from "../upstream/egress";
 
 const optionalString = z.string().trim().min(1).optional();
@@ -27,6 +28,17 @@ const schema = z.object({
   HF_TOKEN: optionalString,
   HF_SERVE_ANONYMOUS: flag(false),
   AUTH_JWT_SECRET: z.string().min(32, "AUTH_JWT_SECRET must be at least 32 characters").optional(),
+  AUTH_MAX_TOKEN_TTL: z.string().trim()
+    .refine((v) => parseDurationSeconds(v) !== null, "must be a positive duration: seconds, or with a unit as in 90m, 12h, 30d, 2w")
+    .transform((v) => parseDurationSeconds(v)!)
+    .default(30 * 86_400),
+  SECRETS_ENCRYPTION_KEYS: z.string().trim()
+    .superRefine((v, ctx) => {
+      const problem = secretKeysProblem(v);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .transform(parseSecretKeys)
+    .default([{ id: "auth", key: null }]),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
   MAX_QUERY_COST: z.coerce.number().int().min(100).default(50000),
@@ -82,6 +94,13 @@ export interface Config {
   /** The Hugging Face-compatible endpoint under /hf: whether clients without a token may read (a mirror in a closed cluster). */
   hfServe: { anonymous: boolean };
   jwtSecret?: string;
+  /**
+   * Keys that seal secrets at rest (registry tokens, Reservoir and S3 secret keys): the first
+   * seals, the others still open. `key: null` is the key derived from the auth secret (id "auth").
+   */
+  secretKeys: ConfiguredSecretKey[];
+  /** Tokens: the longest lifetime (exp - iat) accepted, in seconds. */
+  auth: { maxTokenTtlSeconds: number };
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   limits: Limits;
   /** Slow clients: how long a request's headers, and the whole request, may take to arrive; how long an idle keep-alive connection stays open. */
@@ -170,6 +189,33 @@ export interface ImportConfig {
   hashThreads: number | "auto";
 }
 
+export interface ConfiguredSecretKey {
+  id: string;
+  key: Buffer | null;
+}
+
+/** `id:base64 of 32 bytes` or `auth`, comma-separated, the current key first. */
+function secretKeysProblem(text: string): string | null {
+  const ids = new Set<string>();
+  for (const entry of text.split(",").map((e) => e.trim())) {
+    const [id, key] = entry === "auth" ? ["auth", null] : entry.split(/:(.*)/s);
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id ?? "")) return `"${entry.split(":")[0]}" is not a key id (letters, digits, - and _, at most 32): entries are id:base64-key or auth`;
+    if (ids.has(id)) return `key id "${id}" is listed twice`;
+    ids.add(id);
+    if (key !== null && Buffer.from(key ?? "", "base64").length !== 32) return `key "${id}" must be 32 bytes, base64-encoded (openssl rand -base64 32)`;
+    if (key === null && id !== "auth") return `key "${id}" has no key: write id:base64-key`;
+  }
+  return null;
+}
+
+function parseSecretKeys(text: string): ConfiguredSecretKey[] {
+  return text.split(",").map((e) => e.trim()).map((entry) => {
+    if (entry === "auth") return { id: "auth", key: null };
+    const [id, key] = entry.split(/:(.*)/s);
+    return { id, key: Buffer.from(key, "base64") };
+  });
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
@@ -203,6 +249,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     huggingface: { endpoint: e.HF_ENDPOINT.replace(/\/+$/, ""), token: e.HF_TOKEN },
     hfServe: { anonymous: e.HF_SERVE_ANONYMOUS },
     jwtSecret: e.AUTH_JWT_SECRET,
+    auth: { maxTokenTtlSeconds: e.AUTH_MAX_TOKEN_TTL },
+    secretKeys: e.SECRETS_ENCRYPTION_KEYS,
     logLevel: e.LOG_LEVEL,
     limits: {
       maxDepth: e.MAX_QUERY_DEPTH,

@@ -25,10 +25,22 @@ export interface ImportProgressEvent {
   progress: ImportProgressData;
 }
 
+/**
+ * Credentials revoked: every token of `subject` issued before `notBefore` ("subject"), or every
+ * token of the key pair whose access key is `subject` ("keypair"). Live sockets using them close.
+ */
+export interface CredentialRevokedEvent {
+  kind: "subject" | "keypair";
+  subject: string;
+  /** ISO 8601. */
+  notBefore: string;
+}
+
 /** Topics are keyed by revision id, so a subscriber only wakes for the revisions it asked for. */
 export type EventTopics = {
   "revision.status": [event: RevisionStatusChangedEvent];
   "revision.progress": [revisionId: string, event: ImportProgressEvent];
+  "auth.revoked": [event: CredentialRevokedEvent];
 };
 
 /** Publishes an event as part of a database transaction. */

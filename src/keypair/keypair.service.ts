@@ -1,7 +1,9 @@
 import { randomBytes, randomInt } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { IsNull, type DataSource } from "typeorm";
-import type { Viewer } from "../auth/viewer";
+import type { VerifiedToken } from "../auth/jwt";
+import { systemClock, type Clock } from "../common/clock";
+import type { EventBus } from "../events/event-bus";
 import type { ConnectionShape } from "../common/connection.type";
 import { listTable } from "../common/paging.util";
 import { ApiKeypairRole, Role } from "../common/enums";
@@ -43,6 +45,9 @@ export interface KeypairServiceOptions {
   authSecret: string;
   limits: PagingLimits;
   logger?: Logger;
+  /** Announces revocations, so every process closes the sockets the key pair opened. */
+  events?: Pick<EventBus, "publishIn">;
+  clock?: Clock;
 }
 
 /** API key pairs of machine clients, and verification of the JWTs they sign. */
@@ -84,10 +89,14 @@ export class KeypairService {
   /** Idempotent: revoking a revoked key pair keeps its first revocation time. */
   async revoke(rawId: string): Promise<ApiKeypairEntity> {
     const id = parseId("ApiKeypair", rawId, "id");
-    const [rows] = await this.ds.query(`UPDATE api_keypairs SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING *`, [id]);
-    const [row] = rows as Record<string, unknown>[];
-    if (!row) throw ERRORS.notFound("ApiKeypair", rawId);
-    return hydrate(this.ds, ApiKeypairEntity, row);
+    return this.ds.transaction(async (manager) => {
+      const [rows] = await manager.query(`UPDATE api_keypairs SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING *`, [id]);
+      const [row] = rows as Record<string, unknown>[];
+      if (!row) throw ERRORS.notFound("ApiKeypair", rawId);
+      const keypair = hydrate(this.ds, ApiKeypairEntity, row);
+      await this.options.events?.publishIn(manager, "auth.revoked", { kind: "keypair", subject: keypair.accessKey, notBefore: keypair.revokedAt!.toISOString() });
+      return keypair;
+    });
   }
 
   /**
@@ -95,7 +104,7 @@ export class KeypairService {
    * non-revoked key pair whose access key is the token's `iss`, with an `exp` at most ten
    * minutes ahead (so a leaked token is short-lived). Anything else is UNAUTHENTICATED.
    */
-  async verifyClientToken(token: string): Promise<Viewer> {
+  async verifyClientToken(token: string): Promise<VerifiedToken> {
     const decoded = jwt.decode(token, { complete: true });
     if (!decoded || typeof decoded.payload !== "object" || decoded.header.alg !== "HS256") {
       throw ERRORS.unauthenticated("Invalid token: not an HS256 JWT");
@@ -115,15 +124,15 @@ export class KeypairService {
       this.options.logger?.error(`cannot decrypt the secret of key pair ${keypair.accessKey}`, error);
       throw ERRORS.unauthenticated("Invalid token: the key pair cannot be used");
     }
+    const now = Math.floor((this.options.clock ?? systemClock).now() / 1000);
     let claims: jwt.JwtPayload;
     try {
-      const verified = jwt.verify(token, secret, { algorithms: ["HS256"], issuer: accessKey });
+      const verified = jwt.verify(token, secret, { algorithms: ["HS256"], issuer: accessKey, clockTimestamp: now });
       if (typeof verified === "string") throw new Error("payload is not an object");
       claims = verified;
     } catch (error) {
       throw ERRORS.unauthenticated(`Invalid token: ${(error as Error).message}`);
     }
-    const now = Math.floor(Date.now() / 1000);
     if (typeof claims.exp !== "number") throw ERRORS.unauthenticated("Invalid token: exp is required");
     if (claims.exp > now + MAX_CLIENT_TOKEN_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) {
       throw ERRORS.unauthenticated(`Invalid token: exp may be at most ${MAX_CLIENT_TOKEN_LIFETIME_SECONDS} seconds ahead`);
@@ -133,6 +142,9 @@ export class KeypairService {
        WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '${LAST_USED_RESOLUTION}')`,
       [keypair.id],
     );
-    return { sub: keypair.accessKey, role: keypair.role.toLowerCase() as Role };
+    return {
+      viewer: { sub: keypair.accessKey, role: keypair.role.toLowerCase() as Role },
+      credential: { kind: "keypair", subject: keypair.accessKey, issuedAt: typeof claims.iat === "number" ? claims.iat : null, expiresAt: claims.exp },
+    };
   }
 }

@@ -1,3 +1,5 @@
+import { sealSecret } from "../common/secrets";
+import { HF_TOKEN_PURPOSE } from "./registry.records";
 import type { DataSource } from "typeorm";
 import { ArtifactRegistryType } from "../common/enums";
 import type { Config } from "../config/config";
@@ -25,7 +27,7 @@ export async function ensureDefaultHuggingFaceRegistry(ds: DataSource, config: P
       `INSERT INTO artifact_registries (name, type, url) VALUES ($1, $2, $3) RETURNING id`,
       [DEFAULT_HUGGINGFACE_REGISTRY_NAME, ArtifactRegistryType.HUGGINGFACE, endpoint],
     );
-    await em.query(`INSERT INTO huggingface_registries (id, url, token) VALUES ($1, $2, $3)`, [id, endpoint, token ?? null]);
+    await em.query(`INSERT INTO huggingface_registries (id, url, token) VALUES ($1, $2, $3)`, [id, endpoint, sealSecret(token ?? null, HF_TOKEN_PURPOSE)]);
     return id as string;
   });
 }

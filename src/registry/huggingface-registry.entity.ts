@@ -1,8 +1,10 @@
-import { Column, Entity, JoinColumn, OneToOne, PrimaryColumn } from "typeorm";
+import { sealedCheck, sealedColumn } from "../common/secrets";
+import { Check, Column, Entity, JoinColumn, OneToOne, PrimaryColumn } from "typeorm";
 import type { Relation } from "typeorm";
 import { ArtifactRegistryEntity } from "./artifact-registry.entity";
 
 @Entity("huggingface_registries")
+@Check("huggingface_registries_token_sealed_check", sealedCheck("token"))
 export class HuggingFaceRegistryEntity {
   @PrimaryColumn("uuid")
   id: string;
@@ -14,6 +16,7 @@ export class HuggingFaceRegistryEntity {
   @Column({ type: "text" })
   url: string;
 
-  @Column({ type: "text", nullable: true })
+  /** Sealed in the row (SECRETS_ENCRYPTION_KEYS), in clear here. */
+  @Column({ type: "text", nullable: true, transformer: sealedColumn("huggingface_registries.token") })
   token: string | null;
 }

@@ -1,8 +1,13 @@
 import type { DataSource, EntityManager } from "typeorm";
 import type { ArtifactRegistryType } from "../common/enums";
+import { openSecret } from "../common/secrets";
+
+/** What the sealed secrets of registries are bound to (see SEALED_COLUMNS). */
+export const HF_TOKEN_PURPOSE = "huggingface_registries.token";
+export const RSV_SECRET_PURPOSE = "reservoir_registries.secret_key";
 
 /*
- * Registries as the rest of the server sees them, secrets in clear: the scan and import code
+ * Registries as the rest of the server sees them, secrets in clear (sealed in their rows): the scan and import code
  * needs the token and keys to call upstream. Only the GraphQL mappers (registry.type.ts) mask.
  */
 
@@ -40,7 +45,7 @@ export const RSV_SELECT = `r.id, r.name, r.created_at, v.endpoint, v.access_key,
 export const RSV_FROM = `artifact_registries r JOIN reservoir_registries v ON v.id = r.id`;
 
 export function hfRecord(row: Record<string, any>): HuggingFaceRegistryRecord {
-  return { id: row.id, name: row.name, url: row.url, token: row.token ?? null, createdAt: row.created_at };
+  return { id: row.id, name: row.name, url: row.url, token: openSecret(row.token ?? null, HF_TOKEN_PURPOSE), createdAt: row.created_at };
 }
 
 export function rsvRecord(row: Record<string, any>): ReservoirRegistryRecord {
@@ -49,7 +54,7 @@ export function rsvRecord(row: Record<string, any>): ReservoirRegistryRecord {
     name: row.name,
     endpoint: row.endpoint,
     accessKey: row.access_key,
-    secretKey: row.secret_key,
+    secretKey: openSecret(row.secret_key, RSV_SECRET_PURPOSE),
     apiVersion: row.api_version,
     createdAt: row.created_at,
   };

@@ -1,4 +1,4 @@
-import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import "../common/enums.graphql";
 import { ArtifactType, Role } from "../common/enums";
 import { PagingArgsType } from "../common/paging.args";
@@ -15,7 +15,22 @@ import {
   toArtifactRegistry, toHuggingFaceRegistry, toReservoirRegistry, UpdateHuggingFaceRegistryPayload, UpdateReservoirRegistryPayload,
 } from "./registry.type";
 
-/** Reading registries is open to every role (secrets are masked); changing them is superadmin only. */
+/**
+ * A Hugging Face registry's token (masked) is for admins: the user role reads null, without an
+ * error, since the web UI's pages ask for it whoever is signed in.
+ */
+@Resolver(() => HuggingFaceRegistry)
+export class HuggingFaceRegistryFieldsResolver {
+  @FieldResolver(() => String, { nullable: true, description: "Write-only: \"****\" plus at most the last 4 characters; null for the user role." })
+  token(@Root() registry: HuggingFaceRegistry, @Ctx() ctx: AppContext): string | null {
+    return ctx.viewer?.role === Role.SUPERADMIN || ctx.viewer?.role === Role.ADMIN ? registry.token : null;
+  }
+}
+
+/**
+ * Reading registries (names, URLs, types) is open to every role; their secrets and a Reservoir
+ * registry's access key only to admins; changing them is superadmin only.
+ */
 @Resolver()
 export class RegistryResolver {
   @Authorized()

@@ -12,11 +12,12 @@ import type {
   CreateHuggingFaceRegistryInput, CreateReservoirRegistryInput, UpdateHuggingFaceRegistryInput, UpdateReservoirRegistryInput,
 } from "./registry.inputs";
 import {
-  findArtifactRegistries, findHuggingFaceRegistries, findReservoirRegistries, HF_FROM, HF_SELECT, hfRecord, registryRecord,
-  RSV_FROM, RSV_SELECT, rsvRecord,
+  findArtifactRegistries, findHuggingFaceRegistries, findReservoirRegistries, HF_FROM, HF_SELECT, HF_TOKEN_PURPOSE, hfRecord, registryRecord,
+  RSV_FROM, RSV_SECRET_PURPOSE, RSV_SELECT, rsvRecord,
   type ArtifactRegistryRecord, type HuggingFaceRegistryRecord, type ReservoirRegistryRecord,
 } from "./registry.records";
 import { toHuggingFaceRegistry, toReservoirRegistry, type HuggingFaceRegistry, type ReservoirRegistry } from "./registry.type";
+import { sealSecret } from "../common/secrets";
 
 /** The registry `defaultArtifactRegistry(MODEL)` prefers, and the one bootstrap creates. */
 export const DEFAULT_HUGGINGFACE_REGISTRY_NAME = "huggingface";
@@ -81,7 +82,7 @@ export class RegistryService {
     const token = given(input.token) && input.token !== "" ? checkText(input.token, "token", TOKEN_MAX) : null;
     return this.write(name, async (em) => {
       const id = await this.insertBase(em, name, ArtifactRegistryType.HUGGINGFACE, url);
-      await em.query(`INSERT INTO huggingface_registries (id, url, token) VALUES ($1, $2, $3)`, [id, url, token]);
+      await em.query(`INSERT INTO huggingface_registries (id, url, token) VALUES ($1, $2, $3)`, [id, url, sealSecret(token, HF_TOKEN_PURPOSE)]);
       return (await findHuggingFaceRegistries(em, [id])).get(id)!;
     });
   }
@@ -99,7 +100,7 @@ export class RegistryService {
       const next = { name: name ?? current.name, url: url ?? current.url, token: token === undefined ? current.token : token };
       if (next.name !== current.name) await this.assertNameFree(em, next.name);
       await em.query(`UPDATE artifact_registries SET name = $2, url = $3, updated_at = now() WHERE id = $1`, [id, next.name, next.url]);
-      await em.query(`UPDATE huggingface_registries SET url = $2, token = $3 WHERE id = $1`, [id, next.url, next.token]);
+      await em.query(`UPDATE huggingface_registries SET url = $2, token = $3 WHERE id = $1`, [id, next.url, sealSecret(next.token, HF_TOKEN_PURPOSE)]);
       return { ...current, ...next };
     });
   }
@@ -120,7 +121,7 @@ export class RegistryService {
       const id = await this.insertBase(em, name, ArtifactRegistryType.RESERVOIR, endpoint);
       await em.query(
         `INSERT INTO reservoir_registries (id, endpoint, access_key, secret_key, api_version) VALUES ($1, $2, $3, $4, $5)`,
-        [id, endpoint, accessKey, secretKey, apiVersion],
+        [id, endpoint, accessKey, sealSecret(secretKey, RSV_SECRET_PURPOSE), apiVersion],
       );
       return (await findReservoirRegistries(em, [id])).get(id)!;
     });
@@ -148,7 +149,7 @@ export class RegistryService {
       await em.query(`UPDATE artifact_registries SET name = $2, url = $3, updated_at = now() WHERE id = $1`, [id, next.name, next.endpoint]);
       await em.query(
         `UPDATE reservoir_registries SET endpoint = $2, access_key = $3, secret_key = $4, api_version = $5 WHERE id = $1`,
-        [id, next.endpoint, next.accessKey, next.secretKey, next.apiVersion],
+        [id, next.endpoint, next.accessKey, sealSecret(next.secretKey, RSV_SECRET_PURPOSE), next.apiVersion],
       );
       return { ...current, ...next };
     });

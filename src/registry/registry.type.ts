@@ -1,7 +1,7 @@
-import { Directive, Field, ID, InputType, ObjectType } from "type-graphql";
+import { Authorized, Directive, Field, ID, InputType, ObjectType } from "type-graphql";
 import "../common/enums.graphql";
 import { connectionTypes } from "../common/connection.type";
-import { ArtifactRegistryType } from "../common/enums";
+import { ArtifactRegistryType, Role } from "../common/enums";
 import { Node } from "../common/node.type";
 import { toGlobalId } from "../common/relay";
 import { UUIDScalar } from "../common/scalars";
@@ -14,7 +14,7 @@ export class HuggingFaceRegistry implements Node {
   @Field(() => ID) id: string;
   @Field(() => String) url: string;
   @Field(() => String) name: string;
-  /** Write-only: "****" plus at most the last 4 characters. */
+  /** Write-only: "****" plus at most the last 4 characters; null for the user role (registry.resolver.ts). */
   @Field(() => String, { nullable: true }) token: string | null;
 
   // Not in the schema.
@@ -28,8 +28,11 @@ export class ReservoirRegistry implements Node {
   @Field(() => String) name: string;
   /** The remote registry's GraphQL endpoint. */
   @Field(() => String) endpoint: string;
+  /** Admins only: the user role is refused FORBIDDEN. */
+  @Authorized(Role.ADMIN)
   @Field(() => String) accessKey: string;
-  /** Write-only: "****" plus at most the last 4 characters. */
+  /** Write-only: "****" plus at most the last 4 characters. Admins only. */
+  @Authorized(Role.ADMIN)
   @Field(() => String) secretKey: string;
   @Field(() => String) apiVersion: string;
 

@@ -8,7 +8,8 @@ import { ImportResolver } from "../import/api/import.resolver";
 import { ScanResolver } from "../scan/scan.resolver";
 import { NodeResolver } from "./node.resolver";
 import { KeypairResolver } from "../keypair/keypair.resolver";
-import { RegistryResolver } from "../registry/registry.resolver";
+import { RevocationResolver } from "../auth/revocation.resolver";
+import { HuggingFaceRegistryFieldsResolver, RegistryResolver } from "../registry/registry.resolver";
 import { ObjectStorageResolver, StorageNamespaceResolver, VFSStorageResolver } from "../storage/storage.resolver";
 
 /** Every resolver class of the schema. Each domain adds its own here. */
@@ -21,8 +22,10 @@ export const RESOLVERS: NonEmptyArray<ResolverClass> = [
   ImportResolver,
   SubscriptionResolver,
   RegistryResolver,
+  HuggingFaceRegistryFieldsResolver,
   ObjectStorageResolver,
   VFSStorageResolver,
   StorageNamespaceResolver,
   KeypairResolver,
+  RevocationResolver,
 ];

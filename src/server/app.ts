@@ -9,7 +9,9 @@ import type { GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { DataSource } from "typeorm";
-import { authenticate, authorizationFromParams, type Authentication } from "../auth/authenticate";
+import { authenticate, authorizationFromParams, type Authentication, type Verifiers } from "../auth/authenticate";
+import type { TokenRevocations } from "../auth/revocation.service";
+import { systemClock, type Clock } from "../common/clock";
 import { ERRORS } from "../common/errors";
 import { describePid, tcpListener } from "../common/processes";
 import { StartupError } from "../common/startup-error";
@@ -20,6 +22,7 @@ import type { AppContext } from "../schema/context";
 import { formatError } from "./errors";
 import { createLoaders } from "../schema/loaders";
 import { isAnonymousReadable, limitRules, prepareOperation, requestLimitsPlugin, type RequestLimits } from "./limits";
+import { SocketCredentials } from "./socket-credentials";
 import type { Services } from "../boot/services";
 import type { Metrics } from "../metrics/metrics";
 import { metricsHandler } from "../metrics/metrics.endpoint";
@@ -33,7 +36,11 @@ export interface AppDeps {
   schema: GraphQLSchema;
   services: Services;
   events: EventBus;
-  authSecret: string;
+  /** What accepts a bearer token (user tokens, key pairs, revocations). */
+  verifiers: Verifiers;
+  revocations: Pick<TokenRevocations, "refusal" | "onRevoked">;
+  /** When sockets' tokens expire (the system clock unless a test moves one by hand). */
+  clock?: Clock;
   logger: Logger;
   /** This process's metrics, served at /metrics and told of every GraphQL request. */
   metrics: Metrics;
@@ -147,7 +154,7 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
     // Node checks both timeouts only this often (30 s by default), whatever they are.
     connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
   }, app);
-  const authenticateWith = (authorization: unknown) => authenticate(authorization, { userSecret: deps.authSecret, keypairs: services.keypairs });
+  const authenticateWith = (authorization: unknown) => authenticate(authorization, deps.verifiers);
   const makeContext = (auth: Authentication): RequestContext => ({
     auth,
     viewer: auth.viewer,
@@ -161,8 +168,12 @@ export async function startApp(deps: AppDeps): Promise<RunningApp> {
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: limits.maxRequestBytes });
-  const subscriptions = serveSubscriptions(wsServer, deps.schema, limits, makeContext, authenticateWith, graphqlWsMetrics(deps.metrics.requests));
-  const apollo = createApollo(deps, httpServer, limits, () => subscriptions.dispose());
+  const credentials = new SocketCredentials(deps.clock ?? systemClock, deps.revocations);
+  const subscriptions = serveSubscriptions(wsServer, deps.schema, limits, makeContext, authenticateWith, credentials, graphqlWsMetrics(deps.metrics.requests));
+  const apollo = createApollo(deps, httpServer, limits, async () => {
+    credentials.dispose();
+    await subscriptions.dispose();
+  });
   await apollo.start();
 
   mountHealthChecks(app, deps);
@@ -194,6 +205,7 @@ function serveSubscriptions(
   limits: RequestLimits,
   makeContext: (auth: Authentication) => RequestContext,
   authenticateWith: (authorization: unknown) => Promise<Authentication>,
+  credentials: SocketCredentials,
   metrics: ReturnType<typeof graphqlWsMetrics>,
 ) {
   const sockets = limitUnauthenticatedSockets(wsServer);
@@ -207,6 +219,8 @@ function serveSubscriptions(
       onConnect: async (ctx) => {
         ctx.extra.auth = await authenticateWith(authorizationFromParams(ctx.connectionParams));
         if (ctx.extra.auth.viewer) sockets.trust(ctx.extra.socket);
+        // The socket closes (4401) when its token expires or is revoked, ending its subscriptions.
+        if (ctx.extra.auth.credential) credentials.watch(ctx.extra.socket, ctx.extra.auth.credential);
         return true;
       },
       // One context per operation; each subscription event is answered once per operation and role (event-scope.ts).
@@ -214,7 +228,16 @@ function serveSubscriptions(
       execute: refuseAnonymous(execute),
       subscribe: refuseAnonymous(subscribeSharedPerEvent),
       // Parsing, the anonymous gate, validation and the limits, as over HTTP.
-      onSubscribe: (ctx, id, payload) => metrics.subscribed(ctx, id, () => prepareOperation(schema, payload, ctx.extra.auth!, limits)),
+      onSubscribe: (ctx, id, payload) => metrics.subscribed(ctx, id, () => {
+        const { credential } = ctx.extra.auth!;
+        // The token was good at connection_init; each operation checks it is still.
+        const refused = credential ? credentials.refusal(credential) : null;
+        if (refused) {
+          setImmediate(() => credentials.end(ctx.extra.socket, refused));
+          return [ERRORS.unauthenticated(`Invalid token: ${refused.toLowerCase()}`)];
+        }
+        return prepareOperation(schema, payload, ctx.extra.auth!, limits);
+      }),
       onOperation: (ctx, id, _payload, args, result) => {
         metrics.operated(ctx, id, args, result);
       },

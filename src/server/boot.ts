@@ -1,6 +1,8 @@
 import type { PubSub } from "type-graphql";
 import type { DataSource } from "typeorm";
+import type { Verifiers } from "../auth/authenticate";
 import { bootCore, type CoreOptions } from "../boot/core";
+import type { Clock } from "../common/clock";
 import { createServices, type Services } from "../boot/services";
 import type { Logger } from "../common/logger";
 import type { Config } from "../config/config";
@@ -35,7 +37,10 @@ export interface Booted {
   close(): Promise<void>;
 }
 
-export type BootOptions = CoreOptions;
+export type BootOptions = CoreOptions & {
+  /** When tokens expire (the system clock unless a test moves one by hand). */
+  clock?: Clock;
+};
 
 /**
  * A public URL on port 0 (PORT=0 without PUBLIC_URL) reaches nobody: it stands for the port the
@@ -59,15 +64,18 @@ export async function boot(config: Config, options: BootOptions = {}): Promise<B
     await ensureDefaultHuggingFaceRegistry(ds, config);
     const services = createServices({
       ds, config, authSecret, events, logger, storage, importQueue: core.imports.queue, clients: core.clients, registries: core.registries,
-      signer, publicUrl: () => publicUrl,
+      signer, publicUrl: () => publicUrl, clock: options.clock,
     });
+    await services.revocations.start();
+    core.onClose("token revocations", () => services.revocations.stop());
+    const verifiers: Verifiers = { users: services.tokens, keypairs: services.keypairs, revocations: services.revocations };
     const schema = await buildFederatedSchema(events as unknown as PubSub);
     const app = await startApp({
-      config, ds, schema, services, events, authSecret, logger, metrics: core.metrics,
+      config, ds, schema, services, events, verifiers, revocations: services.revocations, clock: options.clock, logger, metrics: core.metrics,
       mount: (express) => {
         express.use("/storage/fs", createFsLinkRouter({ signer, resolve: (store) => storage.filesystemAdapter(store) }));
         express.use("/storage/uploads", createUploadRouter(services.uploads, logger));
-        express.use("/hf", createHfRouter({ ds, storage, config, logger, verifiers: { userSecret: authSecret, keypairs: services.keypairs } }));
+        express.use("/hf", createHfRouter({ ds, storage, config, logger, verifiers }));
         mountConsole(express);
       },
       ready: () => storage.ping(),

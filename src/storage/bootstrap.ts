@@ -1,3 +1,4 @@
+import { openSecret, S3_SECRET_PURPOSE, sealSecret } from "../common/secrets";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { DataSource, EntityManager } from "typeorm";
@@ -28,19 +29,24 @@ export async function ensureDefaultStorage(
     });
     return locked(ds, async (em) => {
       const values = { host: new URL(s3.endpoint).host, endpoint: s3.endpoint, accessKey: s3.accessKey, secretKey: s3.secretKey, region: s3.region };
-      const [existing] = await em.query(`SELECT id FROM object_storages WHERE name = $1`, [DEFAULT_S3_STORAGE_NAME]);
+      const [existing] = await em.query(`SELECT id, host, endpoint, access_key, secret_key, region FROM object_storages WHERE name = $1`, [DEFAULT_S3_STORAGE_NAME]);
+      const sealed = sealSecret(values.secretKey, S3_SECRET_PURPOSE);
       let storageId: string;
       if (existing) {
         storageId = existing.id;
-        await em.query(
-          `UPDATE object_storages SET host = $2, endpoint = $3, access_key = $4, secret_key = $5, region = $6, updated_at = now()
-           WHERE id = $1 AND (host, endpoint, access_key, secret_key, region) IS DISTINCT FROM ($2, $3, $4, $5, $6)`,
-          [storageId, values.host, values.endpoint, values.accessKey, values.secretKey, values.region],
-        );
+        // A sealed value differs on every seal: compare the secret in clear.
+        const same = existing.host === values.host && existing.endpoint === values.endpoint && existing.access_key === values.accessKey
+          && existing.region === values.region && openSecret(existing.secret_key, S3_SECRET_PURPOSE) === values.secretKey;
+        if (!same) {
+          await em.query(
+            `UPDATE object_storages SET host = $2, endpoint = $3, access_key = $4, secret_key = $5, region = $6, updated_at = now() WHERE id = $1`,
+            [storageId, values.host, values.endpoint, values.accessKey, sealed, values.region],
+          );
+        }
       } else {
         [{ id: storageId }] = await em.query(
           `INSERT INTO object_storages (name, host, endpoint, access_key, secret_key, region) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-          [DEFAULT_S3_STORAGE_NAME, values.host, values.endpoint, values.accessKey, values.secretKey, values.region],
+          [DEFAULT_S3_STORAGE_NAME, values.host, values.endpoint, values.accessKey, sealed, values.region],
         );
       }
       return ensureNamespace(em, "object_storage_id", storageId, s3.bucket);

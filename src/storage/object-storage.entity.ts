@@ -1,6 +1,8 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from "typeorm";
+import { S3_SECRET_PURPOSE, sealedCheck, sealedColumn } from "../common/secrets";
+import { Check, Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from "typeorm";
 
 @Entity("object_storages")
+@Check("object_storages_secret_key_sealed_check", sealedCheck("secret_key"))
 export class ObjectStorageEntity {
   @PrimaryGeneratedColumn("uuid")
   id: string;
@@ -14,7 +16,8 @@ export class ObjectStorageEntity {
   @Column({ name: "access_key", type: "varchar", length: 256 })
   accessKey: string;
 
-  @Column({ name: "secret_key", type: "text" })
+  /** Sealed in the row (SECRETS_ENCRYPTION_KEYS), in clear here. */
+  @Column({ name: "secret_key", type: "text", transformer: sealedColumn(S3_SECRET_PURPOSE) })
   secretKey: string;
 
   @Column({ type: "text" })

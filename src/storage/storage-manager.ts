@@ -1,3 +1,4 @@
+import { openSecret, S3_SECRET_PURPOSE } from "../common/secrets";
 import path from "node:path";
 import type { DataSource } from "typeorm";
 import { ERRORS } from "../common/errors";
@@ -30,7 +31,7 @@ function toLocation(row: Record<string, any>): NamespaceLocation {
   if (row.object_storage_id) {
     return {
       kind: "s3", namespaceId: row.id, storageId: row.object_storage_id, endpoint: row.endpoint,
-      accessKey: row.access_key, secretKey: row.secret_key, region: row.region, bucket: row.namespace,
+      accessKey: row.access_key, secretKey: openSecret(row.secret_key, S3_SECRET_PURPOSE), region: row.region, bucket: row.namespace,
     };
   }
   return { kind: "filesystem", namespaceId: row.id, storageId: row.vfs_storage_id, basePath: path.join(row.base_path, row.namespace) };

@@ -14,7 +14,10 @@ import {
   UnregisterStorageNamespacePayload, UpdateObjectStoragePayload, UpdateVFSStoragePayload, VFSStorage, VFSStorageConnection,
 } from "./storage.type";
 
-/** Reading storages is open to every role (secrets are masked); changing them is superadmin only. */
+/**
+ * Reading storages is open to every role, but their access keys, secret keys (masked anyway),
+ * endpoints and base paths only to admins (storage.type.ts); changing them is superadmin only.
+ */
 @Resolver(() => ObjectStorage)
 export class ObjectStorageResolver {
   @Authorized()

@@ -1,4 +1,5 @@
-import { Field, ID, ObjectType } from "type-graphql";
+import { Authorized, Field, ID, ObjectType } from "type-graphql";
+import { Role } from "../common/enums";
 import { connectionTypes } from "../common/connection.type";
 import { Node } from "../common/node.type";
 import { toGlobalId } from "../common/relay";
@@ -27,9 +28,13 @@ export class ObjectStorage implements Node {
   @Field(() => ID) id: string;
   @Field(() => String) name: string;
   @Field(() => String) host: string;
+  /** Admins only, as are secretKey and endpoint: the user role is refused FORBIDDEN. */
+  @Authorized(Role.ADMIN)
   @Field(() => String) accessKey: string;
   /** Write-only: "****" plus at most the last 4 characters. */
+  @Authorized(Role.ADMIN)
   @Field(() => String) secretKey: string;
+  @Authorized(Role.ADMIN)
   @Field(() => String) endpoint: string;
   @Field(() => String) region: string;
 
@@ -41,6 +46,8 @@ export class VFSStorage implements Node {
   @Field(() => ID) id: string;
   @Field(() => String) name: string;
   @Field(() => String) host: string;
+  /** Admins only: a path on the server's disks. */
+  @Authorized(Role.ADMIN)
   @Field(() => String) basePath: string;
 
   uuid: string;

@@ -67,9 +67,11 @@ const rows: Row[] = [
   { name: "huggingfaceRegistries", op: `{ huggingfaceRegistries { count edges { node { id } } } }`, vars: () => ({}), expect: everyone },
   { name: "reservoirRegistry", op: `query($id: ID!) { reservoirRegistry(id: $id) { id } }`, vars: () => ({ id: randomUUID() }), expect: everyone },
   { name: "reservoirRegistries", op: `{ reservoirRegistries { count } }`, vars: () => ({}), expect: everyone },
-  { name: "objectStorage", op: `query($id: ID!) { objectStorage(id: $id) { id secretKey } }`, vars: (f) => ({ id: f.storageId }), expect: everyone },
+  { name: "objectStorage", op: `query($id: ID!) { objectStorage(id: $id) { id name region } }`, vars: (f) => ({ id: f.storageId }), expect: everyone },
+  { name: "objectStorage's keys and endpoint", op: `query($id: ID!) { objectStorage(id: $id) { id accessKey secretKey endpoint } }`, vars: (f) => ({ id: f.storageId }), expect: adminsOnly },
   { name: "objectStorages", op: `{ objectStorages { count } }`, vars: () => ({}), expect: everyone },
-  { name: "vfsStorage", op: `query($id: ID!) { vfsStorage(id: $id) { id } }`, vars: (f) => ({ id: f.vfsId }), expect: everyone },
+  { name: "vfsStorage", op: `query($id: ID!) { vfsStorage(id: $id) { id name host } }`, vars: (f) => ({ id: f.vfsId }), expect: everyone },
+  { name: "vfsStorage's basePath", op: `query($id: ID!) { vfsStorage(id: $id) { id basePath } }`, vars: (f) => ({ id: f.vfsId }), expect: adminsOnly },
   { name: "vfsStorages", op: `{ vfsStorages { count } }`, vars: () => ({}), expect: everyone },
   { name: "apiKeypairs", op: `{ apiKeypairs { count } }`, vars: () => ({}), expect: superadminOnly },
 
@@ -179,13 +181,44 @@ describe("credentials", () => {
 
   it("never reveals a secret to any role, not even to the superadmin who set it", async () => {
     const f = await seed();
-    for (const role of ["superadmin", "admin", "user"] as const) {
+    for (const role of ["superadmin", "admin"] as const) {
       const data = await kit.as(role).ok(`query($h: ID!, $s: ID!) { huggingfaceRegistry(id: $h) { token } objectStorage(id: $s) { secretKey } }`, { h: f.hfId, s: f.storageId });
       expect(data.huggingfaceRegistry.token).toMatch(/^\*\*\*\*/);
       expect(data.huggingfaceRegistry.token).not.toContain("hf_secret_token");
       expect(data.objectStorage.secretKey).toMatch(/^\*\*\*\*/);
       expect(data.objectStorage.secretKey).not.toContain("sk-secret");
     }
+  });
+
+  it("shows the user role registries' names, URLs and types, but no token, key, endpoint or path", async () => {
+    const f = await seed();
+    const su = kit.as("superadmin");
+    const rsv = await su.ok(`mutation($i: CreateReservoirRegistryInput!) { createReservoirRegistry(input: $i) { reservoir { id } } }`,
+      { i: { name: unique("rsv"), endpoint: "https://peer.example.com/graphql", accessKey: "AKPEER", secretKey: "peer-secret-value", apiVersion: "v1" } });
+    const rsvId = rsv.createReservoirRegistry.reservoir.id;
+    const user = kit.as("user");
+    // What the web UI's pages ask for as a user: names, URLs, types, and a token that is null.
+    expect(await user.ok(`query($h: ID!, $r: ID!) { huggingfaceRegistry(id: $h) { id name url token } reservoirRegistry(id: $r) { id name endpoint apiVersion } }`, { h: f.hfId, r: rsvId }))
+      .toEqual({
+        huggingfaceRegistry: { id: f.hfId, name: expect.any(String), url: "https://hub.example.com", token: null },
+        reservoirRegistry: { id: rsvId, name: expect.any(String), endpoint: "https://peer.example.com/graphql", apiVersion: "v1" },
+      });
+    for (const field of ["accessKey", "secretKey"]) {
+      const refused = await user.fails(`query($r: ID!) { reservoirRegistry(id: $r) { id ${field} } }`, { r: rsvId }, "FORBIDDEN");
+      expect(refused.path).toEqual(["reservoirRegistry", field]);
+    }
+    for (const [query, id, path] of [
+      [`query($id: ID!) { objectStorage(id: $id) { accessKey } }`, f.storageId, ["objectStorage", "accessKey"]],
+      [`query($id: ID!) { objectStorage(id: $id) { secretKey } }`, f.storageId, ["objectStorage", "secretKey"]],
+      [`query($id: ID!) { objectStorage(id: $id) { endpoint } }`, f.storageId, ["objectStorage", "endpoint"]],
+      [`query($id: ID!) { vfsStorage(id: $id) { basePath } }`, f.vfsId, ["vfsStorage", "basePath"]],
+      [`query($id: ID!) { node(id: $id) { ... on VFSStorage { basePath } } }`, f.vfsId, ["node", "basePath"]],
+    ] as const) {
+      expect((await user.fails(query, { id }, "FORBIDDEN")).path).toEqual(path);
+    }
+    // Admins read them (secrets masked).
+    const asAdmin = await kit.as("admin").ok(`query($r: ID!, $s: ID!) { reservoirRegistry(id: $r) { accessKey secretKey } objectStorage(id: $s) { accessKey endpoint } }`, { r: rsvId, s: f.storageId });
+    expect(asAdmin).toEqual({ reservoirRegistry: { accessKey: "AKPEER", secretKey: "****alue" }, objectStorage: { accessKey: "ak", endpoint: "http://127.0.0.1:9" } });
   });
 
   it("hides deleted artifacts and their revisions from the user role only", async () => {

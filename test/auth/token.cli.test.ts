@@ -52,6 +52,7 @@ describe("npm run token", () => {
     // A bare number is seconds (jsonwebtoken alone would read "3600" as 3.6 s).
     ["--expires 3600", ["--expires", "3600"], { role: "superadmin", sub: "cli-superadmin", lifetime: 3600 }],
     ["--role=admin --sub=ci --expires=12h", ["--role=admin", "--sub=ci", "--expires=12h"], { role: "admin", sub: "ci", lifetime: 12 * 3600 }],
+    ["--ttl 45m, the other name of --expires", ["--ttl", "45m"], { role: "superadmin", sub: "cli-superadmin", lifetime: 45 * 60 }],
   ])("%s: prints a token signed with the secret, with those claims", async (_what, args, expected) => {
     const before = Math.floor(Date.now() / 1000);
     const claims = claimsOf(await token(args));
@@ -95,9 +96,18 @@ describe("npm run token", () => {
     ["--expires 0, a token born expired", ["--expires", "0"], /^--expires must be a positive duration/],
     ["--expires with a unit jsonwebtoken knows and we do not", ["--expires", "1y"], /^--expires must be a positive duration/],
     ["a negative --expires", ["--expires=-5m"], /^--expires must be a positive duration/],
+    ["both --expires and --ttl", ["--expires", "1h", "--ttl", "1h"], /^give --expires or --ttl, not both\n$/],
+    ["--expires longer than AUTH_MAX_TOKEN_TTL (30 days by default)", ["--expires", "31d"], /^--expires 31d is longer than the 2592000 s the server accepts \(AUTH_MAX_TOKEN_TTL\)/],
   ])("refuses %s: exits 1, says why on stderr, prints no token", async (_what, args, message) => {
     const run = await token(args);
     expect(run).toEqual({ code: 1, stdout: "", stderr: expect.stringMatching(message) });
+  });
+
+  it("mints at most AUTH_MAX_TOKEN_TTL by default, and refuses a longer --ttl", async () => {
+    const env = { AUTH_JWT_SECRET: secret, AUTH_MAX_TOKEN_TTL: "2h" };
+    const claims = claimsOf(await token([], env));
+    expect(claims.exp! - claims.iat!).toBe(2 * 3600);
+    expect(await token(["--ttl", "3h"], env)).toEqual({ code: 1, stdout: "", stderr: expect.stringMatching(/^--ttl 3h is longer than the 7200 s/) });
   });
 
   it("refuses a bad configuration with the variable named", async () => {

@@ -54,6 +54,23 @@ describe("configuration", () => {
       .toEqual(["SCAN_REQUEST_TIMEOUT_SECONDS", "SCAN_MAX_FILES", "SCAN_MAX_TREE_PAGES"]);
   });
 
+  it("caps token lifetimes at AUTH_MAX_TOKEN_TTL, 30 days unless set, in seconds or with a unit", () => {
+    expect(loadConfig({}).auth).toEqual({ maxTokenTtlSeconds: 30 * 86_400 });
+    expect(loadConfig({ AUTH_MAX_TOKEN_TTL: "12h" }).auth).toEqual({ maxTokenTtlSeconds: 12 * 3600 });
+    expect(loadConfig({ AUTH_MAX_TOKEN_TTL: "900" }).auth).toEqual({ maxTokenTtlSeconds: 900 });
+    expect(problemsOf({ AUTH_MAX_TOKEN_TTL: "forever" })[0]).toMatch(/^AUTH_MAX_TOKEN_TTL: must be a positive duration/);
+    expect(problemsOf({ AUTH_MAX_TOKEN_TTL: "0" })).toHaveLength(1);
+  });
+
+  it("seals secrets at rest with SECRETS_ENCRYPTION_KEYS, the first key current, or with the key derived from the auth secret", () => {
+    expect(loadConfig({}).secretKeys).toEqual([{ id: "auth", key: null }]);
+    const k1 = Buffer.alloc(32, 1);
+    expect(loadConfig({ SECRETS_ENCRYPTION_KEYS: `k1:${k1.toString("base64")}, auth` }).secretKeys).toEqual([{ id: "k1", key: k1 }, { id: "auth", key: null }]);
+    expect(problemsOf({ SECRETS_ENCRYPTION_KEYS: "k1:c2hvcnQ=" })).toEqual(['SECRETS_ENCRYPTION_KEYS: key "k1" must be 32 bytes, base64-encoded (openssl rand -base64 32)']);
+    expect(problemsOf({ SECRETS_ENCRYPTION_KEYS: "auth,auth" })).toEqual(['SECRETS_ENCRYPTION_KEYS: key id "auth" is listed twice']);
+    expect(problemsOf({ SECRETS_ENCRYPTION_KEYS: "bad id:x" })[0]).toMatch(/^SECRETS_ENCRYPTION_KEYS: "bad id" is not a key id/);
+  });
+
   it("uses S3 storage when the endpoint and keys are set, with region and bucket defaults", () => {
     const config = loadConfig({ S3_ENDPOINT: "http://127.0.0.1:9000", S3_ACCESS_KEY: "ak", S3_SECRET_KEY: "sk" });
     expect(config.s3).toEqual({ endpoint: "http://127.0.0.1:9000", accessKey: "ak", secretKey: "sk", region: "us-east-1", bucket: "artifacts" });

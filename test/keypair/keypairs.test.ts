@@ -107,7 +107,7 @@ describe("verifyClientToken", () => {
   it("accepts a token signed with the secret key, names the access key and role, and records the use", async () => {
     const { keypair, secretKey } = await createKeypair("ADMIN");
     const token = sign({ iss: keypair.accessKey }, secretKey, { expiresIn: "5m" });
-    expect(await services().keypairs.verifyClientToken(token)).toEqual({ sub: keypair.accessKey, role: "admin" });
+    expect((await services().keypairs.verifyClientToken(token)).viewer).toEqual({ sub: keypair.accessKey, role: "admin" });
     const listed = (await kit.as("superadmin").ok(LIST, { first: 500 })).apiKeypairs.edges.map((e: any) => e.node);
     expect(listed.find((k: any) => k.id === keypair.id).lastUsedAt).toEqual(expect.any(String));
   });
@@ -115,7 +115,7 @@ describe("verifyClientToken", () => {
   it("accepts a token that lives exactly ten minutes", async () => {
     const { keypair, secretKey } = await createKeypair("SUPERADMIN");
     const token = sign({ iss: keypair.accessKey, exp: now() + 600 }, secretKey);
-    expect(await services().keypairs.verifyClientToken(token)).toEqual({ sub: keypair.accessKey, role: "superadmin" });
+    expect((await services().keypairs.verifyClientToken(token)).viewer).toEqual({ sub: keypair.accessKey, role: "superadmin" });
   });
 
   const refusals: Array<[string, (k: { accessKey: string; secret: string }) => string | Promise<string>]> = [

@@ -1,3 +1,4 @@
+import { openSecret } from "../../src/common/secrets";
 import type { DataSource } from "typeorm";
 import { ensureDefaultHuggingFaceRegistry } from "../../src/registry/bootstrap";
 import { RegistryService } from "../../src/registry/registry.service";
@@ -11,7 +12,9 @@ beforeEach(async () => {
 afterEach(() => close());
 
 const hfRows = () =>
-  ds.query(`SELECT r.name, r.type, r.url AS base_url, h.url, h.token FROM artifact_registries r JOIN huggingface_registries h ON h.id = r.id ORDER BY r.name`);
+  ds.query(`SELECT r.name, r.type, r.url AS base_url, h.url, h.token FROM artifact_registries r JOIN huggingface_registries h ON h.id = r.id ORDER BY r.name`)
+    // The token is sealed in its row: compared in clear.
+    .then((rows: any[]): any[] => rows.map((row) => ({ ...row, token: openSecret(row.token, "huggingface_registries.token") })));
 
 describe("the default Hugging Face registry", () => {
   it("is created from the configured endpoint and token when there is none", async () => {

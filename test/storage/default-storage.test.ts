@@ -2,6 +2,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { DataSource } from "typeorm";
+import { openSecret, S3_SECRET_PURPOSE, sealSecret } from "../../src/common/secrets";
 import { ensureDefaultStorage } from "../../src/storage/bootstrap";
 import { createS3Adapter } from "../../src/storage/storage-manager";
 import { createMigratedDataSource } from "../support/database";
@@ -61,7 +62,7 @@ describe("the default storage with S3", () => {
   it("is an object storage named default-s3 with a namespace for the bucket, which is created", async () => {
     const id = await ensureDefaultStorage(ds, { dataDir, s3: s3Config({ bucket: "fresh-bucket" }) });
     const [storage] = await ds.query(`SELECT id, name, endpoint, access_key, secret_key, region, host FROM object_storages`);
-    expect(storage).toMatchObject({
+    expect({ ...storage, secret_key: openSecret(storage.secret_key, S3_SECRET_PURPOSE) }).toMatchObject({
       name: "default-s3", endpoint: s3.endpoint, access_key: s3.accessKey, secret_key: s3.secretKey, region: s3.region, host: new URL(s3.endpoint).host,
     });
     expect(await namespaces()).toEqual([{ id, object_storage_id: storage.id, vfs_storage_id: null, namespace: "fresh-bucket" }]);
@@ -73,9 +74,10 @@ describe("the default storage with S3", () => {
     const first = await ensureDefaultStorage(ds, { dataDir, s3: s3Config() });
     expect(await ensureDefaultStorage(ds, { dataDir, s3: s3Config() })).toBe(first);
     // s3rver accepts only its own keys, so the row is made stale instead of the configuration changed.
-    await ds.query(`UPDATE object_storages SET access_key = 'stale', secret_key = 'stale', region = 'eu-west-1'`);
+    await ds.query(`UPDATE object_storages SET access_key = 'stale', secret_key = $1, region = 'eu-west-1'`, [sealSecret("stale", S3_SECRET_PURPOSE)]);
     expect(await ensureDefaultStorage(ds, { dataDir, s3: s3Config() })).toBe(first);
-    expect(await ds.query(`SELECT access_key, secret_key, region FROM object_storages`)).toEqual([
+    const rows = await ds.query(`SELECT access_key, secret_key, region FROM object_storages`);
+    expect(rows.map((r: { secret_key: string }) => ({ ...r, secret_key: openSecret(r.secret_key, S3_SECRET_PURPOSE) }))).toEqual([
       { access_key: s3.accessKey, secret_key: s3.secretKey, region: s3.region },
     ]);
     expect(await namespaces()).toHaveLength(1);

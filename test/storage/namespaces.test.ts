@@ -141,7 +141,7 @@ describe("Query.node", () => {
     const objectStorageId = await createObjectStorage();
     const query = `query($id: ID!) { node(id: $id) { __typename id
       ... on VFSStorage { basePath } ... on ObjectStorage { secretKey } ... on StorageNamespace { storageId namespace } } }`;
-    const node = async (id: string) => (await kit.as("user").ok(query, { id })).node;
+    const node = async (id: string) => (await kit.as("admin").ok(query, { id })).node;
     expect(await node(toGlobalId("VFSStorage", vfs.id))).toMatchObject({ __typename: "VFSStorage", basePath: vfs.basePath });
     expect(await node(toGlobalId("ObjectStorage", objectStorageId))).toMatchObject({ __typename: "ObjectStorage", secretKey: "****" });
     expect(await node(toGlobalId("StorageNamespace", registerStorageNamespace.id)))

@@ -1,3 +1,4 @@
+import { openSecret } from "../../src/common/secrets";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { decodeGlobalId, toGlobalId } from "../../src/common/relay";
@@ -43,7 +44,7 @@ describe("object storages", () => {
     const created = await createOs();
     expect(created).toMatchObject({ host: "minio", accessKey: "minio-access", secretKey: "****0123", endpoint: "http://127.0.0.1:9", region: "us-east-1" });
     expect(JSON.stringify(created)).not.toContain("minio-secret");
-    expect((await kit.as("user").ok(GET_OS, { id: uuidOf(created.id) })).objectStorage).toEqual(created);
+    expect((await kit.as("admin").ok(GET_OS, { id: uuidOf(created.id) })).objectStorage).toEqual(created);
 
     const listed = await kit.as("admin").ok(`{ objectStorages(limit: 500) { count edges { node { ${OS_FIELDS} } } } }`);
     expect(listed.objectStorages.edges.map((e: any) => e.node)).toContainEqual(created);
@@ -52,13 +53,13 @@ describe("object storages", () => {
     const updated = (await kit.as("superadmin").ok(UPDATE_OS, { i: { id: created.id, region: "eu-west-1", host: "minio-2" } })).updateObjectStorage.objectStorage;
     expect(updated).toEqual({ ...created, region: "eu-west-1", host: "minio-2" });
     const [row] = await kit.ds.query(`SELECT secret_key FROM object_storages WHERE id = $1`, [uuidOf(created.id)]);
-    expect(row.secret_key).toBe("minio-secret-key-0123");
+    expect(openSecret(row.secret_key, "object_storages.secret_key")).toBe("minio-secret-key-0123");
 
     const rotated = (await kit.as("superadmin").ok(UPDATE_OS, { i: { id: created.id, secretKey: "rotated-secret-key-WXYZ" } })).updateObjectStorage.objectStorage;
     expect(rotated.secretKey).toBe("****WXYZ");
 
     expect((await kit.as("superadmin").ok(DELETE_OS, { i: { id: created.id } })).deleteObjectStorage.id).toBe(uuidOf(created.id));
-    expect((await kit.as("user").ok(GET_OS, { id: created.id })).objectStorage).toBeNull();
+    expect((await kit.as("admin").ok(GET_OS, { id: created.id })).objectStorage).toBeNull();
   });
 
   const bad: Array<[string, Record<string, unknown>]> = [
@@ -89,7 +90,7 @@ describe("object storages", () => {
     await kit.as("superadmin").refuses(DELETE_OS, { i: { id: toGlobalId("ObjectStorage", randomUUID()) } }, "NOT_FOUND");
     await kit.as("superadmin").refuses(DELETE_OS, { i: { id: vfs.id } }, "BAD_USER_INPUT");
     await kit.as("user").fails(GET_OS, { id: vfs.id }, "BAD_USER_INPUT");
-    expect((await kit.as("user").ok(GET_OS, { id: uuidOf(vfs.id) })).objectStorage).toBeNull();
+    expect((await kit.as("admin").ok(GET_OS, { id: uuidOf(vfs.id) })).objectStorage).toBeNull();
   });
 
   it("are changed by a superadmin only, and a refusal changes nothing", async () => {
@@ -97,7 +98,7 @@ describe("object storages", () => {
     const created = await createOs();
     await kit.as("user").refuses(DELETE_OS, { i: { id: created.id } }, "FORBIDDEN");
     await kit.as("admin").refuses(UPDATE_OS, { i: { id: created.id, region: "eu-west-1" } }, "FORBIDDEN");
-    expect((await kit.as("user").ok(GET_OS, { id: created.id })).objectStorage).toEqual(created);
+    expect((await kit.as("admin").ok(GET_OS, { id: created.id })).objectStorage).toEqual(created);
   });
 });
 
@@ -106,8 +107,8 @@ describe("VFS storages", () => {
     const basePath = path.join(kit.dataDir, unique("vfs"));
     const created = await createVfs({ basePath });
     expect(created).toMatchObject({ host: "local", basePath });
-    expect((await kit.as("user").ok(GET_VFS, { id: created.id })).vfsStorage).toEqual(created);
-    const listed = await kit.as("user").ok(`{ vfsStorages(first: 500) { count edges { node { ${VFS_FIELDS} } } } }`);
+    expect((await kit.as("admin").ok(GET_VFS, { id: created.id })).vfsStorage).toEqual(created);
+    const listed = await kit.as("admin").ok(`{ vfsStorages(first: 500) { count edges { node { ${VFS_FIELDS} } } } }`);
     expect(listed.vfsStorages.edges.map((e: any) => e.node)).toContainEqual(created);
 
     const moved = path.join(kit.dataDir, unique("moved"));
@@ -115,7 +116,7 @@ describe("VFS storages", () => {
     expect(updated).toEqual({ ...created, basePath: moved });
 
     expect((await kit.as("superadmin").ok(DELETE_VFS, { i: { id: created.id } })).deleteVFSStorage.id).toBe(uuidOf(created.id));
-    expect((await kit.as("user").ok(GET_VFS, { id: created.id })).vfsStorage).toBeNull();
+    expect((await kit.as("admin").ok(GET_VFS, { id: created.id })).vfsStorage).toBeNull();
   });
 
   it.each([
@@ -140,7 +141,7 @@ describe("deleting a storage", () => {
     const vfs = await createVfs();
     await kit.as("superadmin").ok(REGISTER, { s: uuidOf(vfs.id), n: "models" });
     await kit.as("superadmin").refuses(DELETE_VFS, { i: { id: vfs.id } }, "CONFLICT");
-    expect((await kit.as("user").ok(GET_VFS, { id: vfs.id })).vfsStorage).toEqual(vfs);
+    expect((await kit.as("admin").ok(GET_VFS, { id: vfs.id })).vfsStorage).toEqual(vfs);
     expect(await kit.ds.query(`SELECT namespace FROM storage_namespaces WHERE vfs_storage_id = $1`, [uuidOf(vfs.id)])).toEqual([{ namespace: "models" }]);
 
     await kit.as("superadmin").ok(`mutation($s: UUID!) { unregisterStorageNamespace(input: { storageId: $s, namespace: "models" }) { id } }`, { s: uuidOf(vfs.id) });
@@ -152,6 +153,6 @@ describe("deleting a storage", () => {
     // The endpoint is unreachable, so the namespace row is made directly.
     await kit.ds.query(`INSERT INTO storage_namespaces (object_storage_id, namespace) VALUES ($1, 'bucket-a')`, [uuidOf(os.id)]);
     await kit.as("superadmin").refuses(DELETE_OS, { i: { id: os.id } }, "CONFLICT");
-    expect((await kit.as("user").ok(GET_OS, { id: os.id })).objectStorage).toEqual(os);
+    expect((await kit.as("admin").ok(GET_OS, { id: os.id })).objectStorage).toEqual(os);
   });
 });

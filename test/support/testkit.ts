@@ -6,6 +6,7 @@ import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print, type DocumentNode } from "graphql";
 import type { DataSource } from "typeorm";
 import { signToken } from "../../src/auth/jwt";
+import type { Clock } from "../../src/common/clock";
 import { Role } from "../../src/common/enums";
 import { createLogger } from "../../src/common/logger";
 import { loadConfig, type Config } from "../../src/config/config";
@@ -135,6 +136,8 @@ export interface TestKit {
 export interface TestKitOptions {
   /** Boot on this database instead of a fresh one (a second server process); it is not dropped on close. */
   database?: TestDatabase;
+  /** What the server reads the time from (tokens' expiry); see support/clock.ts. */
+  clock?: Clock;
 }
 
 /** A whole server, as production boots it, on a fresh database and a temporary data directory. */
@@ -159,6 +162,7 @@ export async function startTestKit(env: Record<string, string> = {}, options: Te
     booted = await boot(config, {
       logger: createLogger(config.logLevel),
       onQuery: (sql) => recording?.push(sql),
+      clock: options.clock,
     });
   } catch (error) {
     if (ownsDatabase) await db.drop();

@@ -15,11 +15,19 @@ import {
   type RemoteRevisionPage, type RemoteRevisionState, type RemoteScanInput, type RemoteScannedArtifact,
 } from "./reservoir.documents";
 import { ReservoirError } from "./reservoir.errors";
+import { systemClock, type Clock } from "../../common/clock";
 import { DEFAULT_EGRESS, egressRefusal, type EgressPolicy } from "../egress";
 import { sanitizeUpstreamText } from "../sanitize";
 
 /** Our tokens live 5 minutes: well inside the remote's 10-minute ceiling, even with clock skew. */
 export const CLIENT_TOKEN_LIFETIME_SECONDS = 300;
+/**
+ * The remote closes a socket (4401 "Token expired") when its token expires, and the watch goes on
+ * with a fresh one; a socket that lived less than this before that counts as a quick expiry.
+ */
+const MIN_SOCKET_LIFETIME_MS = 10_000;
+/** Quick expiries in a row after which the watch gives up: the clocks of the two servers disagree. */
+const MAX_QUICK_EXPIRIES = 3;
 /** The remote refuses pages above 500 rows. */
 const MAX_PAGE = 500;
 const REVISIONS_PAGE = 100;
@@ -55,6 +63,10 @@ export interface ReservoirClientOptions {
   signal?: AbortSignal;
   /** Told how each request went (the metrics). */
   observe?: UpstreamObserver;
+  /** Lifetime of our tokens (CLIENT_TOKEN_LIFETIME_SECONDS unless a test shortens it). */
+  tokenLifetimeSeconds?: number;
+  /** What tokens are dated by (the system clock unless a test moves one by hand). */
+  clock?: Clock;
 }
 
 export interface RemoteArtifactWithRevisions {
@@ -257,50 +269,58 @@ export class ReservoirClient {
         super(address, protocols, { lookup });
       }
     };
-    const ws: WsClient = createClient({
-      url,
-      webSocketImpl,
-      connectionParams: () => ({ authorization: `Bearer ${this.token()}` }),
-      lazy: true,
-      keepAlive: 15_000,
-      retryAttempts: 8,
-    });
     let stopped = false;
-    let unsubscribe = () => {};
+    let current: { ws: WsClient; unsubscribe: () => void } | null = null;
+    let quickExpiries = 0;
     const stop = () => {
       if (stopped) return;
       stopped = true;
-      unsubscribe();
-      void ws.dispose();
+      current?.unsubscribe();
+      void current?.ws.dispose();
     };
-    unsubscribe = ws.subscribe({ query: STATUS_CHANGED_SUBSCRIPTION, variables: { input: { artifactRevisionIds: remoteRevisionIds } } }, {
-      next: (value) => {
-        if (stopped) return;
-        const failure = graphQLFailure(value, null);
-        if (failure) {
-          stop();
-          watcher.error(failure);
-          return;
-        }
-        const parsed = StatusChangedData.safeParse(value.data);
-        if (!parsed.success) {
-          stop();
-          watcher.error(new ReservoirError("protocol", "the remote's artifactStatusChanged event is not what this client expects"));
-          return;
-        }
-        watcher.next(parsed.data.artifactStatusChanged.artifactRevision);
-      },
-      error: (error) => {
-        if (stopped) return;
-        stop();
-        watcher.error(subscriptionFailure(error));
-      },
-      complete: () => {
-        if (stopped) return;
-        stop();
-        watcher.error(new ReservoirError("protocol", "the remote ended the artifactStatusChanged subscription"));
-      },
-    });
+    const fail = (error: ReservoirError) => {
+      if (stopped) return;
+      stop();
+      watcher.error(error);
+    };
+    const clock = this.options.clock ?? systemClock;
+    const connect = (): { ws: WsClient; unsubscribe: () => void } => {
+      let connectedAt: number | null = null;
+      const ws: WsClient = createClient({
+        url,
+        webSocketImpl,
+        connectionParams: () => ({ authorization: `Bearer ${this.token()}` }),
+        lazy: true,
+        keepAlive: 15_000,
+        retryAttempts: 8,
+        on: { connected: () => (connectedAt = clock.now()) },
+      });
+      const unsubscribe = ws.subscribe({ query: STATUS_CHANGED_SUBSCRIPTION, variables: { input: { artifactRevisionIds: remoteRevisionIds } } }, {
+        next: (value) => {
+          if (stopped) return;
+          const failure = graphQLFailure(value, null);
+          if (failure) return fail(failure);
+          const parsed = StatusChangedData.safeParse(value.data);
+          if (!parsed.success) return fail(new ReservoirError("protocol", "the remote's artifactStatusChanged event is not what this client expects"));
+          watcher.next(parsed.data.artifactStatusChanged.artifactRevision);
+        },
+        error: (error) => {
+          if (stopped) return;
+          if (!isTokenExpiryClose(error)) return fail(subscriptionFailure(error));
+          // Our token's exp passed and the remote closed the socket, as it should: go on with a fresh token.
+          const lived = connectedAt === null ? 0 : clock.now() - connectedAt;
+          quickExpiries = lived < MIN_SOCKET_LIFETIME_MS ? quickExpiries + 1 : 0;
+          if (quickExpiries >= MAX_QUICK_EXPIRIES) {
+            return fail(new ReservoirError("refused", `the remote closed its WebSocket ${quickExpiries} times in a row as our token expired right after connecting (close code 4401); are the two servers' clocks apart?`));
+          }
+          void ws.dispose();
+          current = connect();
+        },
+        complete: () => fail(new ReservoirError("protocol", "the remote ended the artifactStatusChanged subscription")),
+      });
+      return { ws, unsubscribe };
+    };
+    current = connect();
     return stop;
   }
 
@@ -409,7 +429,9 @@ export class ReservoirClient {
 
   private token(): string {
     const { accessKey, secretKey } = this.options;
-    return jwt.sign({}, secretKey, { algorithm: "HS256", issuer: accessKey, subject: accessKey, expiresIn: CLIENT_TOKEN_LIFETIME_SECONDS });
+    const iat = Math.floor((this.options.clock ?? systemClock).now() / 1000);
+    const exp = iat + (this.options.tokenLifetimeSeconds ?? CLIENT_TOKEN_LIFETIME_SECONDS);
+    return jwt.sign({ iat, exp }, secretKey, { algorithm: "HS256", issuer: accessKey, subject: accessKey });
   }
 }
 
@@ -445,6 +467,12 @@ export function websocketUrl(endpoint: string): string {
   const url = new URL(endpoint);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   return url.toString();
+}
+
+/** The remote closed the socket because our token's exp passed (src/server/socket-credentials.ts). */
+function isTokenExpiryClose(error: unknown): boolean {
+  const close = error as { code?: unknown; reason?: unknown } | null;
+  return close?.code === 4401 && close.reason === "Token expired";
 }
 
 /** What graphql-ws hands the error sink: GraphQL errors of the subscribe step, a close event, or an Error. */
