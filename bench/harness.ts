@@ -107,11 +107,12 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-export async function startServer(env: Record<string, string>, nodeArgs: string[], logFile: string): Promise<Server> {
+/** `main`: another build's entry point (bench:api's baseline); this tree's by default. */
+export async function startServer(env: Record<string, string>, nodeArgs: string[], logFile: string, main = path.join(DIST, "src", "main.js")): Promise<Server> {
   const port = await freePort();
   const secret = randomBytes(32).toString("hex");
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(DIST, "src", "main.js")], {
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     env: { ...process.env, ...env, HOST: "127.0.0.1", PORT: String(port), AUTH_JWT_SECRET: secret, LOG_LEVEL: env.LOG_LEVEL ?? "warn" },
     stdio: ["ignore", "pipe", "pipe"],
   });
