@@ -15,7 +15,8 @@ import { DIST, intSetting, RssProbe, sleep, startServer, type Server } from "./h
 /*
  * `npm run bench:api`: what one web UI list page (ReservoirPageQuery, BENCH_PAGE_SIZE rows of
  * BENCH_ARTIFACTS) costs the server, for this tree and for a baseline built from
- * BENCH_BASELINE_REF (default `main`) in the same run, in alternating order over BENCH_ROUNDS.
+ * BENCH_BASELINE_REF (default: where this branch left main, `git merge-base HEAD main`) in the
+ * same run, in alternating order over BENCH_ROUNDS.
  *
  * Per server and round: BENCH_CONCURRENCY clients (50) send the list query back to back for
  * BENCH_DURATION_SECONDS (20), from this process; the server is a process of its own. Reported:
@@ -24,8 +25,10 @@ import { DIST, intSetting, RssProbe, sleep, startServer, type Server } from "./h
  * LOG_LEVEL=debug counts the SQL statements of BENCH_COUNT_REQUESTS sequential requests in its
  * log (the query observer logs each one), so logging never weighs on the CPU measurement.
  *
+ * Each server runs with the node flags of its own `npm start` (package.json).
  * BENCH_CPU_PROF=1 starts the measured servers with --cpu-prof (profiles in the printed folder).
- * BENCH_NODE_ARGS: extra node flags for both servers (e.g. "--max-semi-space-size=4").
+ * BENCH_NODE_ARGS: extra node flags for both servers (e.g. "--max-semi-space-size=4");
+ * BENCH_ONLY=before|after measures one of them (to try flags quickly).
  */
 
 interface Settings {
@@ -39,6 +42,7 @@ interface Settings {
   baselineRef: string;
   cpuProf: boolean;
   nodeArgs: string[];
+  only: string | null;
 }
 
 function settings(env = process.env): Settings {
@@ -51,9 +55,10 @@ function settings(env = process.env): Settings {
     pageSize: int("BENCH_PAGE_SIZE", 20),
     rounds: int("BENCH_ROUNDS", 2),
     countRequests: int("BENCH_COUNT_REQUESTS", 20),
-    baselineRef: env.BENCH_BASELINE_REF || "main",
+    baselineRef: env.BENCH_BASELINE_REF || execFileSync("git", ["merge-base", "HEAD", "main"], { cwd: REPO, encoding: "utf8" }).trim(),
     cpuProf: env.BENCH_CPU_PROF === "1",
     nodeArgs: (env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
+    only: env.BENCH_ONLY || null,
   };
 }
 
@@ -76,6 +81,16 @@ function listQuery(): string {
 interface Variant {
   name: string;
   main: string;
+  /** The node flags of the variant's own `npm start`, so each server runs as it is deployed. */
+  startArgs: string[];
+}
+
+/** The flags between `node` and the script in a package.json's start script. */
+function startArgs(root: string): string[] {
+  const start: string = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).scripts?.start ?? "";
+  const words = start.split(/\s+/);
+  const node = words.indexOf("node");
+  return node < 0 ? [] : words.slice(node + 1).filter((w) => w.startsWith("--"));
 }
 
 /**
@@ -94,7 +109,7 @@ async function buildBaseline(ref: string): Promise<Variant> {
     await symlink(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));
     execFileSync(process.execPath, [path.join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: dir, stdio: "inherit" });
   }
-  return { name: `before (${ref} ${commit.slice(0, 8)})`, main };
+  return { name: `before (${ref === commit ? "" : `${ref} `}${commit.slice(0, 8)})`, main, startArgs: startArgs(dir) };
 }
 
 interface Measurement {
@@ -144,7 +159,7 @@ async function measure(variant: Variant, db: TestDatabase, s: Settings, query: s
   const work = await mkdtemp(path.join(os.tmpdir(), "bench-api-"));
   const logFile = path.join(os.tmpdir(), `bench-api-server-${variant.name.split(" ")[0]}.log`);
   const env = { DATABASE_URL: db.url, DATA_DIR: work, IMPORT_WORKER: "false", HF_ENDPOINT: "http://127.0.0.1:9" };
-  const nodeArgs = [...s.nodeArgs, ...(s.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${path.join(profDir, `${variant.name.split(" ")[0]}-${round}`)}`] : [])];
+  const nodeArgs = [...variant.startArgs, ...s.nodeArgs, ...(s.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${path.join(profDir, `${variant.name.split(" ")[0]}-${round}`)}`] : [])];
   let server = await startServer(env, nodeArgs, logFile, variant.main);
   try {
     const send = client(server, query, s);
@@ -176,14 +191,15 @@ async function measure(variant: Variant, db: TestDatabase, s: Settings, query: s
     await server.stop();
 
     // The statement count, from a server that logs each statement.
-    server = await startServer({ ...env, LOG_LEVEL: "debug" }, s.nodeArgs, logFile, variant.main);
+    const countLog = logFile.replace(/\.log$/, "-sql.log");
+    server = await startServer({ ...env, LOG_LEVEL: "debug" }, [...variant.startArgs, ...s.nodeArgs], countLog, variant.main);
     const count = client(server, query, s);
     await count();
     await sleep(500);
-    const before = (await readFile(logFile, "utf8")).length;
+    const before = (await readFile(countLog, "utf8")).length;
     for (let i = 0; i < s.countRequests; i++) await count();
     await sleep(500);
-    const log = (await readFile(logFile, "utf8")).slice(before);
+    const log = (await readFile(countLog, "utf8")).slice(before);
     const statements = log.split("\n").filter((line) => line.includes('"message":"sql"')).length;
     return {
       requests: latencies.length,
@@ -232,7 +248,8 @@ function table(s: Settings, results: Map<string, Measurement[]>): string {
 async function main(): Promise<void> {
   const s = settings();
   const query = listQuery();
-  const variants: Variant[] = [await buildBaseline(s.baselineRef), { name: "after (this tree)", main: path.join(DIST, "src", "main.js") }];
+  const variants: Variant[] = [await buildBaseline(s.baselineRef), { name: "after (this tree)", main: path.join(DIST, "src", "main.js"), startArgs: startArgs(REPO) }]
+    .filter((v) => !s.only || v.name.startsWith(s.only));
   const profDir = path.join(os.tmpdir(), `bench-api-profiles-${Date.now().toString(36)}`);
   const dbs: TestDatabase[] = [];
   try {
@@ -244,7 +261,7 @@ async function main(): Promise<void> {
     }
     const results = new Map<string, Measurement[]>(variants.map((v) => [v.name, []]));
     for (let round = 1; round <= s.rounds; round++) {
-      const order = round % 2 ? [0, 1] : [1, 0];
+      const order = variants.length === 1 ? [0] : round % 2 ? [0, 1] : [1, 0];
       for (const i of order) {
         process.stderr.write(`round ${round}: ${variants[i].name}\n`);
         if (round === 1 && i === order[0]) await seedAll(variants, dbs, s);
@@ -252,6 +269,7 @@ async function main(): Promise<void> {
       }
     }
     process.stdout.write(`\n${table(s, results)}\n`);
+    for (const v of variants) process.stdout.write(`- ${v.name} runs as: node ${v.startArgs.join(" ") || "(no flags)"}\n`);
     if (s.cpuProf) process.stdout.write(`\nCPU profiles: ${profDir}\n`);
   } finally {
     for (const db of dbs) await db.drop().catch(() => undefined);
