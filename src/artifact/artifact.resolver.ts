@@ -34,6 +34,8 @@ export class ArtifactResolver {
     const paging = resolvePaging(args, ctx.config.limits);
     // The page (which primes the artifact and registry loaders) and the count run only when selected.
     const listing = ctx.loaders.artifactLists.open({ filter, orderBy, paging, viewer: ctx.viewer! });
+    // A cursor that does not fit the ordering fails in SQL: fetched here, that is this field's error.
+    if (paging.kind === "cursor" && paging.cursor) await listing.page();
     return lazyConnectionOf(listing.page, toArtifact, listing.count);
   }
 

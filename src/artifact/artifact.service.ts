@@ -82,7 +82,16 @@ export class ArtifactService {
       try {
         await this.answerGroup(requests, group.page, group.counts, answers);
       } catch (error) {
-        for (const i of [...(group.page === null ? [] : [group.page]), ...group.counts]) answers[i] = { registries: [], failed: { error } };
+        if (group.page === null) {
+          for (const i of group.counts) answers[i] = { registries: [], failed: { error } };
+          return;
+        }
+        // A page's error (a bad cursor) is its field's: the counts that rode along are asked again.
+        answers[group.page] = { registries: [], failed: { error } };
+        const others = group.counts.filter((i) => i !== group.page);
+        if (others.length) await this.answerGroup(requests, null, others, answers).catch((again: unknown) => {
+          for (const i of others) answers[i] = { registries: [], failed: { error: again } };
+        });
       }
     }));
     return answers;

@@ -37,6 +37,13 @@ describe("the web UI's list page", () => {
     expect(data.total?.count).toBe(31);
   });
 
+  it("keeps a bad cursor's error to its own field: the count beside it is answered", async () => {
+    const badCursor = Buffer.from(JSON.stringify(["cost/model-01", "not-a-uuid"])).toString("base64url");
+    const response = await kit.as("admin").execute(`query($after: String) { total: artifacts { count } artifacts(first: 2, after: $after) { edges { cursor } } }`, { after: badCursor });
+    expect(response.data).toEqual({ total: { count: expect.any(Number) }, artifacts: null });
+    expect(response.errors?.map((e: any) => [e.path, e.extensions?.code])).toEqual([[["artifacts"], "BAD_USER_INPUT"]]);
+  });
+
   it("runs no page query for a client that selects only the count", async () => {
     let data: any;
     const { statements } = await kit.countQueries(async () => { data = await kit.as("admin").ok(`{ artifacts { count } }`); });
