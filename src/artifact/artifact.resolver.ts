@@ -3,7 +3,7 @@ import { Role } from "../common/enums";
 import { checkFilterShape } from "../common/filters.sql";
 import { PagingArgsType } from "../common/paging.args";
 import { resolvePaging } from "../common/paging";
-import { connectionOf } from "../common/paging.util";
+import { connectionOf, lazyConnectionOf } from "../common/paging.util";
 import { parseId } from "../common/relay";
 import { ArtifactRevisionFilter, ArtifactRevisionOrderBy } from "../revision/revision.inputs";
 import { querySignature } from "../revision/revision.loader";
@@ -32,10 +32,11 @@ export class ArtifactResolver {
     @Ctx() ctx: AppContext,
   ) {
     const paging = resolvePaging(args, ctx.config.limits);
-    const { page, count } = await ctx.services.artifacts.list({ filter, orderBy, paging, viewer: ctx.viewer! });
-    // Revisions below this page ask for their artifact: serve it from this query's rows.
-    for (const entity of page.rows) ctx.loaders.artifactById.prime(entity.id, entity);
-    return connectionOf(page, toArtifact, count);
+    // The page (which primes the artifact and registry loaders) and the count run only when selected.
+    const listing = ctx.loaders.artifactLists.open({ filter, orderBy, paging, viewer: ctx.viewer! });
+    // A cursor that does not fit the ordering fails in SQL: fetched here, that is this field's error.
+    if (paging.kind === "cursor" && paging.cursor) await listing.page();
+    return lazyConnectionOf(listing.page, toArtifact, listing.count);
   }
 
   @FieldResolver(() => SourceInfo)

@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from "typeorm";
 import type { Viewer } from "../auth/viewer";
 import { ArtifactAvailability, Role } from "../common/enums";
 import { AppError, ERRORS } from "../common/errors";
-import { countRows, fetchPage, type Paging } from "../common/paging";
+import { countMany, fetchPage, type CountSpec, type Paging } from "../common/paging";
 import { hydratePage, type EntityPage } from "../common/paging.util";
 import { parseId } from "../common/relay";
 import { hydrate, SqlParams } from "../common/sql";
@@ -31,6 +31,25 @@ export function canSeeArtifact(viewer: Viewer | null | undefined, artifact: Pick
   return artifact.availability === ArtifactAvailability.ALIVE || seesDeletedArtifacts(viewer);
 }
 
+/** One `artifacts` field of a request, and which of its page and count the client selected. */
+export interface ListRequest extends ListArtifactsArgs {
+  page: boolean;
+  count: boolean;
+}
+
+/** What listMany answers for one ListRequest; `registries` are those of the page's artifacts. */
+export interface ListAnswer {
+  page?: EntityPage<ArtifactEntity>;
+  count?: number;
+  registries: ArtifactRegistryEntity[];
+  /** Set when this request's statement failed (others of the request may have succeeded). */
+  failed?: { error: unknown };
+}
+
+/** A page of artifacts carries their registries (artifact.registry asks for them next): `ar.<column> AS "__r_<column>"`. */
+const REGISTRY_JOIN = "LEFT JOIN artifact_registries ar ON ar.id = a.registry_id";
+const REGISTRY_PREFIX = "__r_";
+
 function byId<E extends { id: string }>(ids: readonly string[], rows: E[]): (E | null)[] {
   const map = new Map(rows.map((row) => [row.id, row]));
   return ids.map((id) => map.get(id) ?? null);
@@ -40,16 +59,90 @@ function byId<E extends { id: string }>(ids: readonly string[], rows: E[]): (E |
 export class ArtifactService {
   constructor(private readonly ds: DataSource) {}
 
-  /** One page and a lazy count (the count query runs only when called). */
-  async list(args: ListArtifactsArgs): Promise<{ page: EntityPage<ArtifactEntity>; count: () => Promise<number> }> {
+  /** The WHERE conditions of a listing; throws for a filter that cannot be run (the caller's mistake). */
+  conditions(args: ListArtifactsArgs, params = new SqlParams()): string[] {
+    artifactOrder(args.orderBy);
+    return artifactConditions(args.filter, params, !seesDeletedArtifacts(args.viewer));
+  }
+
+  /**
+   * Answers the `artifacts` fields of one request together: the first page asked for carries
+   * every count asked for in its statement, further pages take a statement each, and counts
+   * without a page one statement between them.
+   */
+  async listMany(requests: readonly ListRequest[]): Promise<ListAnswer[]> {
+    const answers: ListAnswer[] = requests.map(() => ({ registries: [] }));
+    const indices = requests.map((_, i) => i);
+    const paged = indices.filter((i) => requests[i].page);
+    const countOnly = indices.filter((i) => requests[i].count && !requests[i].page);
+    const groups = paged.length
+      ? paged.map((i, n) => ({ page: i, counts: [...(requests[i].count ? [i] : []), ...(n === 0 ? countOnly : [])] }))
+      : [{ page: null, counts: countOnly }];
+    await Promise.all(groups.map(async (group) => {
+      try {
+        await this.answerGroup(requests, group.page, group.counts, answers);
+      } catch (error) {
+        if (group.page === null) {
+          for (const i of group.counts) answers[i] = { registries: [], failed: { error } };
+          return;
+        }
+        // A page's error (a bad cursor) is its field's: the counts that rode along are asked again.
+        answers[group.page] = { registries: [], failed: { error } };
+        const others = group.counts.filter((i) => i !== group.page);
+        if (others.length) await this.answerGroup(requests, null, others, answers).catch((again: unknown) => {
+          for (const i of others) answers[i] = { registries: [], failed: { error: again } };
+        });
+      }
+    }));
+    return answers;
+  }
+
+  private async answerGroup(requests: readonly ListRequest[], pageIndex: number | null, counted: number[], answers: ListAnswer[]): Promise<void> {
     const params = new SqlParams();
-    const where = artifactConditions(args.filter, params, !seesDeletedArtifacts(args.viewer));
-    const order = artifactOrder(args.orderBy);
-    const page = await fetchPage({ ds: this.ds, select: "a.*", from: ARTIFACT_FROM, idExpr: ARTIFACT_ID, where, params, order, paging: args.paging });
-    return {
-      page: hydratePage(this.ds, ArtifactEntity, page),
-      count: () => countRows({ ds: this.ds, from: ARTIFACT_FROM, where, params }),
-    };
+    const pageWhere = pageIndex === null ? [] : this.conditions(requests[pageIndex], params);
+    const specs: CountSpec[] = counted.map((i) => ({ from: ARTIFACT_FROM, where: i === pageIndex ? pageWhere : this.conditions(requests[i], params) }));
+    let counts: number[] | undefined;
+    if (pageIndex !== null) {
+      const r = requests[pageIndex];
+      const page = await fetchPage({
+        ds: this.ds, select: `a.*, ${this.registrySelect()}`, from: `${ARTIFACT_FROM} ${REGISTRY_JOIN}`, idExpr: ARTIFACT_ID,
+        where: pageWhere, params, order: artifactOrder(r.orderBy), paging: r.paging,
+      }, specs);
+      counts = page.counts;
+      answers[pageIndex] = { page: hydratePage(this.ds, ArtifactEntity, page), registries: this.takeRegistries(page.rows) };
+    }
+    if (!counted.length) return;
+    if (!counts) {
+      // No page, or an empty one (no row to carry the counts).
+      const own = new SqlParams();
+      counts = await countMany(this.ds, own, counted.map((i) => ({ from: ARTIFACT_FROM, where: this.conditions(requests[i], own) })));
+    }
+    counted.forEach((i, n) => {
+      const answer = answers[i];
+      if (!answer.failed) answer.count = counts[n];
+    });
+  }
+
+  private registryColumns?: string[];
+
+  private registrySelect(): string {
+    this.registryColumns ??= this.ds.getMetadata(ArtifactRegistryEntity).columns.map((c) => c.databaseName);
+    return this.registryColumns.map((c) => `ar.${c} AS "${REGISTRY_PREFIX}${c}"`).join(", ");
+  }
+
+  /** Moves the registry columns out of the page's rows, one entity per registry. */
+  private takeRegistries(rows: Record<string, unknown>[]): ArtifactRegistryEntity[] {
+    const found = new Map<string, ArtifactRegistryEntity>();
+    for (const row of rows) {
+      const registry: Record<string, unknown> = {};
+      for (const c of this.registryColumns!) {
+        registry[c] = row[REGISTRY_PREFIX + c];
+        delete row[REGISTRY_PREFIX + c];
+      }
+      const id = registry.id as string | null;
+      if (id && !found.has(id)) found.set(id, hydrate(this.ds, ArtifactRegistryEntity, registry));
+    }
+    return [...found.values()];
   }
 
   /** For DataLoaders: one statement, results in the order of `ids` (null where unknown). No role check. */

@@ -13,13 +13,13 @@ export class PageInfo {
 export interface EdgeShape<T> { cursor: string; node: T }
 
 /**
- * A connection's `count` may be a thunk (or a getter, see connectionOf): with `simple: true` the
- * field reads the property and graphql-js calls a function-valued one, so the count query runs
- * only when a client selects `count`.
+ * A connection's `count`, `edges` and `pageInfo` may be thunks (or getters, see connectionOf):
+ * with `simple: true` the field reads the property and graphql-js calls a function-valued one,
+ * so a query runs only when a client selects what it answers.
  */
 export interface ConnectionShape<T> {
-  pageInfo: PageInfo;
-  edges: EdgeShape<T>[];
+  pageInfo: PageInfo | (() => Promise<PageInfo>);
+  edges: EdgeShape<T>[] | (() => Promise<EdgeShape<T>[]>);
   count: number | (() => Promise<number>);
 }
 
@@ -33,8 +33,8 @@ export function connectionTypes<T extends object>(name: string, node: () => Clas
 
   @ObjectType(`${name}Connection`)
   class Connection implements ConnectionShape<T> {
-    @Field(() => PageInfo) pageInfo: PageInfo;
-    @Field(() => [Edge]) edges: Edge[];
+    @Field(() => PageInfo, { simple: true }) pageInfo: PageInfo | (() => Promise<PageInfo>);
+    @Field(() => [Edge], { simple: true }) edges: Edge[] | (() => Promise<Edge[]>);
     @Field(() => Int, { simple: true }) count: number | (() => Promise<number>);
   }
 

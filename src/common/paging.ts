@@ -188,12 +188,36 @@ async function queryPage(ds: DataSource, sql: string, params: SqlParams, paging:
 
 const whereSql = (where: string[]) => (where.length ? `WHERE ${where.map((w) => `(${w})`).join(" AND ")}` : "");
 
-/** Fetches one page (one SQL statement). */
-export async function fetchPage(q: PageQuery): Promise<Page> {
+/** A count that rides along with another statement; its `where` uses the same parameters. */
+export interface CountSpec {
+  from: string;
+  where: string[];
+}
+
+const countSubquery = (c: CountSpec) => `(SELECT count(*)::int FROM ${c.from} ${whereSql(c.where)})`;
+
+/**
+ * Fetches one page (one SQL statement). `counts` are answered by the same statement, as
+ * uncorrelated subqueries PostgreSQL runs once: `page.counts` holds them when the page has rows
+ * (an empty page has no row to carry them; see countMany).
+ */
+export async function fetchPage(q: PageQuery, counts: readonly CountSpec[] = []): Promise<Page & { counts?: number[] }> {
   const p = plan(q);
   if (p.take === 0) return { rows: [], cursors: [], hasNextPage: false, hasPreviousPage: false };
-  const sql = `SELECT ${q.select}, ${p.keySelect} FROM ${q.from} ${whereSql(p.where)} ORDER BY ${p.orderSql} LIMIT ${p.take + 1} OFFSET ${p.skip}`;
-  return toPage(await queryPage(q.ds, sql, p.sqlParams, q.paging), p, q.paging);
+  const countSelect = counts.map((c, i) => `, ${countSubquery(c)} AS "__c${i}"`).join("");
+  const sql = `SELECT ${q.select}, ${p.keySelect}${countSelect} FROM ${q.from} ${whereSql(p.where)} ORDER BY ${p.orderSql} LIMIT ${p.take + 1} OFFSET ${p.skip}`;
+  const rows = await queryPage(q.ds, sql, p.sqlParams, q.paging);
+  if (!counts.length || !rows.length) return toPage(rows, p, q.paging);
+  const found = counts.map((_, i) => rows[0][`__c${i}`] as number);
+  for (const row of rows) for (let i = 0; i < counts.length; i++) delete row[`__c${i}`];
+  return { ...toPage(rows, p, q.paging), counts: found };
+}
+
+/** Several counts in one statement (one row). */
+export async function countMany(ds: DataSource, params: SqlParams, counts: readonly CountSpec[]): Promise<number[]> {
+  if (!counts.length) return [];
+  const [row] = await ds.query(`SELECT ${counts.map((c, i) => `${countSubquery(c)} AS "__c${i}"`).join(", ")}`, params.values);
+  return counts.map((_, i) => row[`__c${i}`] as number);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { DataSource, EntityTarget, ObjectLiteral } from "typeorm";
-import { toConnection, type ConnectionShape } from "./connection.type";
+import { toConnection, type ConnectionShape, type EdgeShape, type PageInfo } from "./connection.type";
 import { countRows, fetchPage, resolvePaging, type OrderTerm, type Page, type PagingArgs, type PagingLimits } from "./paging";
 import { hydrate, SqlParams } from "./sql";
 
@@ -22,6 +22,20 @@ export function connectionOf<E, T>(page: EntityPage<E>, map: (entity: E) => T, c
     enumerable: true,
     get: () => (pending ??= count()),
   });
+}
+
+/**
+ * A connection whose page, like its count, is fetched only when selected (`edges` and
+ * `pageInfo` are thunks): a client asking only for `count` costs no page query.
+ */
+export function lazyConnectionOf<E, T>(page: () => Promise<EntityPage<E>>, map: (entity: E) => T, count: () => Promise<number>): ConnectionShape<T> {
+  let built: Promise<ConnectionShape<T>> | null = null;
+  const connection = () => (built ??= page().then((p) => toConnection(p as unknown as Page, map, 0)));
+  return {
+    edges: () => connection().then((c) => c.edges as EdgeShape<T>[]),
+    pageInfo: () => connection().then((c) => c.pageInfo as PageInfo),
+    count,
+  };
 }
 
 export interface TableListing {

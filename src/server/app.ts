@@ -1,6 +1,8 @@
 import { createServer, type Server } from "node:http";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import {
+  ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled,
+} from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace";
 import { expressMiddleware } from "@as-integrations/express5";
@@ -76,6 +78,17 @@ function partialErrorsPlugin(format: ReturnType<typeof formatError>): ApolloServ
     },
   };
 }
+
+/** Answers over HTTP are per caller: no cache may keep them. */
+const noStorePlugin: ApolloServerPlugin<RequestContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        response.http.headers.set("cache-control", "no-store");
+      },
+    };
+  },
+};
 
 /**
  * Authenticates an HTTP request before Apollo sees it, and refuses one without a valid credential
@@ -274,6 +287,10 @@ function createApollo(deps: AppDeps, httpServer: Server, limits: RequestLimits, 
       partialErrorsPlugin(formatError(logger)),
       requestLimitsPlugin(limits),
       apolloMetricsPlugin(deps.metrics.requests),
+      // Apollo's cache-control plugin wraps every field's resolver to compute a policy that is
+      // always "no-store" here (no @cacheControl hints, authenticated answers): say so directly.
+      ApolloServerPluginCacheControlDisabled(),
+      noStorePlugin,
       // Traces (ftv1) show resolver timings and paths to whoever asks for them with a header.
       deps.config.federationTraces ? ApolloServerPluginInlineTrace() : ApolloServerPluginInlineTraceDisabled(),
     ],

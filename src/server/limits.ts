@@ -126,15 +126,16 @@ const badInput = (message: string, extra: Record<string, unknown> = {}) => ERROR
  * Refuses strings with U+0000 (PostgreSQL cannot store them) and lists or input objects nested
  * deeper than the limit (a filter's AND/OR/NOT recursion), in the variables and in the document.
  */
-function checkInputs(document: DocumentNode, variables: Record<string, unknown>, limits: RequestLimits): void {
-  const tooDeep = () => badInput(`Arguments and variables may nest lists and input objects at most ${limits.maxInputDepth} levels deep`, { maxInputDepth: limits.maxInputDepth });
-  const nul = () => badInput("Strings may not contain the NUL character (U+0000)");
+const tooDeep = (limits: RequestLimits) => badInput(`Arguments and variables may nest lists and input objects at most ${limits.maxInputDepth} levels deep`, { maxInputDepth: limits.maxInputDepth });
+const nul = () => badInput("Strings may not contain the NUL character (U+0000)");
+
+function checkVariables(variables: Record<string, unknown>, limits: RequestLimits): void {
   // Recursion stops at the limit, so a 10,000-deep value costs no more than a 33-deep one.
   const walk = (value: unknown, depth: number): void => {
     if (typeof value === "string") {
       if (value.includes("\0")) throw nul();
     } else if (value !== null && typeof value === "object") {
-      if (depth >= limits.maxInputDepth) throw tooDeep();
+      if (depth >= limits.maxInputDepth) throw tooDeep(limits);
       for (const [key, item] of Object.entries(value)) {
         if (key.includes("\0")) throw nul();
         walk(item, depth + 1);
@@ -142,10 +143,13 @@ function checkInputs(document: DocumentNode, variables: Record<string, unknown>,
     }
   };
   walk(variables, -1);
+}
+
+function checkDocumentInputs(document: DocumentNode, limits: RequestLimits): void {
   let depth = 0;
   const nest = {
     enter: () => {
-      if (++depth > limits.maxInputDepth) throw tooDeep();
+      if (++depth > limits.maxInputDepth) throw tooDeep(limits);
     },
     leave: () => {
       depth--;
@@ -219,12 +223,57 @@ export function costOf(schema: GraphQLSchema, document: DocumentNode, variables:
   }
 }
 
+/**
+ * What checkOperation found for documents it saw before: Apollo's document store hands an
+ * identical query over as the same DocumentNode, so a client repeating a query (a web UI's list
+ * page) pays for walking it once, and for its cost once per set of variables.
+ */
+export class OperationChecks {
+  private readonly documents = new WeakSet<DocumentNode>();
+  private readonly costs = new WeakMap<DocumentNode, Map<string, number>>();
+
+  documentChecked(document: DocumentNode): boolean {
+    return this.documents.has(document);
+  }
+
+  markChecked(document: DocumentNode): void {
+    this.documents.add(document);
+  }
+
+  cost(document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown>, compute: () => number): number {
+    let known = this.costs.get(document);
+    if (!known) this.costs.set(document, (known = new Map()));
+    const key = `${operationName ?? ""}\n${JSON.stringify(variables)}`;
+    const cached = known.get(key);
+    if (cached !== undefined) return cached;
+    const cost = compute();
+    // Bounded: variables are the client's, a document's entries must not grow without end.
+    if (known.size >= COSTS_PER_DOCUMENT) known.delete(known.keys().next().value!);
+    known.set(key, cost);
+    return cost;
+  }
+}
+
+const COSTS_PER_DOCUMENT = 256;
+
 /** Everything checked once the operation is known and valid, before it runs: inputs, variables, representations, cost. */
-export function checkOperation(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>, limits: RequestLimits): void {
-  checkInputs(document, variables, limits);
+export function checkOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+  limits: RequestLimits,
+  seen?: OperationChecks,
+): void {
+  checkVariables(variables, limits);
+  if (!seen?.documentChecked(document)) {
+    checkDocumentInputs(document, limits);
+    seen?.markChecked(document);
+  }
   const coerced = coerceVariables(schema, operation, variables);
   checkRepresentations(schema, document, operation, coerced);
-  const cost = costOf(schema, document, variables, limits, operation.name?.value);
+  const compute = () => costOf(schema, document, variables, limits, operation.name?.value);
+  const cost = seen ? seen.cost(document, operation.name?.value, variables, compute) : compute();
   if (cost > limits.maxCost) {
     throw badInput(`Query cost ${cost} exceeds the limit of ${limits.maxCost} nodes; ask for fewer rows`, { cost, maxCost: limits.maxCost });
   }
@@ -232,11 +281,12 @@ export function checkOperation(schema: GraphQLSchema, document: DocumentNode, op
 
 /** checkOperation over HTTP, once Apollo has parsed and validated the request. */
 export function requestLimitsPlugin(limits: RequestLimits): ApolloServerPlugin {
+  const seen = new OperationChecks();
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document, schema, operation }) {
-          if (operation) checkOperation(schema, document, operation, request.variables ?? {}, limits);
+          if (operation) checkOperation(schema, document, operation, request.variables ?? {}, limits, seen);
         },
       };
     },

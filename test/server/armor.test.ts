@@ -205,6 +205,24 @@ describe("the cost of a query, in nodes as GitHub counts them", () => {
     const [error] = expectRefusal(await post(request, bearer("user")), "BAD_USER_INPUT", 400, request);
     expect(error.message).toBe("Query cost 250500 exceeds the limit of 50000 nodes; ask for fewer rows");
   });
+
+  it("costs a repeated document by its variables each time: allowed with small pages, refused with large ones, twice over", async () => {
+    const query = "query($n: Int) { artifacts(first: $n) { edges { node { revisions(first: $n) { edges { node { id } } } } } } }";
+    for (let round = 0; round < 2; round++) {
+      await kit.as("user").ok(query, { n: 5 });
+      const request = { query, variables: { n: 500 } };
+      const [error] = expectRefusal(await post(request, bearer("user")), "BAD_USER_INPUT", 400, request);
+      expect(error.message).toBe("Query cost 250500 exceeds the limit of 50000 nodes; ask for fewer rows");
+    }
+  });
+
+  it("refuses a repeated document with a NUL character each time", async () => {
+    const request = { query: '{ artifacts(filter: { name: { contains: "a\\u0000b" } }) { count } }' };
+    for (let round = 0; round < 2; round++) {
+      const [error] = expectRefusal(await post(request, bearer("admin")), "BAD_USER_INPUT", 400, request);
+      expect(error.message).toMatch(/NUL character/);
+    }
+  });
 });
 
 describe("inputs a caller gets wrong", () => {
@@ -289,6 +307,16 @@ describe("the HTTP transport", () => {
 
   it("refuses a body that is not JSON with a coded 400", async () => {
     expectRefusal(await post("{ not json", bearer("user")), "BAD_REQUEST", 400, "{ not json");
+  });
+
+  it("tells caches not to keep an answer (Cache-Control: no-store)", async () => {
+    const res = await fetch(`${kit.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...bearer("user") },
+      body: JSON.stringify({ query: "{ artifacts { count } }" }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
   });
 
   it("sends no inline trace (ftv1) to a caller that asks for one, unless APOLLO_FEDERATION_TRACES is on", async () => {
