@@ -1,10 +1,13 @@
 import "reflect-metadata";
+import { tuneHeapForStreaming } from "./boot/heap";
 import { signToken } from "./auth/jwt";
 import { Role } from "./common/enums";
 import { createLogger } from "./common/logger";
 import { describeStartupFailure } from "./common/startup-error";
 import { ConfigError, loadConfig } from "./config/config";
 import { boot, type Booted } from "./server/boot";
+
+tuneHeapForStreaming();
 
 async function main() {
   let config;
