@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { signToken } from "../src/auth/jwt";
@@ -107,12 +107,22 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-/** Starts the built server (`main`: this tree's by default; another build's for a baseline) and waits until it is ready. */
-export async function startServer(env: Record<string, string>, nodeArgs: string[], logFile: string, main = path.join(DIST, "src", "main.js")): Promise<Server> {
+/** The node flags `npm start` runs the server with (package.json), so the benchmarks measure the server as it is run. */
+export function startFlags(): string[] {
+  const { scripts } = JSON.parse(readFileSync(path.join(DIST, "..", "package.json"), "utf8")) as { scripts: Record<string, string> };
+  const words = scripts.start.split(/\s+/);
+  return words.slice(1, words.indexOf("dist/src/main.js")).filter((word) => word.startsWith("--"));
+}
+
+/**
+ * Starts the built server and waits until it is ready: this tree's with `npm start`'s node flags,
+ * then `nodeArgs` (a later flag wins); or `main`, another build's (a baseline), with `nodeArgs` alone.
+ */
+export async function startServer(env: Record<string, string>, nodeArgs: string[], logFile: string, main?: string): Promise<Server> {
   const port = await freePort();
   const secret = randomBytes(32).toString("hex");
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [...nodeArgs, main], {
+  const child = spawn(process.execPath, main ? [...nodeArgs, main] : [...startFlags(), ...nodeArgs, path.join(DIST, "src", "main.js")], {
     env: { ...process.env, ...env, HOST: "127.0.0.1", PORT: String(port), AUTH_JWT_SECRET: secret, LOG_LEVEL: env.LOG_LEVEL ?? "warn" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -170,6 +180,20 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * Measures the three parties of a run in an order that rotates from run to run (ABC, BCA, CAB),
+ * so that a drift in the machine's speed favours none; the results come back in A, B, C order.
+ */
+export async function inRotation<A, B, C>(run: number, a: () => Promise<A>, b: () => Promise<B>, c: () => Promise<C>): Promise<[A, B, C]> {
+  const steps: Array<() => Promise<unknown>> = [a, b, c];
+  const results: unknown[] = [];
+  for (let k = 0; k < 3; k++) {
+    const i = (run - 1 + k) % 3;
+    results[i] = await steps[i]();
+  }
+  return results as [A, B, C];
 }
 
 /** Measures both sides of a run, the baseline first in odd runs and last in even ones, so a drift in the machine's speed favours neither. */

@@ -10,23 +10,25 @@ import { createTestDatabase } from "../test/support/database";
 import { stopEmbeddedTestDatabase, useEmbeddedTestDatabase } from "../test/support/global-setup";
 import type { FakeFile } from "../test/support/fake-hub";
 import { sha256Rate } from "../src/import/pipeline/hash";
+import { freePort } from "../src/common/net";
 import type { BaselineJob } from "./baseline";
 import { cpuSeconds, formatThreadCpu } from "./proc";
 import type { HubService, S3Service } from "./services";
-import { bothInTurn, DIST, gql, intSetting, median, MiB, RssProbe, sleep, startServer, startService, type Server, type Service } from "./harness";
+import { DIST, inRotation, gql, intSetting, median, MiB, RssProbe, sleep, startServer, startService, type Server, type Service } from "./harness";
 
 /*
  * `npm run bench:import`: imports a synthetic model (a few large LFS files and many small ones)
- * from the fake hub into each storage backend through the real server, and measures the
- * baseline in the same run: the same bytes piped straight from the same hub into the same kind
- * of storage, with no database and no verification.
+ * from the fake hub into each storage backend through the real server, and measures in the same
+ * run the peer (peer.ts: the official client, @huggingface/hub, downloading the same files into
+ * the same kind of storage) and the baseline (the same bytes piped straight from the same hub
+ * into the same storage adapter, with no database and no verification).
  *
  * Every party is a process of its own: the fake hub, s3rver, the server, the baseline. This one
  * only starts them and watches. So the measured process's memory is its own (peak RSS is its
  * VmRSS sampled every 100 ms, and the kernel's VmHWM), and the hub and s3rver do not share an
- * event loop. Baseline and import alternate BENCH_RUNS times (the order flips every run, a fresh
- * database and server for each import); the table shows medians, the ratio being the median of
- * the runs' ratios.
+ * event loop. Baseline, peer and import take turns BENCH_RUNS times (the order rotates every
+ * run, a fresh database and server for each import); the table shows medians, a ratio being the
+ * median of the runs' ratios.
  *
  * Environment: BENCH_SIZE_MIB (default 1024), BENCH_LARGE_FILES (4), BENCH_SMALL_FILES (200),
  * BENCH_BACKENDS (filesystem,s3), BENCH_RUNS (3), BENCH_HUB_CONTENT (generated: the hub derives
@@ -34,8 +36,10 @@ import { bothInTurn, DIST, gql, intSetting, median, MiB, RssProbe, sleep, startS
  * bytes in memory, which costs it far less CPU), BENCH_CONCURRENCY (files in parallel, in the
  * baseline and, unless BENCH_SERVER_ENV says otherwise, in the import: 4), BENCH_SERVER_ENV (extra
  * server variables, e.g. "IMPORT_FILE_CONCURRENCY=8"), BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof
- * --cpu-prof-dir=/tmp/prof" to profile the import), TEST_DATABASE_URL (the PostgreSQL server that
- * gets a fresh database per import; unset: an embedded one for the run).
+ * --cpu-prof-dir=/tmp/prof" to profile the import), BENCH_LINK_MIBPS (0: none; else every byte
+ * from the hub crosses a link of that many MiB/s, link.ts), BENCH_IDLE_S (30: how long the server
+ * idles after the import before its RSS is read again), TEST_DATABASE_URL (the PostgreSQL server
+ * that gets a fresh database per import; unset: an embedded one for the run).
  */
 
 const REPO = "bench/synthetic";
@@ -52,6 +56,10 @@ interface Settings {
   serverNodeArgs: string[];
   baselineNodeArgs: string[];
   timeoutMs: number;
+  /** MiB/s of the link between the hub and its clients (link.ts); 0: no link, straight to the hub. */
+  linkMiBps: number;
+  /** Seconds the server idles after an import before its RSS is read again. */
+  idleSeconds: number;
 }
 
 function settings(env = process.env): Settings {
@@ -78,6 +86,8 @@ function settings(env = process.env): Settings {
     serverNodeArgs: (env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean),
     baselineNodeArgs: (env.BENCH_BASELINE_NODE_ARGS ?? "").split(/\s+/).filter(Boolean),
     timeoutMs: int("BENCH_TIMEOUT_S", 3600) * 1000,
+    linkMiBps: int("BENCH_LINK_MIBPS", 0, 0),
+    idleSeconds: int("BENCH_IDLE_S", 30, 0),
   };
 }
 
@@ -115,15 +125,16 @@ interface Measurement {
   servicesCpu?: { hub: number | null; s3: number | null };
 }
 
-async function runBaseline(job: BaselineJob, nodeArgs: string[]): Promise<Measurement> {
-  const child = spawn(process.execPath, [...nodeArgs, path.join(DIST, "bench", "baseline.js"), JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
+/** Runs the baseline (baseline.js) or the peer (peer.js) on `job` in a process of its own. */
+async function runClient(script: "baseline.js" | "peer.js", job: BaselineJob, nodeArgs: string[]): Promise<Measurement> {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(DIST, "bench", script), JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
   const probe = new RssProbe(child.pid!);
   let out = "";
   child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
   // Read the kernel's peak before the process is reaped.
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   const rss = await probe.stop();
-  if (code !== 0) throw new Error(`the baseline exited with ${code}`);
+  if (code !== 0) throw new Error(`${script} exited with ${code}`);
   const { bytes, seconds, cpuSeconds, threadCpu } = JSON.parse(out.trim().split("\n").pop()!) as Pick<Measurement, "bytes" | "seconds" | "cpuSeconds" | "threadCpu">;
   return { bytes, seconds, peakRssMiB: rss.sampledPeakMiB, cpuSeconds, threadCpu };
 }
@@ -137,6 +148,8 @@ interface ImportMeasurement extends Measurement {
   serverHwmMiB: number | null;
   /** The server's RSS just before the import was requested: what it holds at rest. */
   restingRssMiB: number;
+  /** The server's RSS after idling BENCH_IDLE_S seconds past the end of the import (null when 0). */
+  idleRssMiB: number | null;
   /** Seconds in each status, from the request: where the import's time goes. */
   phases: Array<{ status: string; seconds: number }>;
 }
@@ -163,7 +176,7 @@ async function phasesOf(databaseUrl: string, revisionId: string, requestedAt: nu
   }
 }
 
-async function runImport(server: Server, databaseUrl: string, fileCount: number, totalBytes: number, timeoutMs: number): Promise<ImportMeasurement> {
+async function runImport(server: Server, databaseUrl: string, fileCount: number, totalBytes: number, timeoutMs: number, idleSeconds: number): Promise<ImportMeasurement> {
   const { scanArtifacts } = await gql(server, SCAN, { input: { limit: 1, search: REPO } });
   const artifact = scanArtifacts.artifacts.find((a: { name: string }) => a.name === REPO);
   if (!artifact) throw new Error(`the scan did not find ${REPO}`);
@@ -176,7 +189,7 @@ async function runImport(server: Server, databaseUrl: string, fileCount: number,
     else if (Date.now() > deadline) throw new Error(`the manifest of ${REPO} has ${main?.files.count ?? 0} of ${fileCount} files after 120 s`);
   }
 
-  const resting = Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${server.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+  const resting = await rssMiB(server.pid);
   const watch = await watchRevision(server, revisionId);
   const probe = await new RssProbe(server.pid).start();
   let rss: Awaited<ReturnType<RssProbe["stop"]>> | undefined;
@@ -194,11 +207,22 @@ async function runImport(server: Server, databaseUrl: string, fileCount: number,
     }
     const { id } = decodeRevisionId(revisionId);
     const phases = await phasesOf(databaseUrl, id, requestedAt, requestedAt + seconds * 1000);
-    return { bytes: totalBytes, seconds, peakRssMiB: rss.sampledPeakMiB, serverHwmMiB: rss.hwmMiB, restingRssMiB: resting, cpuSeconds: rss.cpuSeconds, threadCpu: rss.threadCpu, phases };
+    await watch.close();
+    // What the server gives back once it has nothing to do: nothing here calls it meanwhile.
+    let idleRssMiB: number | null = null;
+    if (idleSeconds > 0) {
+      await sleep(idleSeconds * 1000);
+      idleRssMiB = await rssMiB(server.pid);
+    }
+    return { bytes: totalBytes, seconds, peakRssMiB: rss.sampledPeakMiB, serverHwmMiB: rss.hwmMiB, restingRssMiB: resting, idleRssMiB, cpuSeconds: rss.cpuSeconds, threadCpu: rss.threadCpu, phases };
   } finally {
     if (!rss) await probe.stop();
     await watch.close();
   }
+}
+
+async function rssMiB(pid: number): Promise<number> {
+  return Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 }
 
 const STATUS_CHANGED = `subscription($input: ArtifactStatusChangedInput!) { artifactStatusChanged(input: $input) { artifactRevision { status } } }`;
@@ -248,6 +272,7 @@ async function watchRevision(server: Server, revisionId: string): Promise<{ sett
       complete: () => undefined,
     }));
   }
+  let closed = false;
   const standBy = setInterval(() => {
     gql(server, STATUS, { id: revisionId }).then(({ artifactRevision }) => ended(artifactRevision.status, "query"), fail);
   }, 2000);
@@ -264,6 +289,8 @@ async function watchRevision(server: Server, revisionId: string): Promise<{ sett
       }
     },
     close: async () => {
+      if (closed) return;
+      closed = true;
       clearInterval(standBy);
       for (const stop of unsubscribe) stop();
       await ws.dispose();
@@ -277,6 +304,7 @@ interface Row {
   backend: string;
   run: number;
   baseline: Measurement;
+  peer: Measurement;
   imported: ImportMeasurement;
 }
 
@@ -297,7 +325,8 @@ async function withServicesCpu<M extends Measurement>(hub: Service<HubService>, 
   return { ...measured, servicesCpu: { hub: spent(0), s3: spent(1) } };
 }
 
-async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Service<HubService>, model: { files: FakeFile[]; totalBytes: number }): Promise<Row[]> {
+/** `hubUrl`: where clients reach the hub (through the link when there is one). */
+async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Service<HubService>, hubUrl: string, model: { files: FakeFile[]; totalBytes: number }): Promise<Row[]> {
   const work = await mkdtemp(path.join(os.tmpdir(), `bench-import-${backend}-`));
   const s3 = backend === "s3" ? await startService<S3Service>(["s3"]) : undefined;
   const rows: Row[] = [];
@@ -305,35 +334,45 @@ async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Serv
     for (let run = 1; run <= s.runs; run++) {
       const baselineBucket = `bench-baseline-${run}`;
       const baselineJob: BaselineJob = {
-        hubUrl: hub.info.url, repo: REPO, commit: hub.info.commit, concurrency: s.concurrency,
+        hubUrl, repo: REPO, commit: hub.info.commit, concurrency: s.concurrency,
         storage: s3 ? { kind: "s3", ...s3.info, bucket: baselineBucket } : { kind: "filesystem", basePath: path.join(work, `baseline-${run}`) },
         files: model.files.map((f) => ({ path: f.path, size: (f.content as { size: number }).size })),
       };
       const baseline = async () => {
         process.stderr.write(`${backend} run ${run}: baseline (hub → storage adapter, ${s.concurrency} files at a time)\n`);
-        const measured = await withServicesCpu(hub, s3, () => runBaseline(baselineJob, s.baselineNodeArgs));
+        const measured = await withServicesCpu(hub, s3, () => runClient("baseline.js", baselineJob, s.baselineNodeArgs));
         // Leave the disk as the import finds it: the baseline's copy goes before the next measurement.
         if (!s3) await rm(path.join(work, `baseline-${run}`), { recursive: true, force: true });
+        return measured;
+      };
+      const peerJob: BaselineJob = {
+        ...baselineJob,
+        storage: s3 ? { kind: "s3", ...s3.info, bucket: `bench-peer-${run}` } : { kind: "filesystem", basePath: path.join(work, `peer-${run}`) },
+      };
+      const peer = async () => {
+        process.stderr.write(`${backend} run ${run}: peer (@huggingface/hub → ${s3 ? "S3 adapter" : "files"}, ${s.concurrency} files at a time)\n`);
+        const measured = await withServicesCpu(hub, s3, () => runClient("peer.js", peerJob, s.baselineNodeArgs));
+        if (!s3) await rm(path.join(work, `peer-${run}`), { recursive: true, force: true });
         return measured;
       };
       const imported = async () => {
         const db = await createTestDatabase("ar_bench");
         let server: Server | undefined;
         try {
-          const env: Record<string, string> = { DATABASE_URL: db.url, DATA_DIR: path.join(work, `server-${run}`), HF_ENDPOINT: hub.info.url, ...s.serverEnv };
+          const env: Record<string, string> = { DATABASE_URL: db.url, DATA_DIR: path.join(work, `server-${run}`), HF_ENDPOINT: hubUrl, ...s.serverEnv };
           if (s3) Object.assign(env, { S3_ENDPOINT: s3.info.endpoint, S3_ACCESS_KEY: s3.info.accessKey, S3_SECRET_KEY: s3.info.secretKey, S3_REGION: s3.info.region, S3_BUCKET: `bench-import-${run}` });
           server = await startServer(env, s.serverNodeArgs, path.join(os.tmpdir(), `bench-import-${backend}-server.log`));
           process.stderr.write(`${backend} run ${run}: import through the server (pid ${server.pid}, log ${server.logFile})\n`);
           const started = server;
-          return await withServicesCpu(hub, s3, () => runImport(started, db.url, model.files.length, model.totalBytes, s.timeoutMs));
+          return await withServicesCpu(hub, s3, () => runImport(started, db.url, model.files.length, model.totalBytes, s.timeoutMs, s.idleSeconds));
         } finally {
           await server?.stop().catch(() => undefined);
           await db.drop().catch(() => undefined);
           await rm(path.join(work, `server-${run}`), { recursive: true, force: true });
         }
       };
-      const [b, i] = await bothInTurn(run, baseline, imported);
-      rows.push({ backend, run, baseline: b, imported: i });
+      const [b, p, i] = await inRotation(run, baseline, peer, imported);
+      rows.push({ backend, run, baseline: b, peer: p, imported: i });
       process.stderr.write(`${backend} run ${run}: ${runLine(rows[rows.length - 1])}\n`);
     }
     return rows;
@@ -346,35 +385,50 @@ async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Serv
 
 const cpu = (value: number | null | undefined) => (value === null || value === undefined ? "?" : value.toFixed(1));
 
-function runLine({ baseline, imported }: Row): string {
+const GiB = 1024 * MiB;
+/** CPU seconds per GiB moved: the measured process's (the server for the import, the client otherwise). */
+const cpuPerGiB = (m: Measurement) => (m.cpuSeconds === null ? NaN : m.cpuSeconds / (m.bytes / GiB));
+
+function runLine({ baseline, peer, imported }: Row): string {
   const services = (m: Measurement) => `hub ${cpu(m.servicesCpu?.hub)}${m.servicesCpu?.s3 === null || m.servicesCpu?.s3 === undefined ? "" : `, s3rver ${cpu(m.servicesCpu.s3)}`}`;
   const threads = (m: Measurement) => (m.threadCpu ? ` [${formatThreadCpu(m.threadCpu)}]` : "");
-  return `baseline ${rate(baseline).toFixed(1)} MiB/s in ${baseline.seconds.toFixed(1)} s (CPU ${cpu(baseline.cpuSeconds)} s${threads(baseline)}; ${services(baseline)}), peak RSS ${baseline.peakRssMiB.toFixed(0)} MiB; ` +
-    `import ${rate(imported).toFixed(1)} MiB/s in ${imported.seconds.toFixed(1)} s (server CPU ${cpu(imported.cpuSeconds)} s${threads(imported)}; ${services(imported)}), peak RSS ${imported.peakRssMiB.toFixed(0)} MiB (VmHWM ${imported.serverHwmMiB?.toFixed(0) ?? "?"}, ${imported.restingRssMiB.toFixed(0)} at rest before); ` +
-    `ratio ${(rate(imported) / rate(baseline)).toFixed(2)}; by status: ${imported.phases.map((p) => `${p.status} ${p.seconds.toFixed(1)}`).join(", ")}`;
+  const client = (name: string, m: Measurement) => `${name} ${rate(m).toFixed(1)} MiB/s in ${m.seconds.toFixed(1)} s (CPU ${cpu(m.cpuSeconds)} s${threads(m)}; ${services(m)}), peak RSS ${m.peakRssMiB.toFixed(0)} MiB`;
+  return `${client("baseline", baseline)}; ${client("peer", peer)}; ` +
+    `import ${rate(imported).toFixed(1)} MiB/s in ${imported.seconds.toFixed(1)} s (server CPU ${cpu(imported.cpuSeconds)} s${threads(imported)}; ${services(imported)}), peak RSS ${imported.peakRssMiB.toFixed(0)} MiB (VmHWM ${imported.serverHwmMiB?.toFixed(0) ?? "?"}, ${imported.restingRssMiB.toFixed(0)} at rest before${imported.idleRssMiB === null ? "" : `, ${imported.idleRssMiB.toFixed(0)} after idling`}); ` +
+    `import/peer ${(rate(imported) / rate(peer)).toFixed(2)}, import/baseline ${(rate(imported) / rate(baseline)).toFixed(2)}; by status: ${imported.phases.map((p) => `${p.status} ${p.seconds.toFixed(1)}`).join(", ")}`;
 }
 
 function report(s: Settings, model: { files: FakeFile[]; totalBytes: number }, rows: Row[], shaRates: [number, number]): string {
   const small = model.files.filter((f) => !f.lfs);
   const large = model.files.filter((f) => f.lfs);
+  const shaPerGiB = GiB / 1e6 / Math.max(...shaRates);
+  const range = (values: number[]) => (values.length > 1 ? ` (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})` : "");
   const table = s.backends.map((backend) => {
     const runs = rows.filter((r) => r.backend === backend);
     const m = (pick: (r: Row) => number) => median(runs.map(pick));
     const maxImportRss = Math.max(...runs.map((r) => Math.max(r.imported.peakRssMiB, r.imported.serverHwmMiB ?? 0)));
-    const ratios = runs.map((r) => rate(r.imported) / rate(r.baseline));
-    const spread = runs.length > 1 ? ` (runs ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})` : "";
-    return `| ${backend} | ${m((r) => rate(r.baseline)).toFixed(1)} | ${m((r) => rate(r.imported)).toFixed(1)} | ${median(ratios).toFixed(2)}${spread} | ` +
-      `${m((r) => r.imported.peakRssMiB).toFixed(0)} (max ${maxImportRss.toFixed(0)}) | ${m((r) => r.baseline.peakRssMiB).toFixed(0)} |`;
+    const vsPeer = runs.map((r) => rate(r.imported) / rate(r.peer));
+    const vsBaseline = runs.map((r) => rate(r.imported) / rate(r.baseline));
+    const idle = runs.map((r) => r.imported.idleRssMiB).filter((v): v is number => v !== null);
+    const link = s.linkMiBps > 0 ? ` ${(m((r) => rate(r.imported)) / s.linkMiBps).toFixed(3)} |` : "";
+    return `| ${backend} | ${m((r) => rate(r.imported)).toFixed(1)} | ${m((r) => rate(r.peer)).toFixed(1)} | ${m((r) => rate(r.baseline)).toFixed(1)} | ` +
+      `${median(vsPeer).toFixed(2)}${range(vsPeer)} | ${median(vsBaseline).toFixed(2)} | ` +
+      `${m((r) => cpuPerGiB(r.imported)).toFixed(2)} | ${m((r) => cpuPerGiB(r.peer)).toFixed(2)} | ${(m((r) => cpuPerGiB(r.peer)) + shaPerGiB).toFixed(2)} | ${m((r) => cpuPerGiB(r.baseline)).toFixed(2)} | ` +
+      `${m((r) => Math.max(r.imported.peakRssMiB, r.imported.serverHwmMiB ?? 0)).toFixed(0)} (max ${maxImportRss.toFixed(0)}) | ${idle.length ? `${median(idle).toFixed(0)} (max ${Math.max(...idle).toFixed(0)})` : "–"} |${link}`;
   });
+  const linkHead = s.linkMiBps > 0 ? ` import ÷ link |` : "";
+  const linkRule = s.linkMiBps > 0 ? `---:|` : "";
   const lines = [
     `Machine: ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} CPU(s), ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, ${os.platform()} ${os.release()}, Node ${process.version}; SHA-256 on one core: ${shaRates.map((r) => r.toFixed(0)).join(" MB/s before the runs, ")} MB/s after ` +
-      `(the import's SHA-256 of the model alone: ${(model.totalBytes / 1e6 / Math.max(...shaRates)).toFixed(2)} s of one core)`,
+      `(${shaPerGiB.toFixed(2)} s of one core per GiB)`,
     `Model: ${(model.totalBytes / MiB).toFixed(0)} MiB = ${large.length} LFS files of ~${(((large[0]?.content as { size: number })?.size ?? 0) / MiB).toFixed(0)} MiB + ${small.length} small files (1–64 KiB)`,
-    `Each measured process (baseline, server) runs alone in its process; the fake hub (content ${s.hubInMemory ? "held in memory" : "generated as sent"}) and s3rver each run in another. ` +
-      `${s.concurrency} files at a time on both sides. Medians of ${s.runs} run(s); peak RSS is the measured process's own.`,
+    `Each measured process (baseline, peer, server) runs alone in its process; the fake hub (content ${s.hubInMemory ? "held in memory" : "generated as sent"}) and s3rver each run in another` +
+      `${s.linkMiBps > 0 ? `, and every byte from the hub crosses a link of ${s.linkMiBps} MiB/s (link.ts)` : ""}. ` +
+      `${s.concurrency} files at a time on every side. Medians of ${s.runs} run(s), in rotated order; CPU is the measured process's (the server's for the import), per GiB moved; ` +
+      `peak RSS is the server's (VmHWM or sampled VmRSS), idle RSS its VmRSS ${s.idleSeconds} s after the import.`,
     "",
-    "| backend | baseline MiB/s | import MiB/s | ratio | import peak RSS (MiB) | baseline peak RSS (MiB) |",
-    "|---|---:|---:|---:|---:|---:|",
+    `| backend | import MiB/s | peer MiB/s | baseline MiB/s | import ÷ peer | import ÷ baseline | import CPU s/GiB | peer CPU s/GiB | peer + SHA-256 | baseline CPU s/GiB | import peak RSS (MiB) | RSS after idle (MiB) |${linkHead}`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|${linkRule}`,
     ...table,
     "",
     ...rows.map((row) => `${row.backend} run ${row.run}: ${runLine(row)}`),
@@ -387,13 +441,23 @@ async function main(): Promise<void> {
   const model = syntheticModel(s);
   const shaBefore = sha256Rate(256);
   process.stderr.write(`starting the fake hub; it hashes the synthetic model (${s.sizeMiB} MiB) once, before anything is timed\n`);
-  const hub = await startService<HubService>(["hub", JSON.stringify({ repo: REPO, files: model.files, inMemory: s.hubInMemory })]);
+  // With a link, the hub's LFS redirects point at the link's second port, which leads to its CDN.
+  const linkPorts = s.linkMiBps > 0 ? [await freePort(), await freePort()] : null;
+  const hub = await startService<HubService>(["hub", JSON.stringify({ repo: REPO, files: model.files, inMemory: s.hubInMemory, ...(linkPorts ? { cdnBase: `http://127.0.0.1:${linkPorts[1]}` } : {}) })]);
+  let link: Service<unknown> | undefined;
   await useEmbeddedTestDatabase();
   try {
+    let hubUrl = hub.info.url;
+    if (linkPorts) {
+      const target = (url: string) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) });
+      link = await startService(["link", JSON.stringify({ mibps: s.linkMiBps, routes: [{ listenPort: linkPorts[0], target: target(hub.info.url) }, { listenPort: linkPorts[1], target: target(hub.info.cdnUrl) }] })]);
+      hubUrl = `http://127.0.0.1:${linkPorts[0]}`;
+    }
     const rows: Row[] = [];
-    for (const backend of s.backends) rows.push(...(await benchBackend(backend, s, hub, model)));
+    for (const backend of s.backends) rows.push(...(await benchBackend(backend, s, hub, hubUrl, model)));
     process.stdout.write(`\n${report(s, model, rows, [shaBefore, sha256Rate(256)])}\n`);
   } finally {
+    await link?.stop();
     await hub.stop();
     await stopEmbeddedTestDatabase();
   }

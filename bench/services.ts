@@ -1,6 +1,7 @@
 import { startFakeHub, type FakeFile } from "../test/support/fake-hub";
 import { FakeBlob } from "../test/support/fake-hub/content";
 import { startS3rver } from "../test/support/s3rver";
+import { startLink, type LinkRoute } from "./link";
 
 /*
  * The benchmark's upstream and storage, each in a process of its own, so that neither shares an
@@ -8,12 +9,15 @@ import { startS3rver } from "../test/support/s3rver";
  *
  *   node services.js hub '<{"repo": …, "files": [FakeFile…], "inMemory": bool}>'   the fake hub with one model
  *   node services.js s3                                           s3rver
+ *   node services.js link '<{"mibps": n, "routes": [LinkRoute…]}>'   a link of n MiB/s in front of the hub (link.ts)
  *
  * Prints one JSON line once it serves, then serves until its stdin closes.
  */
 
 export interface HubService {
   url: string;
+  /** Where the CDN listens (its redirects may point at a proxy instead). */
+  cdnUrl: string;
   commit: string;
 }
 
@@ -28,13 +32,13 @@ async function main(): Promise<void> {
   const [kind, arg] = process.argv.slice(2);
   let stop: () => Promise<void>;
   if (kind === "hub") {
-    const { repo, files: declared, inMemory } = JSON.parse(arg) as { repo: string; files: FakeFile[]; inMemory?: boolean };
+    const { repo, files: declared, inMemory, cdnBase } = JSON.parse(arg) as { repo: string; files: FakeFile[]; inMemory?: boolean; cdnBase?: string };
     // The same bytes either way; in memory they cost the hub no AES keystream per request.
     const files = inMemory ? declared.map((file) => ({ ...file, content: Buffer.concat([...new FakeBlob(file.content).chunks()]) })) : declared;
-    const hub = await startFakeHub([{ id: repo, files }], { pageSize: 50, treePageSize: 1000 });
+    const hub = await startFakeHub([{ id: repo, files }], { pageSize: 50, treePageSize: 1000, ...(cdnBase ? { cdnBase } : {}) });
     // Hashed once here, before anything is timed (the tree lists every file's oids).
     for (const file of files) await hub.fileInfo(repo, "main", file.path);
-    const ready: HubService = { url: hub.url, commit: hub.resolveRevision(repo, "main")! };
+    const ready: HubService = { url: hub.url, cdnUrl: hub.cdnUrl, commit: hub.resolveRevision(repo, "main")! };
     process.stdout.write(`${JSON.stringify(ready)}\n`);
     stop = () => hub.stop();
   } else if (kind === "s3") {
@@ -42,8 +46,13 @@ async function main(): Promise<void> {
     const ready: S3Service = { endpoint: s3.endpoint, accessKey: s3.accessKey, secretKey: s3.secretKey, region: s3.region };
     process.stdout.write(`${JSON.stringify(ready)}\n`);
     stop = () => s3.stop();
+  } else if (kind === "link") {
+    const { mibps, routes } = JSON.parse(arg) as { mibps: number; routes: LinkRoute[] };
+    const link = await startLink(routes, mibps);
+    process.stdout.write(`${JSON.stringify({ ports: routes.map((r) => r.listenPort) })}\n`);
+    stop = () => link.stop();
   } else {
-    throw new Error(`usage: services.js hub <model json> | s3`);
+    throw new Error(`usage: services.js hub <model json> | s3 | link <routes json>`);
   }
   process.stdin.resume();
   process.stdin.once("end", () => void stop().finally(() => process.exit(0)));

@@ -1,9 +1,12 @@
 import "reflect-metadata";
+import { tuneHeapForStreaming } from "./boot/heap";
 import { Role } from "./common/enums";
 import { createLogger } from "./common/logger";
 import { describeStartupFailure } from "./common/startup-error";
 import { ConfigError, loadConfig } from "./config/config";
 import { boot, type Booted } from "./server/boot";
+
+tuneHeapForStreaming();
 
 async function main() {
   let config;

@@ -1,9 +1,12 @@
 import "reflect-metadata";
+import { tuneHeapForStreaming } from "./boot/heap";
 import { bootCore } from "./boot/core";
 import { createLogger } from "./common/logger";
 import { describeStartupFailure, errorMessage, StartupError } from "./common/startup-error";
 import { serveMetrics } from "./metrics/metrics.endpoint";
 import { ConfigError, loadConfig, type Config } from "./config/config";
+
+tuneHeapForStreaming();
 
 /*
  * A process that only runs imports (`npm run worker`): the core of the server (database,

@@ -105,19 +105,19 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     const { signal } = opts;
     signal?.throwIfAborted();
     await this.assertInside(key, dirname(target));
-    await mkdir(dirname(partial), { recursive: true });
-    await this.assertInside(partialKey, dirname(partial));
     const resumeFrom = opts.resumeFrom ?? 0;
     try {
+      let handle: FileHandle;
       if (resumeFrom > 0) {
+        await this.assertInside(partialKey, dirname(partial));
         // Only a regular file of ours is continued: never a link that would write elsewhere.
         if (!(await lstat(partial)).isFile()) throw new StorageNotFoundError(partialKey);
         await truncate(partial, resumeFrom);
+        handle = await open(partial, "r+");
       } else {
-        await rm(partial, { force: true });
+        handle = await this.createFresh(partialKey, partial);
       }
-      const flags = resumeFrom > 0 ? "r+" : "wx";
-      await pipeline(body, createWriteStream(partial, { flags, start: resumeFrom, flush: true, highWaterMark: WRITE_BEHIND_BYTES }), { signal });
+      await pipeline(body, createWriteStream("", { fd: handle, start: resumeFrom, flush: true, highWaterMark: WRITE_BEHIND_BYTES }), { signal });
       const stats = await stat(partial, { bigint: true });
       const changed = await this.commit(key, partial, target);
       await this.prune(dirname(partial));
@@ -128,6 +128,23 @@ export class FilesystemStorageAdapter implements StorageAdapter {
       await rm(partial, { force: true });
       await this.prune(dirname(partial));
       throw signal?.aborted ? signal.reason : err;
+    }
+  }
+
+  /**
+   * Creates the file at path (replacing one there) in a folder made as needed. A put beside it
+   * that ends may prune the folder, empty for a moment, between the mkdir and the open: then again.
+   */
+  private async createFresh(key: string, path: string): Promise<FileHandle> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await mkdir(dirname(path), { recursive: true });
+        await this.assertInside(key, dirname(path));
+        await rm(path, { force: true });
+        return await open(path, "wx");
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt === 5) throw err;
+      }
     }
   }
 

@@ -28,6 +28,8 @@ export interface FakeHubOptions {
   strictGating?: boolean;
   /** Origin for `Link: rel="next"` URLs (default: the hub's own), to test cross-origin paging. */
   linkBase?: string;
+  /** Origin the LFS redirects point at (default: the CDN's own), to put something (a link-limiting proxy) in front of it. */
+  cdnBase?: string;
   /** The loopback address both origins listen on (default 127.0.0.1; any of 127.0.0.0/8 works). */
   host?: string;
 }
@@ -234,7 +236,7 @@ class FakeHubServer implements FakeHub {
   private readonly cdnSecret = randomBytes(16);
   private readonly hubServer: Server;
   private readonly cdnServer: Server;
-  private options: Required<Omit<FakeHubOptions, "linkBase" | "host">> & { linkBase?: string; host?: string };
+  private options: Required<Omit<FakeHubOptions, "linkBase" | "host" | "cdnBase">> & { linkBase?: string; host?: string; cdnBase?: string };
   private tick = 0;
   private readonly clock = { next: () => ++this.tick };
   url = "";
@@ -655,7 +657,7 @@ class FakeHubServer implements FakeHub {
     if (info.lfs) {
       this.cdnObjects.set(info.sha256, file.blob);
       const expires = Math.floor(Date.now() / 1000) + 3600;
-      const location = `${this.cdnUrl}/repos/${info.sha256.slice(0, 2)}/${info.sha256.slice(2, 4)}/${info.sha256}?Expires=${expires}&Signature=${this.sign(info.sha256, expires)}`;
+      const location = `${this.options.cdnBase ?? this.cdnUrl}/repos/${info.sha256.slice(0, 2)}/${info.sha256.slice(2, 4)}/${info.sha256}?Expires=${expires}&Signature=${this.sign(info.sha256, expires)}`;
       res.writeHead(302, {
         Location: location,
         "X-Repo-Commit": commit.sha,
