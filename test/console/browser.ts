@@ -82,7 +82,12 @@ export async function openContext(browser: Browser, origin: string, viewport = L
   page.on("websocket", (socket) => {
     if (new URL(socket.url()).host !== new URL(origin).host) trouble.offOrigin.push(socket.url());
   });
-  page.on("requestfailed", (request) => trouble.failed.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText}`));
+  page.on("requestfailed", (request) => {
+    const reason = request.failure()?.errorText;
+    // A request the page itself gave up on (a reload or navigation while it was in flight) did not fail on the network.
+    if (reason === "net::ERR_ABORTED") return;
+    trouble.failed.push(`${request.method()} ${request.url()}: ${reason}`);
+  });
   page.on("pageerror", (error) => trouble.pageErrors.push(error.message));
   page.on("console", (message) => {
     if (message.type() === "error") trouble.consoleErrors.push(`${message.text()} (${message.location().url}:${message.location().lineNumber})`);

@@ -71,7 +71,9 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-const env = () => ({ HF_ENDPOINT: hub.url, DATA_DIR: dataDir, IMPORT_FILE_CONCURRENCY: "4", ...FAST_IMPORTS });
+/** The servers of a test are one deployment: one database, one auth secret (which also opens the sealed storage secrets). */
+const authSecret = randomBytes(32).toString("hex");
+const env = () => ({ HF_ENDPOINT: hub.url, DATA_DIR: dataDir, AUTH_JWT_SECRET: authSecret, IMPORT_FILE_CONCURRENCY: "4", ...FAST_IMPORTS });
 const shaOf = (repo: string, file: string) => hub.fileInfo(repo, "main", file).then((i) => i.sha256);
 
 /** Holds the last shard mid-body until the faults are cleared, so the import stops with it in flight. */
@@ -283,7 +285,7 @@ describe("an import across a restart", () => {
 
 /** A server in a child process on the test database, to be killed with SIGKILL. */
 async function spawnedServer(extraEnv: Record<string, string> = {}) {
-  const secret = randomBytes(32).toString("hex");
+  const secret = authSecret;
   // PORT=0: the system picks the port as the server binds it; its "listening on" line names it.
   const child = spawnServer({ ...env(), ...extraEnv, DATABASE_URL: db.url, PORT: "0", HOST: "127.0.0.1", AUTH_JWT_SECRET: secret, LOG_LEVEL: "info" });
   const output = captureOutput(child);
