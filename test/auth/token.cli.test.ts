@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import jwt from "jsonwebtoken";
-import { ensureBuilt, scriptEntry } from "../support/built";
+import { ensureBuilt, scriptArgs } from "../support/built";
 import { GraphQLClient, startTestKit } from "../support/testkit";
 
 /* `npm run token`, as built: the token it prints, for every flag, and the refusals of bad ones. */
@@ -13,13 +13,13 @@ jest.setTimeout(120_000);
 
 interface Run { code: number; stdout: string; stderr: string }
 
-let entry: string;
+let nodeArgs: string[];
 let dataDir: string;
 const secret = randomBytes(32).toString("hex");
 
 beforeAll(async () => {
   await ensureBuilt();
-  entry = await scriptEntry("token");
+  nodeArgs = await scriptArgs("token");
   dataDir = await mkdtemp(path.join(os.tmpdir(), "ar-token-"));
 });
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
@@ -27,7 +27,7 @@ afterAll(() => rm(dataDir, { recursive: true, force: true }));
 /** Runs the CLI with only PATH and DATA_DIR from outside, plus `env`. */
 function token(args: string[], env: Record<string, string> = { AUTH_JWT_SECRET: secret }): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [entry, ...args], { env: { PATH: process.env.PATH, DATA_DIR: dataDir, ...env } }, (error, stdout, stderr) => {
+    execFile(process.execPath, [...nodeArgs, ...args], { env: { PATH: process.env.PATH, DATA_DIR: dataDir, ...env } }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
     });
   });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { ensureBuilt, scriptEntry } from "../support/built";
+import { ensureBuilt, scriptArgs } from "../support/built";
 import { startFakeHub, type FakeHub, type FakeModel } from "../support/fake-hub";
 import { captureOutput, waitForOutput } from "../support/spawned";
 import { scrape } from "../support/prometheus";
@@ -28,13 +28,13 @@ interface WorkerProcess {
 
 let hub: FakeHub;
 let api: TestKit;
-let entry: string;
+let nodeArgs: string[];
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
   await ensureBuilt();
   // The command `npm run worker` runs, so the test follows the entry point wherever it moves.
-  entry = await scriptEntry("worker");
+  nodeArgs = await scriptArgs("worker");
   hub = await startFakeHub([model("worker/first", 1), model("worker/handed-back", 2)]);
   api = await startTestKit({ HF_ENDPOINT: hub.url, IMPORT_WORKER: "false", ...FAST_IMPORTS });
 });
@@ -57,7 +57,7 @@ async function startWorker(extraEnv: Record<string, string> = {}): Promise<Worke
     ...FAST_IMPORTS,
     ...extraEnv,
   };
-  const child = spawn(process.execPath, [entry], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, nodeArgs, { env, stdio: ["ignore", "pipe", "pipe"] });
   const output = captureOutput(child);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const worker: WorkerProcess = {
