@@ -109,10 +109,13 @@ export function openSecret(sealed: string | null, purpose: string): string | nul
   return sealed == null ? null : secretKeyring().open(sealed, purpose);
 }
 
-/** A TypeORM column transformer: plaintext in the entity, sealed in the row. */
+/**
+ * A TypeORM column transformer: plaintext in the entity, sealed in the row. The entity only ever
+ * holds plaintext, so everything is sealed, a client's secret that happens to start "v2:" too.
+ */
 export function sealedColumn(purpose: string) {
   return {
-    to: (value: string | null | undefined) => (value == null ? value : SecretKeyring.isSealed(value) ? value : sealSecret(value, purpose)),
+    to: (value: string | null | undefined) => (value == null ? value : sealSecret(value, purpose)),
     from: (value: string | null) => openSecret(value, purpose),
   };
 }

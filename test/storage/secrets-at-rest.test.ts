@@ -119,4 +119,23 @@ describe("secrets at rest", () => {
   ])("refuses to start %s, naming the key", async (_what, keys, message) => {
     await expect(withKit({ SECRETS_ENCRYPTION_KEYS: keys() }, async () => undefined)).rejects.toThrow(message);
   });
+
+  it("seals an S3 secret key that itself starts with v2:, masks it, and starts again over it", async () => {
+    const env = { SECRETS_ENCRYPTION_KEYS: k2 };
+    const secret = "v2:x:y";
+    const id = await withKit(env, async (kit) => {
+      const created = await kit.as("superadmin").ok(`mutation($i: CreateObjectStorageInput!) { createObjectStorage(input: $i) { objectStorage { id secretKey } } }`,
+        { i: { name: uniqueName("s3"), host: "127.0.0.1:9", accessKey: "ak", secretKey: secret, endpoint: "http://127.0.0.1:9", region: "us-east-1" } });
+      expect(created.createObjectStorage.objectStorage.secretKey).toBe("****");
+      return decodeGlobalId(created.createObjectStorage.objectStorage.id)!.id;
+    });
+    await withKit(env, async (kit) => {
+      const [row] = await kit.ds.query(`SELECT secret_key AS v FROM object_storages WHERE id = $1`, [id]);
+      expect(row.v).toMatch(/^v2:k2:[A-Za-z0-9_-]+$/);
+      expect((await kit.booted.services.storages.findObjectStorage(id))!.secretKey).toBe(secret);
+      const read = await kit.as("superadmin").ok(`{ objectStorages { edges { node { id secretKey } } } }`);
+      const node = read.objectStorages.edges.map((e: { node: { id: string; secretKey: string } }) => e.node).find((n: { id: string }) => decodeGlobalId(n.id)!.id === id);
+      expect(node.secretKey).toBe("****");
+    });
+  });
 });
