@@ -26,7 +26,7 @@ export class SecretKeyError extends Error {}
 
 /**
  * AES-256-GCM for secrets the server must read back (registry tokens, Reservoir and S3 secret
- * keys, key pair secrets). A sealed value is `v2:<key id>:<base64url(iv | tag | ciphertext)>`;
+ * keys; key pair secrets have their own box, keypair/secret-box.ts). A sealed value is `v2:<key id>:<base64url(iv | tag | ciphertext)>`;
  * `purpose` (the table and column) is bound as associated data, so a value copied to another
  * column does not open. The first key seals; the others only open, until every value is
  * re-sealed with the first (at start-up): that is key rotation.
