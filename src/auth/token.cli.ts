@@ -6,7 +6,7 @@ import { loadConfig } from "../config/config";
 import { Role } from "../common/enums";
 import { parseDurationSeconds } from "../common/duration";
 import { toHfToken } from "./hf-token";
-import { signToken } from "./jwt";
+import { defaultTokenLifetime, signToken } from "./jwt";
 import { resolveAuthSecret } from "./secret";
 import { isRole } from "./viewer";
 
@@ -32,7 +32,7 @@ async function main() {
   const flag = values.ttl !== undefined ? "--ttl" : "--expires";
   const asked = values.ttl ?? values.expires;
   const config = loadConfig();
-  const lifetime = asked === undefined ? Math.min(30 * 86_400, config.auth.maxTokenTtlSeconds) : parseDurationSeconds(asked);
+  const lifetime = asked === undefined ? defaultTokenLifetime(config.auth.maxTokenTtlSeconds) : parseDurationSeconds(asked);
   if (lifetime === null) fail(`${flag} must be a positive duration: a number of seconds, or with a unit as in 45s, 90m, 12h, 30d, 2w (got "${asked}")`);
   if (lifetime > config.auth.maxTokenTtlSeconds) {
     fail(`${flag} ${asked} is longer than the ${config.auth.maxTokenTtlSeconds} s the server accepts (AUTH_MAX_TOKEN_TTL): the token would be refused`);
