@@ -1,9 +1,12 @@
 // Mints a token: npm run token -- --role user [--sub alice] [--expires 7d | --ttl 7d] [--hf]
 // --hf prints it as hf_<token>, the form Hugging Face clients accept (HF_TOKEN) on /hf.
 // Every token expires: at most AUTH_MAX_TOKEN_TTL after it is issued (30 days by default).
+// --secrets-key prints instead the key `auth` of SECRETS_ENCRYPTION_KEYS written out (auth:<base64>),
+// which keeps opening stored secrets once AUTH_JWT_SECRET changes (docs/configuration.md).
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/config";
 import { Role } from "../common/enums";
+import { authDerivedKey } from "../common/secrets";
 import { parseDurationSeconds } from "../common/duration";
 import { toHfToken } from "./hf-token";
 import { defaultTokenLifetime, signToken } from "./jwt";
@@ -23,8 +26,16 @@ async function main() {
       expires: { type: "string" },
       ttl: { type: "string" },
       hf: { type: "boolean", default: false },
+      "secrets-key": { type: "boolean", default: false },
     },
   });
+  if (values["secrets-key"]) {
+    const config = loadConfig();
+    const { secret } = await resolveAuthSecret(config.jwtSecret, config.dataDir);
+    const { id, key } = authDerivedKey(secret);
+    process.stdout.write(`${id}:${key.toString("base64")}\n`);
+    return;
+  }
   if (!isRole(values.role)) fail(`--role must be one of ${Object.values(Role).join(", ")}`);
   // The server refuses a token without a subject: do not mint one.
   if (values.sub !== undefined && values.sub.trim() === "") fail("--sub must not be empty");

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { SealSecrets1795810000000 } from "../../src/db/migrations/1795810000000-SealSecrets";
 import { decodeGlobalId } from "../../src/common/relay";
+import { authDerivedKey } from "../../src/common/secrets";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { uniqueName } from "../support/seed";
 import { startTestKit, type TestKit } from "../support/testkit";
@@ -100,6 +101,16 @@ describe("secrets at rest", () => {
       for (const value of stored) expect(value).toMatch(/^v2:auth:/);
       expect(await openedValues(kit)).toEqual(PLAINTEXT);
     });
+  });
+
+  it("keeps opening them after AUTH_JWT_SECRET changes, with the previous key auth written out (npm run token -- --secrets-key)", async () => {
+    const previous = `auth:${authDerivedKey(authSecret).key.toString("base64")}`;
+    await withKit({ AUTH_JWT_SECRET: randomBytes(32).toString("hex"), SECRETS_ENCRYPTION_KEYS: previous }, async (kit) => {
+      for (const value of await storedValues(kit)) expect(value).toMatch(/^v2:auth:/);
+      expect(await openedValues(kit)).toEqual(PLAINTEXT);
+    });
+    // Without it, the key auth follows the new secret and does not open them.
+    await expect(withKit({ AUTH_JWT_SECRET: randomBytes(32).toString("hex") }, async () => undefined)).rejects.toThrow(/does not open with key "auth"/);
   });
 
   it("re-seals with the current key at start-up while the previous key is still listed (rotation)", async () => {
