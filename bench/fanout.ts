@@ -1,15 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { createWriteStream, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { createInterface, type Interface } from "node:readline";
 import { Client } from "pg";
-import { signToken } from "../src/auth/jwt";
-import { Role } from "../src/common/enums";
-import { freePort } from "../src/common/net";
 import { decodeGlobalId } from "../src/common/relay";
 import { DEFAULT_EVENTS_CHANNEL } from "../src/events/pg-event-bus";
 import { createTestDatabase, type TestDatabase } from "../test/support/database";
@@ -18,7 +14,7 @@ import type { FakeFile } from "../test/support/fake-hub";
 import type { Receipts, SubscribersJob } from "./fanout-subscribers";
 import { cpuSeconds } from "./proc";
 import type { HubService } from "./services";
-import { DIST, exited, gql, intSetting, MiB, sleep, startService, type Server, type Service } from "./harness";
+import { DIST, exited, gql, intSetting, MiB, sleep, startServer, startService, type Server, type Service } from "./harness";
 
 /*
  * `npm run bench:fanout`: BENCH_SUBSCRIBERS graphql-ws subscribers (1000) on one revision while
@@ -100,39 +96,6 @@ async function buildBaseline(ref: string): Promise<{ main: string; dir: string }
   const main = path.join(dir, "dist", "src", "main.js");
   if (!existsSync(main)) throw new Error(`the baseline build has no ${main}`);
   return { main, dir };
-}
-
-/** As harness.startServer, for a given main.js. */
-async function startServerAt(main: string, env: Record<string, string>, nodeArgs: string[], logFile: string): Promise<Server> {
-  const port = await freePort();
-  const secret = randomBytes(32).toString("hex");
-  const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [...nodeArgs, main], {
-    env: { ...process.env, ...env, HOST: "127.0.0.1", PORT: String(port), AUTH_JWT_SECRET: secret, LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
-  const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 120_000; ;) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode} while starting; see ${logFile}`);
-    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) break;
-    if (Date.now() > deadline) throw new Error(`the server was not ready within 120 s; see ${logFile}`);
-    await sleep(200);
-  }
-  return {
-    url,
-    pid: child.pid!,
-    token: signToken({ sub: "bench", role: Role.SUPERADMIN }, secret, "2h"),
-    logFile,
-    async stop() {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-      await exited(child);
-      clearTimeout(timer);
-      log.end();
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,7 +251,7 @@ async function runVariant(label: string, main: string, hub: Service<HubService>,
   let subscribers: Subscribers | undefined;
   let observer: Awaited<ReturnType<typeof observe>> | undefined;
   try {
-    server = await startServerAt(main, { DATABASE_URL: db.url, DATA_DIR: work, HF_ENDPOINT: hub.info.url }, s.serverNodeArgs, logFile);
+    server = await startServer({ DATABASE_URL: db.url, DATA_DIR: work, HF_ENDPOINT: hub.info.url }, s.serverNodeArgs, logFile, main);
     process.stderr.write(`${label}: server up (pid ${server.pid}, log ${logFile})\n`);
     const revisionId = await findRevision(server, fileCount);
     const uuid = decodeGlobalId(revisionId)!.id;

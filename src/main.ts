@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { defaultTokenLifetime } from "./auth/jwt";
 import { tuneHeapForStreaming } from "./boot/heap";
 import { Role } from "./common/enums";
 import { createLogger } from "./common/logger";
@@ -47,7 +48,7 @@ async function main() {
   if (!config.jwtSecret) {
     // Like Jupyter: a new user signs in at once with the printed link. The token rides in the
     // fragment, which browsers never send to a server or a proxy log, and this is its only line.
-    const lifetime = Math.min(30 * 86_400, config.auth.maxTokenTtlSeconds);
+    const lifetime = defaultTokenLifetime(config.auth.maxTokenTtlSeconds);
     const token = booted.services.tokens.sign({ sub: "local-superadmin", role: Role.SUPERADMIN }, lifetime);
     const publicUrl = booted.config.publicUrl;
     process.stdout.write(

@@ -6,6 +6,11 @@ import { Role } from "../common/enums";
 import { isRole, type Credential, type Viewer } from "./viewer";
 
 /** Signs with a string secret; for tools and tests. The server signs and verifies with UserTokens. */
+/** A minted token's lifetime unless one is asked for: 30 days, or less when AUTH_MAX_TOKEN_TTL is shorter. */
+export function defaultTokenLifetime(maxTokenTtlSeconds: number): number {
+  return Math.min(30 * 86_400, maxTokenTtlSeconds);
+}
+
 export function signToken(viewer: Viewer, secret: string | KeyObject, expiresIn: jwt.SignOptions["expiresIn"] = "30d"): string {
   return jwt.sign({ role: viewer.role }, secret, { algorithm: "HS256", subject: viewer.sub, expiresIn });
 }

@@ -1,12 +1,15 @@
 // Mints a token: npm run token -- --role user [--sub alice] [--expires 7d | --ttl 7d] [--hf]
 // --hf prints it as hf_<token>, the form Hugging Face clients accept (HF_TOKEN) on /hf.
 // Every token expires: at most AUTH_MAX_TOKEN_TTL after it is issued (30 days by default).
+// --secrets-key prints instead the key `auth` of SECRETS_ENCRYPTION_KEYS written out (auth:<base64>),
+// which keeps opening stored secrets once AUTH_JWT_SECRET changes (docs/configuration.md).
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/config";
 import { Role } from "../common/enums";
+import { authDerivedKey } from "../common/secrets";
 import { parseDurationSeconds } from "../common/duration";
 import { toHfToken } from "./hf-token";
-import { signToken } from "./jwt";
+import { defaultTokenLifetime, signToken } from "./jwt";
 import { resolveAuthSecret } from "./secret";
 import { isRole } from "./viewer";
 
@@ -23,8 +26,16 @@ async function main() {
       expires: { type: "string" },
       ttl: { type: "string" },
       hf: { type: "boolean", default: false },
+      "secrets-key": { type: "boolean", default: false },
     },
   });
+  if (values["secrets-key"]) {
+    const config = loadConfig();
+    const { secret } = await resolveAuthSecret(config.jwtSecret, config.dataDir);
+    const { id, key } = authDerivedKey(secret);
+    process.stdout.write(`${id}:${key.toString("base64")}\n`);
+    return;
+  }
   if (!isRole(values.role)) fail(`--role must be one of ${Object.values(Role).join(", ")}`);
   // The server refuses a token without a subject: do not mint one.
   if (values.sub !== undefined && values.sub.trim() === "") fail("--sub must not be empty");
@@ -32,7 +43,7 @@ async function main() {
   const flag = values.ttl !== undefined ? "--ttl" : "--expires";
   const asked = values.ttl ?? values.expires;
   const config = loadConfig();
-  const lifetime = asked === undefined ? Math.min(30 * 86_400, config.auth.maxTokenTtlSeconds) : parseDurationSeconds(asked);
+  const lifetime = asked === undefined ? defaultTokenLifetime(config.auth.maxTokenTtlSeconds) : parseDurationSeconds(asked);
   if (lifetime === null) fail(`${flag} must be a positive duration: a number of seconds, or with a unit as in 45s, 90m, 12h, 30d, 2w (got "${asked}")`);
   if (lifetime > config.auth.maxTokenTtlSeconds) {
     fail(`${flag} ${asked} is longer than the ${config.auth.maxTokenTtlSeconds} s the server accepts (AUTH_MAX_TOKEN_TTL): the token would be refused`);

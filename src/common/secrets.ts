@@ -26,7 +26,7 @@ export class SecretKeyError extends Error {}
 
 /**
  * AES-256-GCM for secrets the server must read back (registry tokens, Reservoir and S3 secret
- * keys, key pair secrets). A sealed value is `v2:<key id>:<base64url(iv | tag | ciphertext)>`;
+ * keys; key pair secrets have their own box, keypair/secret-box.ts). A sealed value is `v2:<key id>:<base64url(iv | tag | ciphertext)>`;
  * `purpose` (the table and column) is bound as associated data, so a value copied to another
  * column does not open. The first key seals; the others only open, until every value is
  * re-sealed with the first (at start-up): that is key rotation.
@@ -109,10 +109,13 @@ export function openSecret(sealed: string | null, purpose: string): string | nul
   return sealed == null ? null : secretKeyring().open(sealed, purpose);
 }
 
-/** A TypeORM column transformer: plaintext in the entity, sealed in the row. */
+/**
+ * A TypeORM column transformer: plaintext in the entity, sealed in the row. The entity only ever
+ * holds plaintext, so everything is sealed, a client's secret that happens to start "v2:" too.
+ */
 export function sealedColumn(purpose: string) {
   return {
-    to: (value: string | null | undefined) => (value == null ? value : SecretKeyring.isSealed(value) ? value : sealSecret(value, purpose)),
+    to: (value: string | null | undefined) => (value == null ? value : sealSecret(value, purpose)),
     from: (value: string | null) => openSecret(value, purpose),
   };
 }

@@ -197,13 +197,14 @@ export interface ConfiguredSecretKey {
 /** `id:base64 of 32 bytes` or `auth`, comma-separated, the current key first. */
 function secretKeysProblem(text: string): string | null {
   const ids = new Set<string>();
-  for (const entry of text.split(",").map((e) => e.trim())) {
+  for (const [index, entry] of text.split(",").map((e) => e.trim()).entries()) {
+    // An entry without "id:" may be a bare key: it is named by its position, never printed.
+    if (entry !== "auth" && !entry.includes(":")) return `entry ${index + 1} has no key id: entries are id:base64-key or auth`;
     const [id, key] = entry === "auth" ? ["auth", null] : entry.split(/:(.*)/s);
-    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id ?? "")) return `"${entry.split(":")[0]}" is not a key id (letters, digits, - and _, at most 32): entries are id:base64-key or auth`;
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) return `entry ${index + 1}: "${id}" is not a key id (letters, digits, - and _, at most 32): entries are id:base64-key or auth`;
     if (ids.has(id)) return `key id "${id}" is listed twice`;
     ids.add(id);
-    if (key !== null && Buffer.from(key ?? "", "base64").length !== 32) return `key "${id}" must be 32 bytes, base64-encoded (openssl rand -base64 32)`;
-    if (key === null && id !== "auth") return `key "${id}" has no key: write id:base64-key`;
+    if (key !== null && Buffer.from(key, "base64").length !== 32) return `key "${id}" must be 32 bytes, base64-encoded (openssl rand -base64 32)`;
   }
   return null;
 }

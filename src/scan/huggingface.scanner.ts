@@ -121,12 +121,19 @@ export class HuggingFaceScanner {
     for (const { artifact, revisions } of results) {
       for (const { revision, commit } of revisions) {
         const label = `${artifact.name}@${revision.version}`;
-        this.queue.enqueue(label, () => withDeadline(this.detailTimeoutMs, `Reading the details of ${label}`, async (deadline) => {
-          // Past the deadline too: what was read, or why not, is written when the read gives up.
-          const details = await this.readDetails(client, artifact.name, commit, deadline);
-          // Committed with other jobs' details; the fetch slot goes to the next job meanwhile.
-          this.queue.track(label, this.writer.write(revision.id, details));
-        }));
+        this.queue.enqueue(label, () => {
+          let written!: Promise<unknown>;
+          const read = withDeadline(this.detailTimeoutMs, `Reading the details of ${label}`, (deadline) => {
+            // Past the deadline too: what was read, or why not, is written when the read gives up.
+            const details = this.readDetails(client, artifact.name, commit, deadline);
+            // A read that fails is reported once, by the job.
+            written = details.then((d) => this.writer.write(revision.id, d), () => undefined);
+            return details.then(() => undefined);
+          });
+          // Tracked now, not when the read ends: a deadline frees the fetch slot before the write, and idle() must still wait for it.
+          this.queue.track(label, written);
+          return read;
+        });
       }
     }
     return results.map((r) => r.artifact);

@@ -240,10 +240,12 @@ export class OperationChecks {
     this.documents.add(document);
   }
 
-  cost(document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown>, compute: () => number): number {
+  cost(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>, compute: () => number): number {
+    const key = costKey(operation, variables);
+    // A key of a few KB is a client's large input: costed each time rather than kept.
+    if (key === undefined) return compute();
     let known = this.costs.get(document);
     if (!known) this.costs.set(document, (known = new Map()));
-    const key = `${operationName ?? ""}\n${JSON.stringify(variables)}`;
     const cached = known.get(key);
     if (cached !== undefined) return cached;
     const cost = compute();
@@ -252,8 +254,25 @@ export class OperationChecks {
     known.set(key, cost);
     return cost;
   }
+
+  /** How many costs are kept for a document (for tests). */
+  cachedCosts(document: DocumentNode): number {
+    return this.costs.get(document)?.size ?? 0;
+  }
 }
 
+/**
+ * A cost depends only on the operation and the values of the variables it declares: anything
+ * else a client sends is left out of the key. undefined when the key would be too large to keep.
+ */
+function costKey(operation: OperationDefinitionNode, variables: Record<string, unknown>): string | undefined {
+  const declared = (operation.variableDefinitions ?? []).map((d) => d.variable.name.value);
+  const values = declared.map((name) => (name in variables ? (variables[name] ?? null) : "\u0000absent"));
+  const key = `${operation.name?.value ?? ""}\n${declared.length ? JSON.stringify(values) : ""}`;
+  return key.length > MAX_COST_KEY_CHARS ? undefined : key;
+}
+
+const MAX_COST_KEY_CHARS = 4096;
 const COSTS_PER_DOCUMENT = 256;
 
 /** Everything checked once the operation is known and valid, before it runs: inputs, variables, representations, cost. */
@@ -273,7 +292,7 @@ export function checkOperation(
   const coerced = coerceVariables(schema, operation, variables);
   checkRepresentations(schema, document, operation, coerced);
   const compute = () => costOf(schema, document, variables, limits, operation.name?.value);
-  const cost = seen ? seen.cost(document, operation.name?.value, variables, compute) : compute();
+  const cost = seen ? seen.cost(document, operation, variables, compute) : compute();
   if (cost > limits.maxCost) {
     throw badInput(`Query cost ${cost} exceeds the limit of ${limits.maxCost} nodes; ask for fewer rows`, { cost, maxCost: limits.maxCost });
   }

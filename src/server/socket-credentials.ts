@@ -40,6 +40,8 @@ export class SocketCredentials {
   }
 
   watch(socket: WebSocket, credential: Credential): void {
+    // A socket that closed while its credential was looked up has had its "close": nothing would remove the entry.
+    if (socket.readyState !== socket.OPEN) return;
     const entry: Watched = { socket, credential, cancel: () => {} };
     let watched = this.bySubject.get(credential.subject);
     if (!watched) this.bySubject.set(credential.subject, (watched = new Set()));
@@ -50,6 +52,13 @@ export class SocketCredentials {
       if (watched.size === 0 && this.bySubject.get(credential.subject) === watched) this.bySubject.delete(credential.subject);
     });
     entry.cancel = this.clock.at(credential.expiresAt * 1000, () => close(socket, "Token expired"));
+  }
+
+  /** How many sockets are watched (for tests). */
+  watching(): number {
+    let count = 0;
+    for (const watched of this.bySubject.values()) count += watched.size;
+    return count;
   }
 
   /** Closes the socket with 4401 and `reason`. */

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import jwt from "jsonwebtoken";
+import { authDerivedKey } from "../../src/common/secrets";
 import { ensureBuilt, scriptArgs } from "../support/built";
 import { GraphQLClient, startTestKit } from "../support/testkit";
 
@@ -59,6 +60,12 @@ describe("npm run token", () => {
     expect({ role: claims.role, sub: claims.sub, lifetime: claims.exp! - claims.iat! }).toEqual(expected);
     expect(claims.iat).toBeGreaterThanOrEqual(before);
     expect(claims.iat).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+  });
+
+  it("--secrets-key prints the key auth of SECRETS_ENCRYPTION_KEYS written out, for the secret configured", async () => {
+    const run = await token(["--secrets-key"]);
+    expect(run).toEqual({ code: 0, stdout: `auth:${authDerivedKey(secret).key.toString("base64")}\n`, stderr: "" });
+    expect((await token(["--secrets-key"], { AUTH_JWT_SECRET: randomBytes(32).toString("hex") })).stdout).not.toBe(run.stdout);
   });
 
   it("prints tokens a server with the same secret accepts, with the role they name", async () => {

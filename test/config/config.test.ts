@@ -68,7 +68,17 @@ describe("configuration", () => {
     expect(loadConfig({ SECRETS_ENCRYPTION_KEYS: `k1:${k1.toString("base64")}, auth` }).secretKeys).toEqual([{ id: "k1", key: k1 }, { id: "auth", key: null }]);
     expect(problemsOf({ SECRETS_ENCRYPTION_KEYS: "k1:c2hvcnQ=" })).toEqual(['SECRETS_ENCRYPTION_KEYS: key "k1" must be 32 bytes, base64-encoded (openssl rand -base64 32)']);
     expect(problemsOf({ SECRETS_ENCRYPTION_KEYS: "auth,auth" })).toEqual(['SECRETS_ENCRYPTION_KEYS: key id "auth" is listed twice']);
-    expect(problemsOf({ SECRETS_ENCRYPTION_KEYS: "bad id:x" })[0]).toMatch(/^SECRETS_ENCRYPTION_KEYS: "bad id" is not a key id/);
+    expect(problemsOf({ SECRETS_ENCRYPTION_KEYS: "bad id:x" })[0]).toMatch(/^SECRETS_ENCRYPTION_KEYS: entry 1: "bad id" is not a key id/);
+  });
+
+  it("names a SECRETS_ENCRYPTION_KEYS entry without an id by its position, never printing the key", () => {
+    const bare = Buffer.alloc(32, 7).toString("base64");
+    const hex = Buffer.alloc(16, 9).toString("hex");
+    for (const key of [bare, hex]) {
+      const problems = problemsOf({ SECRETS_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString("base64")},${key}` });
+      expect(problems).toEqual(["SECRETS_ENCRYPTION_KEYS: entry 2 has no key id: entries are id:base64-key or auth"]);
+      expect(problems.join("\n")).not.toContain(key);
+    }
   });
 
   it("uses S3 storage when the endpoint and keys are set, with region and bucket defaults", () => {

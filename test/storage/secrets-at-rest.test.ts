@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { SealSecrets1795810000000 } from "../../src/db/migrations/1795810000000-SealSecrets";
 import { decodeGlobalId } from "../../src/common/relay";
+import { authDerivedKey } from "../../src/common/secrets";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { uniqueName } from "../support/seed";
 import { startTestKit, type TestKit } from "../support/testkit";
@@ -102,6 +103,16 @@ describe("secrets at rest", () => {
     });
   });
 
+  it("keeps opening them after AUTH_JWT_SECRET changes, with the previous key auth written out (npm run token -- --secrets-key)", async () => {
+    const previous = `auth:${authDerivedKey(authSecret).key.toString("base64")}`;
+    await withKit({ AUTH_JWT_SECRET: randomBytes(32).toString("hex"), SECRETS_ENCRYPTION_KEYS: previous }, async (kit) => {
+      for (const value of await storedValues(kit)) expect(value).toMatch(/^v2:auth:/);
+      expect(await openedValues(kit)).toEqual(PLAINTEXT);
+    });
+    // Without it, the key auth follows the new secret and does not open them.
+    await expect(withKit({ AUTH_JWT_SECRET: randomBytes(32).toString("hex") }, async () => undefined)).rejects.toThrow(/does not open with key "auth"/);
+  });
+
   it("re-seals with the current key at start-up while the previous key is still listed (rotation)", async () => {
     await withKit({ SECRETS_ENCRYPTION_KEYS: `${k2},auth` }, async (kit) => {
       for (const value of await storedValues(kit)) expect(value).toMatch(/^v2:k2:/);
@@ -118,5 +129,24 @@ describe("secrets at rest", () => {
     ["with another key under the same id", () => key("k2"), /does not open with key "k2": the key is not the one it was sealed with/],
   ])("refuses to start %s, naming the key", async (_what, keys, message) => {
     await expect(withKit({ SECRETS_ENCRYPTION_KEYS: keys() }, async () => undefined)).rejects.toThrow(message);
+  });
+
+  it("seals an S3 secret key that itself starts with v2:, masks it, and starts again over it", async () => {
+    const env = { SECRETS_ENCRYPTION_KEYS: k2 };
+    const secret = "v2:x:y";
+    const id = await withKit(env, async (kit) => {
+      const created = await kit.as("superadmin").ok(`mutation($i: CreateObjectStorageInput!) { createObjectStorage(input: $i) { objectStorage { id secretKey } } }`,
+        { i: { name: uniqueName("s3"), host: "127.0.0.1:9", accessKey: "ak", secretKey: secret, endpoint: "http://127.0.0.1:9", region: "us-east-1" } });
+      expect(created.createObjectStorage.objectStorage.secretKey).toBe("****");
+      return decodeGlobalId(created.createObjectStorage.objectStorage.id)!.id;
+    });
+    await withKit(env, async (kit) => {
+      const [row] = await kit.ds.query(`SELECT secret_key AS v FROM object_storages WHERE id = $1`, [id]);
+      expect(row.v).toMatch(/^v2:k2:[A-Za-z0-9_-]+$/);
+      expect((await kit.booted.services.storages.findObjectStorage(id))!.secretKey).toBe(secret);
+      const read = await kit.as("superadmin").ok(`{ objectStorages { edges { node { id secretKey } } } }`);
+      const node = read.objectStorages.edges.map((e: { node: { id: string; secretKey: string } }) => e.node).find((n: { id: string }) => decodeGlobalId(n.id)!.id === id);
+      expect(node.secretKey).toBe("****");
+    });
   });
 });

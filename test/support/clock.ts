@@ -13,6 +13,11 @@ export class ManualClock implements Clock {
     this.current = start;
   }
 
+  /** Timers not yet run or cancelled. */
+  get pending(): number {
+    return this.timers.size;
+  }
+
   now(): number {
     return this.current;
   }

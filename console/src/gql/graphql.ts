@@ -216,10 +216,12 @@ export type ImportProgressSubscriptionVariables = Exact<{
 
 export type ImportProgressSubscription = { artifactImportProgressUpdated: { artifactRevisionId: string, status: ArtifactStatus, progress: number, importProgress: { totalFiles: number, completedFiles: number, totalBytes: string, downloadedBytes: string, bytesPerSecond: number | null, startedAt: string | null, updatedAt: string | null } } };
 
-export type RegistriesQueryVariables = Exact<{ [key: string]: never; }>;
+export type RegistriesQueryVariables = Exact<{
+  admin: boolean;
+}>;
 
 
-export type RegistriesQuery = { huggingfaceRegistries: { edges: Array<{ node: { id: string, name: string, url: string, token: string | null } }> } | null, reservoirRegistries: { edges: Array<{ node: { id: string, name: string, endpoint: string, accessKey: string, apiVersion: string } }> } | null };
+export type RegistriesQuery = { huggingfaceRegistries: { edges: Array<{ node: { id: string, name: string, url: string, token: string | null } }> } | null, reservoirRegistries: { edges: Array<{ node: { id: string, name: string, endpoint: string, accessKey?: string, apiVersion: string } }> } | null };
 
 export type CreateHuggingFaceRegistryMutationVariables = Exact<{
   input: CreateHuggingFaceRegistryInput;
@@ -667,7 +669,7 @@ export const ImportProgressDocument = new TypedDocumentString(`
   updatedAt
 }`) as unknown as TypedDocumentString<ImportProgressSubscription, ImportProgressSubscriptionVariables>;
 export const RegistriesDocument = new TypedDocumentString(`
-    query Registries {
+    query Registries($admin: Boolean!) {
   huggingfaceRegistries(first: 100) {
     edges {
       node {
@@ -684,7 +686,7 @@ export const RegistriesDocument = new TypedDocumentString(`
         id
         name
         endpoint
-        accessKey
+        accessKey @include(if: $admin)
         apiVersion
       }
     }

@@ -84,6 +84,8 @@ export function capabilities(role: Role | null) {
     /** import, cancel, cleanup, approve, reject */
     manageImports: admin,
     seeDeleted: admin,
+    /** Reservoir access keys */
+    seeRegistryKeys: admin,
   };
 }
 

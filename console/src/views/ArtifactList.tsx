@@ -95,7 +95,8 @@ export function ArtifactList({ route }: { route: Route }) {
     revisions: REVISIONS_PER_ARTIFACT,
   };
   const list = useQuery(ArtifactListDocument, variables);
-  const registries = useQuery(RegistriesDocument, {});
+  // Only the names are wanted here, whatever the role.
+  const registries = useQuery(RegistriesDocument, { admin: false });
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const action = useAction();
 

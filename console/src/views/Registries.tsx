@@ -38,7 +38,7 @@ function Field({ id, label, help, children }: { id: string; label: string; help?
 
 export function Registries() {
   const { can } = useSession();
-  const registries = useQuery(RegistriesDocument, {});
+  const registries = useQuery(RegistriesDocument, { admin: can.seeRegistryKeys });
   const huggingface = registries.data?.huggingfaceRegistries?.edges.map((e) => e.node) ?? [];
   const reservoir = registries.data?.reservoirRegistries?.edges.map((e) => e.node) ?? [];
   const [editing, setEditing] = useState<string | null>(null);
@@ -82,7 +82,7 @@ export function Registries() {
             <tr>
               <th scope="col">Name</th>
               <th scope="col">Endpoint</th>
-              <th scope="col">Access key</th>
+              {can.seeRegistryKeys ? <th scope="col">Access key</th> : null}
               <th scope="col">Secret key</th>
               <th scope="col">API version</th>
               {can.manageRegistries ? <th scope="col"><span className="visually-hidden">Actions</span></th> : null}
@@ -219,12 +219,12 @@ function ReservoirRow({ registry, ...row }: RowProps<Reservoir>) {
     <RegistryRow
       {...row}
       name={registry.name}
-      columns={6}
+      columns={registry.accessKey != null ? 6 : 5}
       cells={
         <>
           <td data-label="Name">{registry.name}</td>
           <td data-label="Endpoint" className="path">{registry.endpoint}</td>
-          <td data-label="Access key"><code>{registry.accessKey}</code></td>
+          {registry.accessKey != null ? <td data-label="Access key"><code>{registry.accessKey}</code></td> : null}
           <td data-label="Secret key">set</td>
           <td data-label="API version">{registry.apiVersion}</td>
         </>
