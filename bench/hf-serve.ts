@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { toHfToken } from "../src/auth/hf-token";
 import { createTestDatabase, type TestDatabase } from "../test/support/database";
+import { stopEmbeddedTestDatabase, useEmbeddedTestDatabase } from "../test/support/global-setup";
 import { bothInTurn, gql, intSetting, median, MiB, RssProbe, sleep, startServer, startService, type Server, type Service } from "./harness";
 import type { HubService } from "./services";
 
@@ -163,6 +164,8 @@ async function main(): Promise<void> {
     const tree = (await (await fetch(`${hub.info.url}/api/models/${REPO}/tree/main`)).json()) as Array<{ path: string; lfs?: { oid: string } }>;
     const expectedSha = tree.find((e) => e.path === FILE)!.lfs!.oid;
 
+    // TEST_DATABASE_URL, or an embedded PostgreSQL for the run (as every benchmark does).
+    await useEmbeddedTestDatabase();
     db = await createTestDatabase("ar_bench");
     server = await startServer(env(db, hub.info), [], logFile);
     process.stderr.write(`importing ${REPO} into filesystem storage (server log: ${logFile})\n`);
@@ -193,6 +196,7 @@ async function main(): Promise<void> {
     await server?.stop().catch(() => undefined);
     await hub?.stop().catch(() => undefined);
     await db?.drop().catch(() => undefined);
+    await stopEmbeddedTestDatabase().catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
 }
