@@ -4,13 +4,13 @@ import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { parse, print, separateOperations } from "graphql";
 import { createDataSource } from "../src/db/data-source";
 import { createTestDatabase, type TestDatabase } from "../test/support/database";
 import { stopEmbeddedTestDatabase, useEmbeddedTestDatabase } from "../test/support/global-setup";
 import { Seed } from "../test/support/seed";
 import { cpuSeconds } from "./proc";
-import { DIST, intSetting, RssProbe, sleep, startServer, type Server } from "./harness";
+import { DIST, intSetting, percentile, RssProbe, sleep, startServer } from "./harness";
+import { listPageClient, listQuery } from "./list-page";
 
 /*
  * `npm run bench:api`: what one web UI list page (ReservoirPageQuery, BENCH_PAGE_SIZE rows of
@@ -62,21 +62,9 @@ function settings(env = process.env): Settings {
   };
 }
 
-function percentile(values: number[], p: number): number {
-  if (!values.length) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 const REPO = path.resolve(DIST, "..");
 
-/** ReservoirPageQuery with only the fragments it uses, as the web UI sends it. */
-function listQuery(): string {
-  const file = path.join(REPO, "test", "compat", "webui-operations.graphql");
-  const operation = separateOperations(parse(readFileSync(file, "utf8"))).ReservoirPageQuery;
-  if (!operation) throw new Error(`${file} has no ReservoirPageQuery`);
-  return print(operation);
-}
 
 interface Variant {
   name: string;
@@ -125,30 +113,6 @@ interface Measurement {
   statementsPerRequest: number;
 }
 
-function client(server: Server, query: string, s: Settings) {
-  const pages = Math.max(1, Math.ceil(s.artifacts / s.pageSize));
-  let request = 0;
-  return async (): Promise<{ ms: number; error?: string }> => {
-    const offset = (request++ % pages) * s.pageSize;
-    const variables = { order: [{ field: "NAME", direction: "ASC" }], limit: s.pageSize, offset, filter: null };
-    const started = performance.now();
-    try {
-      const res = await fetch(`${server.url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${server.token}` },
-        body: JSON.stringify({ query, variables, operationName: "ReservoirPageQuery" }),
-      });
-      const body = (await res.json()) as { data?: { artifacts?: { edges: unknown[] } }; errors?: unknown[] };
-      const ms = performance.now() - started;
-      if (res.status !== 200 || body.errors?.length || body.data?.artifacts?.edges.length !== Math.min(s.pageSize, s.artifacts - offset)) {
-        return { ms, error: `${res.status} ${JSON.stringify(body.errors ?? body).slice(0, 500)}` };
-      }
-      return { ms };
-    } catch (error) {
-      return { ms: performance.now() - started, error: String(error) };
-    }
-  };
-}
 
 async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
@@ -162,7 +126,7 @@ async function measure(variant: Variant, db: TestDatabase, s: Settings, query: s
   const nodeArgs = [...variant.startArgs, ...s.nodeArgs, ...(s.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${path.join(profDir, `${variant.name.split(" ")[0]}-${round}`)}`] : [])];
   let server = await startServer(env, nodeArgs, logFile, variant.main);
   try {
-    const send = client(server, query, s);
+    const send = listPageClient(server, query, { artifacts: s.artifacts, pageSize: s.pageSize });
     // Warm-up, unmeasured: connections, the JIT, the database's caches.
     for (let i = 0; i < 5; i++) await Promise.all(Array.from({ length: s.concurrency }, () => send()));
 
@@ -193,7 +157,7 @@ async function measure(variant: Variant, db: TestDatabase, s: Settings, query: s
     // The statement count, from a server that logs each statement.
     const countLog = logFile.replace(/\.log$/, "-sql.log");
     server = await startServer({ ...env, LOG_LEVEL: "debug" }, [...variant.startArgs, ...s.nodeArgs], countLog, variant.main);
-    const count = client(server, query, s);
+    const count = listPageClient(server, query, { artifacts: s.artifacts, pageSize: s.pageSize });
     await count();
     await sleep(500);
     const before = (await readFile(countLog, "utf8")).length;

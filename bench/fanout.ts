@@ -14,7 +14,7 @@ import type { FakeFile } from "../test/support/fake-hub";
 import type { Receipts, SubscribersJob } from "./fanout-subscribers";
 import { cpuSeconds } from "./proc";
 import type { HubService } from "./services";
-import { DIST, exited, gql, intSetting, MiB, sleep, startServer, startService, type Server, type Service } from "./harness";
+import { DIST, exited, gql, intSetting, MiB, percentile, sleep, startServer, startService, type Server, type Service } from "./harness";
 
 /*
  * `npm run bench:fanout`: BENCH_SUBSCRIBERS graphql-ws subscribers (1000) on one revision while
@@ -74,11 +74,6 @@ function settings(env = process.env): Settings {
 
 const wallMs = () => performance.timeOrigin + performance.now();
 
-/** The p-th percentile (0–100) by the nearest-rank method; NaN when there are none. */
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 const ms = (value: number) => (Number.isNaN(value) ? "?" : value.toFixed(1));
 

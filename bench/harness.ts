@@ -176,6 +176,13 @@ export async function gql<T = any>(server: Server, query: string, variables: Rec
 }
 
 
+/** The p-th percentile (0–100) of the values, by the nearest-rank method; NaN when there are none. */
+export function percentile(values: number[], p: number): number {
+  if (!values.length) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

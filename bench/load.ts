@@ -1,9 +1,7 @@
-import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { parse, print, separateOperations } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import { createLogger } from "../src/common/logger";
@@ -14,7 +12,8 @@ import { createTestDatabase, type TestDatabase } from "../test/support/database"
 import { stopEmbeddedTestDatabase, useEmbeddedTestDatabase } from "../test/support/global-setup";
 import { Seed } from "../test/support/seed";
 import { cpuSeconds } from "./proc";
-import { DIST, intSetting, RssProbe, sleep, startServer, type Server } from "./harness";
+import { intSetting, percentile, RssProbe, sleep, startServer, type Server } from "./harness";
+import { listPageClient, listQuery } from "./list-page";
 
 /*
  * `npm run bench:load`: the built server under many clients, in two phases.
@@ -59,22 +58,9 @@ function settings(env = process.env): Settings {
   };
 }
 
-/** The p-th percentile (0–100) of the values, by the nearest-rank method; NaN when there are none. */
-function percentile(values: number[], p: number): number {
-  if (!values.length) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 const ms = (value: number) => (Number.isNaN(value) ? "?" : value.toFixed(1));
 
-/** ReservoirPageQuery with only the fragments it uses, as the web UI sends it. */
-function listQuery(): string {
-  const file = path.join(DIST, "..", "test", "compat", "webui-operations.graphql");
-  const operation = separateOperations(parse(readFileSync(file, "utf8"))).ReservoirPageQuery;
-  if (!operation) throw new Error(`${file} has no ReservoirPageQuery`);
-  return print(operation);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Phase 1: the list query
@@ -91,30 +77,16 @@ interface ListResult {
 
 async function listPhase(server: Server, s: Settings): Promise<ListResult> {
   const query = listQuery();
-  const pages = Math.max(1, Math.ceil(s.artifacts / s.pageSize));
+  const client = listPageClient(server, query, { artifacts: s.artifacts, pageSize: s.pageSize });
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
-  let request = 0;
   const send = async () => {
-    const offset = ((request++ % pages) * s.pageSize);
-    const variables = { order: [{ field: "NAME", direction: "ASC" }], limit: s.pageSize, offset, filter: null };
-    const started = performance.now();
-    try {
-      const res = await fetch(`${server.url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${server.token}` },
-        body: JSON.stringify({ query, variables, operationName: "ReservoirPageQuery" }),
-      });
-      const body = (await res.json()) as { data?: { artifacts?: { edges: unknown[] } }; errors?: unknown[] };
-      latencies.push(performance.now() - started);
-      if (res.status !== 200 || body.errors?.length || !body.data?.artifacts) {
-        errors++;
-        firstError ??= `${res.status} ${JSON.stringify(body.errors ?? body).slice(0, 500)}`;
-      }
-    } catch (error) {
+    const result = await client();
+    latencies.push(result.ms);
+    if (result.error) {
       errors++;
-      firstError ??= String(error);
+      firstError ??= result.error;
     }
   };
   // A short warm-up, unmeasured: connections, the JIT, the database's caches.
