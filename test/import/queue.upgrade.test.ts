@@ -102,8 +102,10 @@ describe("an upgrade from pg-boss 10", () => {
     boss10 = null;
     // The previous version's process exits, and its sessions end with it (pg-boss 10's stop may
     // leave a poller's session open a while on a busy machine).
-    await query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [APPLICATION_NAME]);
-    await waitFor("the previous version's sessions to close", async () => (await query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1`, [APPLICATION_NAME])).length === 0);
+    // Only this test's database: other test files' servers share the PostgreSQL server and the application name.
+    const theirs = `application_name = $1 AND datname = current_database()`;
+    await query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${theirs}`, [APPLICATION_NAME]);
+    await waitFor("the previous version's sessions to close", async () => (await query(`SELECT 1 FROM pg_stat_activity WHERE ${theirs}`, [APPLICATION_NAME])).length === 0);
 
     const kit = await startTestKit({ HF_ENDPOINT: hub.url, ...FAST_IMPORTS }, { database: db });
     kits.push(kit);
