@@ -110,7 +110,10 @@ describe("an upgrade from pg-boss 10", () => {
     const kit = await startTestKit({ HF_ENDPOINT: hub.url, ...FAST_IMPORTS }, { database: db });
     kits.push(kit);
     for (const job of Object.values(jobs)) expect((await waitForStatus(kit, job.revisionId, ["AVAILABLE", "FAILED"], 30_000)).status).toBe("AVAILABLE");
-    const rows = await kit.ds.query(`SELECT id, state, retry_count FROM pgboss.job WHERE name = $1 ORDER BY created_on`, [QUEUE]);
+    // A job is marked completed just after its revision's last status commits.
+    const jobRows = () => kit.ds.query(`SELECT id, state, retry_count FROM pgboss.job WHERE name = $1 ORDER BY created_on`, [QUEUE]);
+    await waitFor("the jobs to be marked finished", async () => (await jobRows()).every((row: { state: string }) => !["created", "retry", "active"].includes(row.state)));
+    const rows = await jobRows();
     // The jobs that ran are the ones the previous version enqueued, carried over rather than replaced;
     // attempts count on from where they were: the retried and the orphaned job ran a second time.
     expect(rows).toEqual([
