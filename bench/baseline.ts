@@ -5,7 +5,7 @@ import { FilesystemStorageAdapter } from "../src/storage/fs.adapter";
 import { createS3Adapter } from "../src/storage/storage-manager";
 import type { StorageAdapter } from "../src/storage/storage.port";
 import { createHubClient } from "../src/upstream/huggingface/hub.client";
-import { threadCpu, threadCpuSince } from "./proc";
+import { transferMeter } from "./proc";
 
 /*
  * The benchmark's baseline, in its own process so its CPU and memory are measured apart from the
@@ -33,9 +33,7 @@ async function main(): Promise<void> {
       })(job.storage);
   const hub = createHubClient({ endpoint: job.hubUrl, timeoutMs: 60_000 });
   const limit = pLimit(job.concurrency);
-  const started = process.hrtime.bigint();
-  const cpuAtStart = process.cpuUsage();
-  const threadsAtStart = await threadCpu("self");
+  const report = await transferMeter();
   let bytes = 0;
   await Promise.all(job.files.map((file) => limit(async () => {
     const download = await hub.download(job.repo, job.commit, file.path);
@@ -43,10 +41,7 @@ async function main(): Promise<void> {
     const put = await adapter.put(`baseline/${file.path}`, download.body, { size: file.size, syncFolder: false });
     bytes += put.size;
   })));
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const cpu = process.cpuUsage(cpuAtStart);
-  const threads = threadCpuSince(threadsAtStart, await threadCpu("self"));
-  process.stdout.write(`${JSON.stringify({ bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, threadCpu: threads })}\n`);
+  await report(bytes);
 }
 
 main().catch((error) => {

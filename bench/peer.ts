@@ -8,7 +8,7 @@ import { downloadFile } from "@huggingface/hub";
 import pLimit from "p-limit";
 import { createS3Adapter } from "../src/storage/storage-manager";
 import type { BaselineJob } from "./baseline";
-import { threadCpu, threadCpuSince } from "./proc";
+import { transferMeter } from "./proc";
 
 /*
  * The benchmark's peer, in its own process: what people use instead of the registry's import,
@@ -29,9 +29,7 @@ async function main(): Promise<void> {
       })(job.storage)
     : null;
   const limit = pLimit(job.concurrency);
-  const started = process.hrtime.bigint();
-  const cpuAtStart = process.cpuUsage();
-  const threadsAtStart = await threadCpu("self");
+  const report = await transferMeter();
   let bytes = 0;
   await Promise.all(job.files.map((file) => limit(async () => {
     const blob = await downloadFile({ repo: job.repo, path: file.path, revision: job.commit, hubUrl: job.hubUrl, xet: false });
@@ -49,10 +47,7 @@ async function main(): Promise<void> {
       bytes += out.bytesWritten;
     }
   })));
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const cpu = process.cpuUsage(cpuAtStart);
-  const threads = threadCpuSince(threadsAtStart, await threadCpu("self"));
-  process.stdout.write(`${JSON.stringify({ bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, threadCpu: threads })}\n`);
+  await report(bytes);
 }
 
 main().catch((error) => {

@@ -56,3 +56,19 @@ export function formatThreadCpu(used: Record<string, number> | undefined): strin
     .map(([kind, seconds]) => `${kind} ${seconds.toFixed(1)}`)
     .join(", ");
 }
+
+/**
+ * Times and costs a transfer of this process (the baseline's, the peer's): call at its start; the
+ * returned function prints, on stdout, the line the benchmark reads for the bytes moved.
+ */
+export async function transferMeter(): Promise<(bytes: number) => Promise<void>> {
+  const started = process.hrtime.bigint();
+  const cpuAtStart = process.cpuUsage();
+  const threadsAtStart = await threadCpu("self");
+  return async (bytes) => {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = process.cpuUsage(cpuAtStart);
+    const threads = threadCpuSince(threadsAtStart, await threadCpu("self"));
+    process.stdout.write(`${JSON.stringify({ bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, threadCpu: threads })}\n`);
+  };
+}
