@@ -434,6 +434,7 @@ const UPLOAD_RECEIPT = "upload:";
  * files made the deletes half of S3's work when a revision's files were published).
  */
 class S3Staging extends ScratchStaging {
+  readonly publishOnArrival = true;
   /** Paths whose scratch copy this area published: no longer staged, deleted by clear(). */
   private readonly published = new Set<string>();
 

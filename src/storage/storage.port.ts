@@ -128,6 +128,13 @@ export interface StagingArea {
    * did nothing, and the caller publishes the files one by one.
    */
   publishAll?(staged: readonly StagedFile[]): Promise<boolean>;
+  /**
+   * Publishing each file as soon as it is staged costs the store less than publishing them all
+   * at the end: completing an S3 upload can take the store as long as writing it (s3rver
+   * rewrites the parts), which then overlaps the other transfers. An import does so only where
+   * nothing of the revision is served from the final prefix.
+   */
+  readonly publishOnArrival?: boolean;
   /** Drops everything staged in this area (and staged copies left by publish), whoever wrote it and whether or not its receipt was kept; published objects stay. */
   clear(): Promise<void>;
   /**
