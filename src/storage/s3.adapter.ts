@@ -5,6 +5,7 @@ import {
   checkPresignOptions,
   normalizeKey,
   normalizePrefix,
+  PLACED_RECEIPT,
   StorageKeyError,
   StorageNotFoundError,
   StorageRangeError,
@@ -434,7 +435,6 @@ const UPLOAD_RECEIPT = "upload:";
  * files made the deletes half of S3's work when a revision's files were published).
  */
 class S3Staging extends ScratchStaging {
-  readonly publishOnArrival = true;
   /** Paths whose scratch copy this area published: no longer staged, deleted by clear(). */
   private readonly published = new Set<string>();
 
@@ -447,6 +447,12 @@ class S3Staging extends ScratchStaging {
     const { size, uploadId } = await this.s3.write(body, opts, target);
     this.published.delete(path);
     return { size, receipt: uploadId ? UPLOAD_RECEIPT + uploadId : SCRATCH_RECEIPT };
+  }
+
+  /** A body of one part goes up in one PUT, a longer one as a multipart upload completed at once: both only after the body has ended. */
+  async putFinal(path: string, body: Readable, opts: PutOptions = {}): Promise<StagedObject> {
+    const { size } = await this.s3.write(body, opts, { key: normalizeKey(this.finalKey(path)) });
+    return { size, receipt: PLACED_RECEIPT };
   }
 
   override async holds(path: string, receipt: string, size: number): Promise<boolean> {

@@ -80,7 +80,7 @@ export async function claimFolder(q: Queryable, revisionId: string, artifactName
 /**
  * Whether the revision's rows name stored files. Then its folder serves them (or a cancel gives
  * them back), so its import publishes nothing there before PULLED; otherwise it may publish each
- * file as it arrives (`StagingArea.publishOnArrival`), and a cancel or failure while PULLING
+ * file as it arrives (`StagingArea.putFinal`), and a cancel or failure while PULLING
  * removes the folder.
  */
 export async function namesStoredFiles(q: Queryable, revisionId: string): Promise<boolean> {

@@ -106,7 +106,7 @@ interface WorkingFile {
   upstreamOid: string | null;
   stagedSha256: string | null;
   stagedReceipt: string | null;
-  /** Published while PULLING (`StagingArea.publishOnArrival`). */
+  /** Stored at its final key while PULLING (`StagingArea.putFinal`). */
   placed: boolean;
 }
 
@@ -235,8 +235,7 @@ class ImportRun {
     let failure: FileImportError | null = null;
     let notesFailed = false;
     const limit = pLimit(this.deps.fileConcurrency);
-    const publishing = pLimit(STORAGE_CONCURRENCY);
-    // A file published on arrival is noted staged and placed at once, after the publication.
+    // A file stored at its final key on arrival is noted staged and placed at once.
     const verified = new WriteBehind<{ path: string; sha256: string; receipt: string; placed: boolean }>((notes) => this.deps.ds.query(
       `UPDATE artifact_import_files AS i SET staged_sha256 = n.sha256, staged_receipt = n.receipt, sha256 = COALESCE(i.sha256, n.sha256), placed = n.placed
          FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[]) AS n(path, sha256, receipt, placed)
@@ -255,7 +254,7 @@ class ImportRun {
         const staged = await limit(() => signal.aborted ? null : transferFile(
           {
             source: prepared.source,
-            staging: this.staging!,
+            staging: this.publishOnArrival ? { put: (path, body, opts) => this.staging!.putFinal!(path, body, opts) } : this.staging!,
             signal,
             onBytes: (bytes) => this.tracker.add(bytes),
             onReceived: (bytes) => this.observed.received(bytes),
@@ -269,15 +268,7 @@ class ImportRun {
           resume.get(file.path),
         ));
         if (!staged) return;
-        const { sha256, receipt } = staged;
-        if (this.publishOnArrival) {
-          // Outside the transfer's slot: the store completes this file while the next one downloads.
-          await publishing(() => {
-            signal.throwIfAborted();
-            return this.staging!.publish(file.path, receipt);
-          });
-        }
-        verified.add({ path: file.path, sha256, receipt, placed: this.publishOnArrival });
+        verified.add({ path: file.path, sha256: staged.sha256, receipt: staged.receipt, placed: this.publishOnArrival });
         this.tracker.fileDone();
       } catch (error) {
         // Stopped because the notes failed: that failure is the one to report, not this file.
@@ -420,7 +411,7 @@ class ImportRun {
 
   /** Whether this import may publish files while PULLING: where the staging gains by it, into a folder that serves nothing of the revision. */
   private async mayPublishWhilePulling(): Promise<boolean> {
-    return !!this.staging?.publishOnArrival && !(await namesStoredFiles(this.deps.ds, this.revision.id));
+    return !!this.staging?.putFinal && !(await namesStoredFiles(this.deps.ds, this.revision.id));
   }
 
   /**
