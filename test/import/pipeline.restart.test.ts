@@ -8,6 +8,7 @@ import { signToken } from "../../src/auth/jwt";
 import { Role } from "../../src/common/enums";
 import { parseId } from "../../src/common/relay";
 import { HashPool } from "../../src/import/pipeline/hash";
+import { S3StorageAdapter } from "../../src/storage/s3.adapter";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { startFakeHub, type FakeHub, type FakeFile } from "../support/fake-hub";
 import { startS3rver, type S3rverHandle } from "../support/s3rver";
@@ -150,7 +151,7 @@ describe("an import across a restart", () => {
     }
   });
 
-  it("resumes into S3 after SIGKILL: uploads staged before the kill are completed, not fetched again, and the one cut short is aborted", async () => {
+  it("resumes into S3 after SIGKILL: files verified before the kill are in their final place, not fetched again, and the upload cut short is aborted", async () => {
     const repo = "restart/s3";
     // Past the first 8 MiB part: the kill leaves a pending upload whose receipt was never kept.
     await stallLastShard(repo, 9 * MiB);
@@ -164,7 +165,10 @@ describe("an import across a restart", () => {
       await server.kill();
       hub.clearFaults();
       hub.clearRequests();
-      expect(await pending(`${repo}/`)).toEqual([`${repo}/main/shard-1.safetensors`, `${repo}/main/shard-2.safetensors`, `${repo}/main/shard-3.safetensors`]);
+      // Into a new folder, each verified file went straight to its final key.
+      expect(await pending(`${repo}/`)).toEqual([`${repo}/main/shard-3.safetensors`]);
+      const bucket = new S3StorageAdapter({ endPoint: s3.endpoint, accessKey: s3.accessKey, secretKey: s3.secretKey, region: s3.region, bucket: "restart" });
+      expect(await keysUnder(bucket, `${repo}/`)).toEqual(["config.json", "shard-1.safetensors", "shard-2.safetensors"].map((file) => `${repo}/main/${file}`));
 
       const next = await startTestKit({ ...env(), ...s3Env }, { database: db });
       kits.push(next);
