@@ -2,7 +2,7 @@ import type { StorageAdapter } from "../../src/storage/storage.port";
 import { startFakeHub, type FakeHub } from "../support/fake-hub";
 import { startS3rver, type S3rverHandle } from "../support/s3rver";
 import { startTestKit, type TestKit } from "../support/testkit";
-import { cancelImport, defaultAdapter, FAST_IMPORTS, keysUnder, objectBytes, revisionRow, scanModel, sha256, startImport, waitFor, waitForStatus } from "./support";
+import { allowNotes, cancelImport, defaultAdapter, FAST_IMPORTS, keysUnder, objectBytes, refuseNoteOnce, revisionRow, scanModel, sha256, startImport, waitFor, waitForStatus } from "./support";
 
 /*
  * The same import into S3 (s3rver). Into a folder that serves nothing of the revision, each file
@@ -56,9 +56,7 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   hub.clearFaults();
-  await kit.ds.query(`DROP TRIGGER IF EXISTS refuse_placed_note ON artifact_import_files`);
-  await kit.ds.query(`DROP FUNCTION IF EXISTS refuse_placed_note()`);
-  await kit.ds.query(`DROP SEQUENCE IF EXISTS refused_placed_notes`);
+  await allowNotes(kit);
 });
 afterAll(async () => {
   await kit?.close();
@@ -130,16 +128,7 @@ describe("an import into S3 storage", () => {
     const sha = (await hub.fileInfo(NOTE_LOST, "main", "model.safetensors")).sha256;
     const revision = await scanModel(kit, NOTE_LOST);
     // The database refuses the model's note once, after the model is in place: as a crash between the two would leave it.
-    await kit.ds.query(`CREATE SEQUENCE refused_placed_notes`);
-    await kit.ds.query(`
-      CREATE FUNCTION refuse_placed_note() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.revision_id = '${revision.id}' AND NEW.path = 'model.safetensors' AND NEW.placed AND nextval('refused_placed_notes') = 1 THEN
-          RAISE EXCEPTION 'injected: the note of % was refused', NEW.path;
-        END IF;
-        RETURN NEW;
-      END $$`);
-    await kit.ds.query(`CREATE TRIGGER refuse_placed_note BEFORE UPDATE ON artifact_import_files FOR EACH ROW EXECUTE FUNCTION refuse_placed_note()`);
+    await refuseNoteOnce(kit, revision.id, "NEW.path = 'model.safetensors' AND NEW.placed");
     await startImport(kit, revision);
 
     const row = await waitForStatus(kit, revision.id, ["AVAILABLE", "FAILED"]);
