@@ -128,6 +128,15 @@ export interface StagingArea {
    * did nothing, and the caller publishes the files one by one.
    */
   publishAll?(staged: readonly StagedFile[]): Promise<boolean>;
+  /**
+   * Stores body straight at its final key, where a backend gains by it over put then publish
+   * (S3: no scratch copy, and the upload is completed beside the other transfers instead of all
+   * at the end, which on s3rver rewrites every part). The object appears there only once the
+   * body has ended without error, so the caller ends the body only after checking every byte;
+   * on error or abort nothing is kept. The receipt, PLACED_RECEIPT, names nothing staged. An
+   * import uses it only where nothing of the revision is served from the final prefix.
+   */
+  putFinal?(path: string, body: Readable, opts?: PutOptions): Promise<StagedObject>;
   /** Drops everything staged in this area (and staged copies left by publish), whoever wrote it and whether or not its receipt was kept; published objects stay. */
   clear(): Promise<void>;
   /**
@@ -144,6 +153,9 @@ export interface StagingArea {
    */
   dropAbandoned(staged: readonly StagedFile[], resume: ReadonlySet<string>): Promise<void>;
 }
+
+/** The receipt of an object `putFinal` stored at its final key. */
+export const PLACED_RECEIPT = "placed";
 
 export class StorageKeyError extends Error {
   override readonly name = "StorageKeyError";

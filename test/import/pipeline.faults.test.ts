@@ -4,7 +4,7 @@ import type { StorageAdapter } from "../../src/storage/storage.port";
 import { startFakeHub, type FakeHub, type FakeModel } from "../support/fake-hub";
 import { startTestKit, type TestKit } from "../support/testkit";
 import {
-  cancelImport, defaultAdapter, FAST_IMPORTS, keysUnder, objectBytes, revisionRow, scanModel, sha256, startImport, waitFor, waitForStatus,
+  allowNotes, cancelImport, defaultAdapter, FAST_IMPORTS, keysUnder, objectBytes, refuseNoteOnce, revisionRow, scanModel, sha256, startImport, waitFor, waitForStatus,
 } from "./support";
 
 /*
@@ -286,11 +286,7 @@ describe("storage faults while files are put in place", () => {
 });
 
 describe("database faults while verified files are noted", () => {
-  afterEach(async () => {
-    await kit.ds.query(`DROP TRIGGER IF EXISTS refuse_first_note ON artifact_import_files`);
-    await kit.ds.query(`DROP FUNCTION IF EXISTS refuse_first_note()`);
-    await kit.ds.query(`DROP SEQUENCE IF EXISTS refused_notes`);
-  });
+  afterEach(() => allowNotes(kit));
 
   it("stops the other transfers when a note cannot be written, says why, and imports on the next attempt", async () => {
     const repo = "faults/note-lost";
@@ -299,16 +295,7 @@ describe("database faults while verified files are noted", () => {
     const held = hub.hold({ origin: "cdn", match: (r) => r.url.includes(sha), afterBytes: 10_000 });
     const revision = await scanModel(kit, repo);
     // The database refuses the first note of this revision (config.json, fetched first), once.
-    await kit.ds.query(`CREATE SEQUENCE refused_notes`);
-    await kit.ds.query(`
-      CREATE FUNCTION refuse_first_note() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.revision_id = '${revision.id}' AND NEW.staged_sha256 IS NOT NULL AND nextval('refused_notes') = 1 THEN
-          RAISE EXCEPTION 'injected: the note of % was refused', NEW.path;
-        END IF;
-        RETURN NEW;
-      END $$`);
-    await kit.ds.query(`CREATE TRIGGER refuse_first_note BEFORE UPDATE ON artifact_import_files FOR EACH ROW EXECUTE FUNCTION refuse_first_note()`);
+    await refuseNoteOnce(kit, revision.id, "NEW.staged_sha256 IS NOT NULL");
 
     await startImport(kit, revision);
     const stalled = await held.reached;

@@ -8,6 +8,7 @@ import { signToken } from "../../src/auth/jwt";
 import { Role } from "../../src/common/enums";
 import { parseId } from "../../src/common/relay";
 import { HashPool } from "../../src/import/pipeline/hash";
+import { S3StorageAdapter } from "../../src/storage/s3.adapter";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { startFakeHub, type FakeHub, type FakeFile } from "../support/fake-hub";
 import { startS3rver, type S3rverHandle } from "../support/s3rver";
@@ -52,6 +53,7 @@ beforeAll(async () => {
     { id: "restart/crashing", files: files("crashing") },
     { id: "restart/large", files: files("large") },
     { id: "restart/s3", files: s3Files },
+    { id: "restart/s3-forced", files: s3Files },
     { id: "restart/threaded", files: s3Files },
   ]);
   s3 = await startS3rver();
@@ -150,7 +152,7 @@ describe("an import across a restart", () => {
     }
   });
 
-  it("resumes into S3 after SIGKILL: uploads staged before the kill are completed, not fetched again, and the one cut short is aborted", async () => {
+  it("resumes into S3 after SIGKILL: files verified before the kill are in their final place, not fetched again, and the upload cut short is aborted", async () => {
     const repo = "restart/s3";
     // Past the first 8 MiB part: the kill leaves a pending upload whose receipt was never kept.
     await stallLastShard(repo, 9 * MiB);
@@ -164,11 +166,46 @@ describe("an import across a restart", () => {
       await server.kill();
       hub.clearFaults();
       hub.clearRequests();
-      expect(await pending(`${repo}/`)).toEqual([`${repo}/main/shard-1.safetensors`, `${repo}/main/shard-2.safetensors`, `${repo}/main/shard-3.safetensors`]);
+      // Into a new folder, each verified file went straight to its final key.
+      expect(await pending(`${repo}/`)).toEqual([`${repo}/main/shard-3.safetensors`]);
+      const bucket = new S3StorageAdapter({ endPoint: s3.endpoint, accessKey: s3.accessKey, secretKey: s3.secretKey, region: s3.region, bucket: "restart" });
+      expect(await keysUnder(bucket, `${repo}/`)).toEqual(["config.json", "shard-1.safetensors", "shard-2.safetensors"].map((file) => `${repo}/main/${file}`));
 
       const next = await startTestKit({ ...env(), ...s3Env }, { database: db });
       kits.push(next);
       await expectResumedAndAvailable(next, repo, revisionId, s3Files);
+      expect(await pending(`${repo}/`)).toEqual([]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("resumes a forced re-import into S3 after SIGKILL: uploads staged before the kill are completed in PULLED, not fetched again", async () => {
+    const repo = "restart/s3-forced";
+    const s3Env = { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_BUCKET: "restart" };
+    const server = await spawnedServer(s3Env);
+    const pending = (prefix: string) => s3.pendingUploads("restart", prefix);
+    try {
+      const revisionId = await server.scanAndImport(repo);
+      await waitFor("the first import to end", async () => ["AVAILABLE", "FAILED"].includes(await server.statusOf(revisionId)), 30_000);
+      expect(await server.statusOf(revisionId)).toBe("AVAILABLE");
+      await stallLastShard(repo, 9 * MiB);
+      expect(await server.scanAndImport(repo, true)).toBe(revisionId);
+      await stagedBut(server.query, revisionId, 3);
+      await waitFor("the last shard's first part to be uploaded", async () => (await pending(`${repo}/`)).includes(`${repo}/main/shard-3.safetensors`));
+      await server.kill();
+      hub.clearFaults();
+      hub.clearRequests();
+      // The revision still serves its old files: the new ones wait as pending uploads at their keys.
+      expect(await pending(`${repo}/`)).toEqual(["shard-1", "shard-2", "shard-3"].map((shard) => `${repo}/main/${shard}.safetensors`));
+
+      const next = await startTestKit({ ...env(), ...s3Env }, { database: db });
+      kits.push(next);
+      expect(await waitForStatus(next, revisionId, ["AVAILABLE", "FAILED"], 30_000)).toMatchObject({ status: "AVAILABLE", last_error: null });
+      const fetched = hub.requests.filter((r) => r.origin === "hub" && r.url.includes(`/${repo}/resolve/`)).map((r) => r.url.split("/").pop());
+      expect(fetched).toEqual(["shard-3.safetensors"]);
+      const adapter = await defaultAdapter(next);
+      for (const { path: file } of s3Files) expect(sha256(await objectBytes(adapter, `${repo}/main/${file}`))).toBe(await shaOf(repo, file));
       expect(await pending(`${repo}/`)).toEqual([]);
     } finally {
       await server.stop();
@@ -304,11 +341,11 @@ async function spawnedServer(extraEnv: Record<string, string> = {}) {
   return {
     query,
     statusOf: async (revisionId: string) => (await query(`SELECT status FROM artifact_revisions WHERE id = $1`, [revisionId]))[0].status,
-    /** Scans the repository's main and starts its import; answers with the revision's id. */
-    async scanAndImport(repo: string): Promise<string> {
+    /** Scans the repository's main and starts its import (again, with force); answers with the revision's id. */
+    async scanAndImport(repo: string, force = false): Promise<string> {
       const scanned = await client.ok(`mutation { scanArtifactModels(input: { models: [{ modelId: "${repo}", revision: "main" }] }) { artifactRevision { edges { node { id } } } } }`);
       const globalId = scanned.scanArtifactModels.artifactRevision.edges[0].node.id;
-      await client.ok(`mutation($id: ID!) { importArtifacts(input: { artifactRevisionIds: [$id] }) { tasks { taskId } } }`, { id: globalId });
+      await client.ok(`mutation($id: ID!, $force: Boolean!) { importArtifacts(input: { artifactRevisionIds: [$id], options: { force: $force } }) { tasks { taskId } } }`, { id: globalId, force });
       return parseId("ArtifactRevision", globalId);
     },
     async kill(): Promise<void> {

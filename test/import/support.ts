@@ -98,3 +98,26 @@ export function wsClient(kit: TestKit): Client {
     retryAttempts: 0,
   });
 }
+
+/**
+ * Makes the database refuse, once, the first note of the revision's working manifest that `when`
+ * (SQL over NEW) matches, as a crash just before that note would leave it. `allowNotes` undoes it.
+ */
+export async function refuseNoteOnce(kit: TestKit, revisionId: string, when: string): Promise<void> {
+  await kit.ds.query(`CREATE SEQUENCE refused_notes`);
+  await kit.ds.query(`
+    CREATE FUNCTION refuse_note_once() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.revision_id = '${revisionId}' AND ${when} AND nextval('refused_notes') = 1 THEN
+        RAISE EXCEPTION 'injected: the note of % was refused', NEW.path;
+      END IF;
+      RETURN NEW;
+    END $$`);
+  await kit.ds.query(`CREATE TRIGGER refuse_note_once BEFORE UPDATE ON artifact_import_files FOR EACH ROW EXECUTE FUNCTION refuse_note_once()`);
+}
+
+export async function allowNotes(kit: TestKit): Promise<void> {
+  await kit.ds.query(`DROP TRIGGER IF EXISTS refuse_note_once ON artifact_import_files`);
+  await kit.ds.query(`DROP FUNCTION IF EXISTS refuse_note_once()`);
+  await kit.ds.query(`DROP SEQUENCE IF EXISTS refused_notes`);
+}

@@ -4,13 +4,14 @@ import { request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import express from "express";
 import { FilesystemStorageAdapter } from "../../src/storage/fs.adapter";
 import { createFsLinkRouter } from "../../src/storage/fs-link.router";
 import { LinkSigner } from "../../src/storage/link-signer";
 import { partSizeFor, S3StorageAdapter } from "../../src/storage/s3.adapter";
 import {
+  PLACED_RECEIPT,
   StorageKeyError,
   StorageNotFoundError,
   StorageRangeError,
@@ -431,6 +432,46 @@ describe.each([
       await staging.clear();
       expect(await collect(adapter.list(`${p}.staging/`))).toEqual([]);
       expect(await bytesAt(`${p}final/dir/model.bin`)).toBe(sha256(data));
+    });
+
+    test.each([
+      ["larger than one S3 part", 9 * MiB + 7],
+      ["of one part", 3000],
+    ])("putFinal, where it exists, shows an object %s at its final key only once its body has ended, and nothing for a body that fails", async (_what, length) => {
+      const staging = area();
+      if (_kind === "filesystem") {
+        // The filesystem publishes a whole folder with one rename instead.
+        expect(staging.putFinal).toBeUndefined();
+        return;
+      }
+      if (!staging.putFinal) throw new Error("S3 staging stores files at their final keys");
+      const key = `${p}final/dir/model.bin`;
+      for (const ending of ["ends", "fails"] as const) {
+        const data = randomBytes(length);
+        const body = new PassThrough();
+        body.write(data);
+        const put = staging.putFinal("dir/model.bin", body, { size: length });
+        put.catch(() => undefined);
+        // Every byte taken in, the end held back: as an import does until the file's hash matched.
+        for (let i = 0; body.readableLength > 0 || body.writableLength > 0; i++) {
+          if (i > 200) throw new Error("the body was never read");
+          await sleep(10);
+        }
+        expect(await adapter.stat(key)).toBeNull();
+        if (ending === "fails") {
+          body.destroy(new Error("checksum mismatch"));
+          await expect(put).rejects.toThrow();
+          expect(await adapter.stat(key)).toBeNull();
+        } else {
+          body.end();
+          expect(await put).toEqual({ size: length, receipt: PLACED_RECEIPT });
+          expect(await bytesAt(key)).toBe(sha256(data));
+          await adapter.delete(key);
+        }
+        expect(await harness.pending(p)).toEqual([]);
+      }
+      await staging.clear();
+      expect(await collect(adapter.list(p))).toEqual([]);
     });
 
     test("another area (a resumed attempt) may publish a staged copy that is still there, with the same bytes", async () => {

@@ -14,7 +14,7 @@ import type { StorageManager } from "../../storage/storage-manager";
 import type { RevisionServing } from "../../revision/revision.service";
 import { delegateImport, type ReservoirImportDeps } from "../sources/delegate";
 import { finalKey } from "../../revision/layout";
-import { claimFolder, folderSharer, stagingArea } from "../pipeline/folders";
+import { claimFolder, folderSharer, namesStoredFiles, stagingArea } from "../pipeline/folders";
 import type { ImportQueue } from "../import.ports";
 import { finishedUploads, forgetUploads } from "../uploads";
 import type { UploadService } from "./upload.service";
@@ -155,9 +155,11 @@ export class ImportService {
    * status the import is in right then:
    * - a forced re-import of an AVAILABLE revision still PULLING goes back to AVAILABLE: its old
    *   files were never touched;
-   * - any other import goes to SCANNED; from PULLED on, its files are being (or have been) put in
-   *   place, replacing a forced re-import's old ones, so they are removed, as cleanup would. A
-   *   revision never reaches AVAILABLE with files the verifiers have not passed.
+   * - any other import goes to SCANNED; from PULLED on (or while PULLING into a folder that named
+   *   none of its files: they are published on arrival where the storage gains by it), its files
+   *   are being (or have been) put in place, replacing a forced re-import's old ones, so they are
+   *   removed, as cleanup would. A revision never reaches AVAILABLE with files the verifiers have
+   *   not passed.
    */
   async cancel(rawId: string, viewer: Viewer): Promise<ArtifactRevisionEntity> {
     const id = parseId("ArtifactRevision", rawId, "artifactRevisionId");
@@ -178,7 +180,9 @@ export class ImportService {
         to: restore ? ArtifactStatus.AVAILABLE : ArtifactStatus.SCANNED,
         patch: { importTaskId: null, importCommit: null, importNamespaceId: null, importUploads: false, ...(restore ? {} : { digest: null }) },
       }, this.events);
-      const placed = row.status !== ArtifactStatus.PULLING;
+      // While PULLING, files are in place only if the import published them on arrival, which it
+      // does only when the revision named no stored files.
+      const placed = row.status !== ArtifactStatus.PULLING || (!restore && !(await namesStoredFiles(em, id)));
       const namespaces = placed ? await this.forgetFiles(em, id) : [];
       return { placed, namespaces, importNamespaceId: row.import_namespace_id };
     });

@@ -76,3 +76,17 @@ export async function claimFolder(q: Queryable, revisionId: string, artifactName
     throw refuse(sharer, `keeps commit ${sharer.digest ?? "(unknown)"} (${sharer.status}), not ${commit}: clean that one up first, or import into another namespace`);
   }
 }
+
+/**
+ * Whether the revision's rows name stored files. Then its folder serves them (or a cancel gives
+ * them back), so its import publishes nothing there before PULLED; otherwise it may publish each
+ * file as it arrives (`StagingArea.putFinal`), and a cancel or failure while PULLING
+ * removes the folder.
+ */
+export async function namesStoredFiles(q: Queryable, revisionId: string): Promise<boolean> {
+  const [row]: Array<{ stored: boolean }> = await q.query(
+    `SELECT EXISTS (SELECT 1 FROM artifact_revision_files WHERE revision_id = $1 AND storage_key IS NOT NULL) AS stored`,
+    [revisionId],
+  );
+  return row.stored;
+}

@@ -14,7 +14,7 @@ import { DEFAULT_RETRY, sleep, type RetryPolicy } from "../../common/backoff";
 import { describeError, ImportCancelledError, ImportInterruptedError, isRetryable, PermanentImportError } from "../import.errors";
 import type { FileSourceFactory, ImportFile, ImportRevision, PreparedSource } from "../import.ports";
 import { finalKey } from "../../revision/layout";
-import { folderSharer, stagingArea } from "./folders";
+import { folderSharer, namesStoredFiles, stagingArea } from "./folders";
 import { loadImportRevision } from "./revision";
 import { clearUploadObjects, forgetUploads } from "../uploads";
 import type { HashPlacement } from "./hash";
@@ -106,6 +106,8 @@ interface WorkingFile {
   upstreamOid: string | null;
   stagedSha256: string | null;
   stagedReceipt: string | null;
+  /** Stored at its final key while PULLING (`StagingArea.putFinal`). */
+  placed: boolean;
 }
 
 /** A file of the revision on its way from staging to its final key. */
@@ -135,6 +137,8 @@ class ImportRun {
   private readonly label: string;
   private adapter!: StorageAdapter;
   private staging: StagingArea | null = null;
+  /** Whether this attempt publishes each file as it arrives; decided when PULLING starts. */
+  private publishOnArrival = false;
   private namespaceId!: string;
   private phase: ArtifactStatus;
   private verification: VerificationResultData | null = null;
@@ -197,8 +201,13 @@ class ImportRun {
   // --- PULLING: every file into staging, verified in-stream ------------------------------------
 
   private async pull(): Promise<void> {
+    this.publishOnArrival = await this.mayPublishWhilePulling();
     const prepared = await this.deps.sources(this.revision, this.signal);
     const manifest = await this.workingManifest(prepared);
+    if (!this.publishOnArrival) {
+      // Placed notes of an earlier import of this commit, cancelled while its run was gone: only PULLED places here.
+      await this.deps.ds.query(`UPDATE artifact_import_files SET placed = false WHERE revision_id = $1 AND placed`, [this.revision.id]);
+    }
     this.tracker.setTotals(manifest.length, manifest.reduce((sum, f) => sum + Number(f.size), 0));
 
     const check = pLimit(STORAGE_CONCURRENCY);
@@ -226,11 +235,12 @@ class ImportRun {
     let failure: FileImportError | null = null;
     let notesFailed = false;
     const limit = pLimit(this.deps.fileConcurrency);
-    const verified = new WriteBehind<{ path: string; sha256: string; receipt: string }>((notes) => this.deps.ds.query(
-      `UPDATE artifact_import_files AS i SET staged_sha256 = n.sha256, staged_receipt = n.receipt, sha256 = COALESCE(i.sha256, n.sha256)
-         FROM unnest($2::text[], $3::text[], $4::text[]) AS n(path, sha256, receipt)
+    // A file stored at its final key on arrival is noted staged and placed at once.
+    const verified = new WriteBehind<{ path: string; sha256: string; receipt: string; placed: boolean }>((notes) => this.deps.ds.query(
+      `UPDATE artifact_import_files AS i SET staged_sha256 = n.sha256, staged_receipt = n.receipt, sha256 = COALESCE(i.sha256, n.sha256), placed = n.placed
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[]) AS n(path, sha256, receipt, placed)
         WHERE i.revision_id = $1 AND i.path = n.path`,
-      [this.revision.id, notes.map((n) => n.path), notes.map((n) => n.sha256), notes.map((n) => n.receipt)],
+      [this.revision.id, notes.map((n) => n.path), notes.map((n) => n.sha256), notes.map((n) => n.receipt), notes.map((n) => n.placed)],
     ), {
       lingerMs: NOTE_LINGER_MS,
       // What arrives from here on could not be noted: stop, as when a file fails.
@@ -239,13 +249,12 @@ class ImportRun {
         siblings.abort(error);
       },
     });
-    await Promise.all(todo.map((file) => limit(async () => {
-      if (signal.aborted) return;
+    await Promise.all(todo.map(async (file) => {
       try {
-        const { sha256, receipt } = await transferFile(
+        const staged = await limit(() => signal.aborted ? null : transferFile(
           {
             source: prepared.source,
-            staging: this.staging!,
+            staging: this.publishOnArrival ? { put: (path, body, opts) => this.staging!.putFinal!(path, body, opts) } : this.staging!,
             signal,
             onBytes: (bytes) => this.tracker.add(bytes),
             onReceived: (bytes) => this.observed.received(bytes),
@@ -257,8 +266,9 @@ class ImportRun {
           toImportFile(file),
           file.path,
           resume.get(file.path),
-        );
-        verified.add({ path: file.path, sha256, receipt });
+        ));
+        if (!staged) return;
+        verified.add({ path: file.path, sha256: staged.sha256, receipt: staged.receipt, placed: this.publishOnArrival });
         this.tracker.fileDone();
       } catch (error) {
         // Stopped because the notes failed: that failure is the one to report, not this file.
@@ -266,7 +276,7 @@ class ImportRun {
         failure = new FileImportError(file.path, error);
         siblings.abort(failure);
       }
-    })));
+    }));
     // What did arrive is noted whatever happened to the rest: another attempt skips it.
     const unnoted = await verified.flush().then(() => null, (error: unknown) => ({ error }));
     this.signal.throwIfAborted();
@@ -314,12 +324,15 @@ class ImportRun {
   }
 
   private async readWorkingManifest(): Promise<WorkingFile[]> {
-    const rows: Array<Record<string, string | null>> = await this.deps.ds.query(
-      `SELECT path, commit, size::text AS size, sha256, upstream_oid, staged_sha256, staged_receipt FROM artifact_import_files WHERE revision_id = $1 ORDER BY path`,
+    const rows: Array<{
+      path: string; commit: string | null; size: string; sha256: string | null; upstream_oid: string | null;
+      staged_sha256: string | null; staged_receipt: string | null; placed: boolean;
+    }> = await this.deps.ds.query(
+      `SELECT path, commit, size::text AS size, sha256, upstream_oid, staged_sha256, staged_receipt, placed FROM artifact_import_files WHERE revision_id = $1 ORDER BY path`,
       [this.revision.id],
     );
     return rows.map((r) => ({
-      path: r.path!, commit: r.commit, size: r.size!, sha256: r.sha256, upstreamOid: r.upstream_oid, stagedSha256: r.staged_sha256, stagedReceipt: r.staged_receipt,
+      path: r.path, commit: r.commit, size: r.size, sha256: r.sha256, upstreamOid: r.upstream_oid, stagedSha256: r.staged_sha256, stagedReceipt: r.staged_receipt, placed: r.placed,
     }));
   }
 
@@ -375,12 +388,30 @@ class ImportRun {
     return BigInt(row.total) + BigInt(row.placed);
   }
 
-  /** Verified in an earlier attempt, and still in staging with every byte. */
+  /**
+   * Verified in an earlier attempt, and still in staging with every byte, or (published on
+   * arrival) at its final key. A placed note is written only after the publication, and only
+   * imports of this commit write to the folder; the size catches a folder deleted since (by a
+   * cancel whose run was gone).
+   */
   private async isStaged(file: WorkingFile): Promise<boolean> {
     if (!file.stagedSha256 || !file.stagedReceipt) return false;
-    if (await this.staging!.holds(file.path, file.stagedReceipt, Number(file.size))) return true;
-    await this.deps.ds.query(`UPDATE artifact_import_files SET staged_sha256 = NULL, staged_receipt = NULL WHERE revision_id = $1 AND path = $2`, [this.revision.id, file.path]);
+    const size = Number(file.size);
+    if (file.placed && this.publishOnArrival) {
+      if ((await this.adapter.stat(finalKey(this.revision.artifactName, this.revision.version, file.path)))?.size === size) return true;
+    } else if (await this.staging!.holds(file.path, file.stagedReceipt, size)) {
+      return true;
+    }
+    await this.deps.ds.query(
+      `UPDATE artifact_import_files SET staged_sha256 = NULL, staged_receipt = NULL, placed = false WHERE revision_id = $1 AND path = $2`,
+      [this.revision.id, file.path],
+    );
     return false;
+  }
+
+  /** Whether this import may publish files while PULLING: where the staging gains by it, into a folder that serves nothing of the revision. */
+  private async mayPublishWhilePulling(): Promise<boolean> {
+    return !!this.staging?.putFinal && !(await namesStoredFiles(this.deps.ds, this.revision.id));
   }
 
   /**
@@ -583,8 +614,10 @@ class ImportRun {
       throw error;
     }
     const message = isRetryable(error) ? `${describeError(error)} (gave up after ${this.attempt.number} attempts)` : describeError(error);
-    // Clean before settling: once a client sees FAILED, nothing of this attempt is left.
+    // Clean before settling: once a client sees FAILED, nothing of this attempt is left, nor
+    // what it published while PULLING, which no row names.
     await this.cleanupStaging();
+    if (this.phase === PULLING && (await this.mayPublishWhilePulling().catch(() => false))) await this.removeFolder();
     try {
       await applyTransition(this.deps.ds, this.revision.id, "fail", {
         actor: ACTOR,
@@ -632,21 +665,32 @@ class ImportRun {
 
   /**
    * After a cancel: staging goes, and when the cancel returned the revision to SCANNED after its
-   * new files were already being placed (PULLED or later), its folder goes too: a SCANNED
-   * revision stores nothing. The cancelling request removes the same, but this run may have
-   * moved files after it did. A forced re-import cancelled back to AVAILABLE (only possible
-   * while PULLING) keeps its old files.
+   * new files were already being placed (PULLED or later, or PULLING where files are published
+   * on arrival), its folder goes too: a SCANNED revision stores nothing. The cancelling request
+   * removes the same, but this run may have moved files after it did. A forced re-import
+   * cancelled back to AVAILABLE (only possible while PULLING) keeps its old files.
    */
   private async cleanupAfterCancel(): Promise<void> {
     await this.cleanupStaging();
-    if (this.phase === PULLING || !this.adapter) return;
+    if (!this.adapter || (this.phase === PULLING && !(await this.mayPublishWhilePulling().catch(() => false)))) return;
     try {
       const [row] = await this.deps.ds.query(`SELECT status FROM artifact_revisions WHERE id = $1`, [this.revision.id]);
       if (row?.status !== SCANNED) return;
+    } catch (error) {
+      this.deps.logger.warn(`import of ${this.label}: could not remove the files of the cancelled import`, error);
+      return;
+    }
+    await this.removeFolder();
+  }
+
+  /** Deletes the revision's folder, unless another revision names it (it holds the same bytes). */
+  private async removeFolder(): Promise<void> {
+    if (!this.adapter) return;
+    try {
       if (await folderSharer(this.deps.ds, this.revision.id, this.revision.artifactName, this.revision.version, this.namespaceId)) return;
       await this.adapter.deletePrefix(finalKey(this.revision.artifactName, this.revision.version, ""));
     } catch (error) {
-      this.deps.logger.warn(`import of ${this.label}: could not remove the files of the cancelled import`, error);
+      this.deps.logger.warn(`import of ${this.label}: could not remove the files it placed`, error);
     }
   }
 
