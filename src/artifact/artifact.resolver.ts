@@ -1,9 +1,11 @@
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from "type-graphql";
 import { Role } from "../common/enums";
 import { checkFilterShape } from "../common/filters.sql";
 import { PagingArgsType } from "../common/paging.args";
 import { resolvePaging } from "../common/paging";
 import { connectionOf, lazyConnectionOf } from "../common/paging.util";
+import { oncePerField } from "../common/per-field";
 import { parseId } from "../common/relay";
 import { ArtifactRevisionFilter, ArtifactRevisionOrderBy } from "../revision/revision.inputs";
 import { querySignature } from "../revision/revision.loader";
@@ -53,12 +55,17 @@ export class ArtifactResolver {
     @Arg("orderBy", () => [ArtifactRevisionOrderBy], { nullable: true }) orderBy: ArtifactRevisionOrderBy[] | null,
     @Args(() => PagingArgsType) args: PagingArgsType,
     @Ctx() ctx: AppContext,
+    @Info() info: GraphQLResolveInfo,
   ) {
-    checkFilterShape(filter);
-    const query = { filter, orderBy, paging: resolvePaging(args, ctx.config.limits) };
-    const page = await ctx.loaders.revisionsByArtifact.load({ artifactId: artifact.uuid, query, signature: querySignature(query) });
+    // The same arguments for each of a page's artifacts: checked and keyed once.
+    const { query, signature, countSignature } = oncePerField(info, () => {
+      checkFilterShape(filter);
+      const query = { filter, orderBy, paging: resolvePaging(args, ctx.config.limits) };
+      return { query, signature: querySignature(query), countSignature: querySignature(filter) };
+    });
+    const page = await ctx.loaders.revisionsByArtifact.load({ artifactId: artifact.uuid, query, signature });
     for (const entity of page.rows) ctx.loaders.revisionById.prime(entity.id, entity);
-    const count = () => ctx.loaders.revisionCountByArtifact.load({ artifactId: artifact.uuid, filter, signature: querySignature(filter) });
+    const count = () => ctx.loaders.revisionCountByArtifact.load({ artifactId: artifact.uuid, filter: query.filter, signature: countSignature });
     return connectionOf(page, toRevision, count);
   }
 

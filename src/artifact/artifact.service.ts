@@ -130,14 +130,13 @@ export class ArtifactService {
     return this.registryColumns.map((c) => `ar.${c} AS "${REGISTRY_PREFIX}${c}"`).join(", ");
   }
 
-  /** Moves the registry columns out of the page's rows, one entity per registry. */
+  /** The registries of the page's rows (their prefixed columns), one entity per registry. */
   private takeRegistries(rows: Record<string, unknown>[]): ArtifactRegistryEntity[] {
     const found = new Map<string, ArtifactRegistryEntity>();
     for (const row of rows) {
       const registry: Record<string, unknown> = {};
       for (const c of this.registryColumns!) {
         registry[c] = row[REGISTRY_PREFIX + c];
-        delete row[REGISTRY_PREFIX + c];
       }
       const id = registry.id as string | null;
       if (id && !found.has(id)) found.set(id, hydrate(this.ds, ArtifactRegistryEntity, registry));

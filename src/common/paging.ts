@@ -81,6 +81,11 @@ export interface PageQuery {
 }
 
 export interface Page {
+  /**
+   * The rows as PostgreSQL returned them, with the statement's own columns too (`__k…`, `__c…`,
+   * `__p`, `__rn`), which hydrate() and the row mappers never read: deleting them would turn
+   * every row into a slow dictionary-mode object.
+   */
   rows: Record<string, unknown>[];
   cursors: string[];
   hasNextPage: boolean;
@@ -156,11 +161,6 @@ function toPage(rows: Record<string, unknown>[], p: Plan, paging: Paging): Page 
   const kept = rows.slice(0, p.take);
   if (p.backward) kept.reverse();
   const cursors = kept.map((row) => encodeCursor(p.all.map((_, i) => row[`__k${i}`])));
-  for (const row of kept) {
-    for (let i = 0; i < p.all.length; i++) delete row[`__k${i}`];
-    delete row.__rn;
-    delete row.__p;
-  }
   if (paging.kind === "offset") return { rows: kept, cursors, hasNextPage: more, hasPreviousPage: paging.offset > 0 };
   return paging.backward
     ? { rows: kept, cursors, hasNextPage: paging.cursor != null, hasPreviousPage: more }
@@ -209,7 +209,6 @@ export async function fetchPage(q: PageQuery, counts: readonly CountSpec[] = [])
   const rows = await queryPage(q.ds, sql, p.sqlParams, q.paging);
   if (!counts.length || !rows.length) return toPage(rows, p, q.paging);
   const found = counts.map((_, i) => rows[0][`__c${i}`] as number);
-  for (const row of rows) for (let i = 0; i < counts.length; i++) delete row[`__c${i}`];
   return { ...toPage(rows, p, q.paging), counts: found };
 }
 

@@ -59,4 +59,19 @@ describe("artifact query batching", () => {
     // page + (a,b share a page query) + c page + one count batch
     expect(count).toBeLessThanOrEqual(4);
   });
+
+  it("answers each request of one query text with its own variables, for every artifact of the page", async () => {
+    const query = `query($n: Int, $m: Int) { artifacts(first: 5) { edges { node {
+      revisions(first: $n) { edges { node { version } } }
+      other: revisions(first: $m) { edges { node { version } } }
+    } } } }`;
+    const client = kit.as("admin");
+    for (const [n, m] of [[1, 3], [4, 2], [1, 3]]) {
+      const data: any = await client.ok(query, { n, m });
+      for (const { node } of data.artifacts.edges) {
+        expect(node.revisions.edges).toHaveLength(n);
+        expect(node.other.edges).toHaveLength(m);
+      }
+    }
+  });
 });
