@@ -26,6 +26,12 @@ export interface PutOptions {
    * cut short, see StagingArea.partials) and append the body to them.
    */
   resumeFrom?: number;
+  /**
+   * For a staging area with partials: whether an abort for this reason keeps the partial, as a
+   * crash would, for a later put to resume (say, a shutdown); by default an abort keeps nothing.
+   * What is kept is never trusted: a put that resumes it is told only how many bytes to keep.
+   */
+  keepPartialOn?: (reason: unknown) => boolean;
 }
 export interface PresignOptions {
   expiresInSeconds: number;
