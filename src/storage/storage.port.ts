@@ -116,7 +116,7 @@ export interface StagedFile {
  * 5 GiB CopyObject limit), and a smaller one under the scratch prefix, copied on publish.
  */
 export interface StagingArea {
-  /** Streams body into staging; on error or abort nothing is kept. */
+  /** Streams body into staging; on error or abort nothing is kept (but a partial `keepPartialOn` asks for). */
   put(path: string, body: Readable, opts?: PutOptions): Promise<StagedObject>;
   /** Whether the object `receipt` names is still staged, whole (`size` bytes). */
   holds(path: string, receipt: string, size: number): Promise<boolean>;

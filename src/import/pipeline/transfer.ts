@@ -78,7 +78,8 @@ export interface TransferResult {
  * (SHA-256 always, the git blob SHA-1 when that is all the manifest knows). A broken connection
  * resumes with a Range request into the same hash and the same upload while the source's ETag is
  * unchanged; otherwise the file starts over. Nothing is staged unless every byte matched:
- * on a mismatch or an abort the upload is aborted, so the storage discards it.
+ * on a mismatch or an abort the upload is aborted, so the storage discards it (an interruption
+ * keeps the partial, to be hashed again when resumed).
  */
 export async function transferFile(ctx: TransferContext, file: ImportFile, path: string, resumeFrom = 0): Promise<TransferResult> {
   const maxRestarts = ctx.maxRestarts ?? 3;
