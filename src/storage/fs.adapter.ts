@@ -97,7 +97,8 @@ export class FilesystemStorageAdapter implements StorageAdapter {
   /**
    * put() through a partial file at `partialKey` instead of a temporary one, so that what a crash
    * cuts short stays there for a later put to resume: `resumeFrom` keeps that many bytes of the
-   * partial and appends the body. An error or an abort removes the partial, as put leaves nothing.
+   * partial and appends the body. An error or an abort removes the partial, as put leaves nothing,
+   * but for an abort whose reason `keepPartialOn` accepts: that keeps it, as a kill would.
    */
   async putResumable(partialKey: string, key: string, body: Readable, opts: PutOptions = {}): Promise<PutResult> {
     const target = this.pathOf(key);
@@ -106,8 +107,8 @@ export class FilesystemStorageAdapter implements StorageAdapter {
     signal?.throwIfAborted();
     await this.assertInside(key, dirname(target));
     const resumeFrom = opts.resumeFrom ?? 0;
+    let handle: FileHandle | undefined;
     try {
-      let handle: FileHandle;
       if (resumeFrom > 0) {
         await this.assertInside(partialKey, dirname(partial));
         // Only a regular file of ours is continued: never a link that would write elsewhere.
@@ -125,8 +126,12 @@ export class FilesystemStorageAdapter implements StorageAdapter {
       return { key, size: Number(stats.size), etag: etagOf(stats) };
     } catch (err) {
       body.destroy();
-      await rm(partial, { force: true });
-      await this.prune(dirname(partial));
+      // Closed before the put settles: no late write may land in a partial that another put resumes.
+      await handle?.close().catch(() => undefined);
+      if (!(signal?.aborted && opts.keepPartialOn?.(signal.reason))) {
+        await rm(partial, { force: true });
+        await this.prune(dirname(partial));
+      }
       throw signal?.aborted ? signal.reason : err;
     }
   }

@@ -26,6 +26,12 @@ export interface PutOptions {
    * cut short, see StagingArea.partials) and append the body to them.
    */
   resumeFrom?: number;
+  /**
+   * For a staging area with partials: whether an abort for this reason keeps the partial, as a
+   * crash would, for a later put to resume (say, a shutdown); by default an abort keeps nothing.
+   * What is kept is never trusted: a put that resumes it is told only how many bytes to keep.
+   */
+  keepPartialOn?: (reason: unknown) => boolean;
 }
 export interface PresignOptions {
   expiresInSeconds: number;
@@ -110,7 +116,7 @@ export interface StagedFile {
  * 5 GiB CopyObject limit), and a smaller one under the scratch prefix, copied on publish.
  */
 export interface StagingArea {
-  /** Streams body into staging; on error or abort nothing is kept. */
+  /** Streams body into staging; on error or abort nothing is kept (but a partial `keepPartialOn` asks for). */
   put(path: string, body: Readable, opts?: PutOptions): Promise<StagedObject>;
   /** Whether the object `receipt` names is still staged, whole (`size` bytes). */
   holds(path: string, receipt: string, size: number): Promise<boolean>;

@@ -52,6 +52,7 @@ beforeAll(async () => {
     { id: "restart/killed", files: files("killed") },
     { id: "restart/crashing", files: files("crashing") },
     { id: "restart/large", files: files("large") },
+    { id: "restart/terminated", files: files("terminated") },
     { id: "restart/s3", files: s3Files },
     { id: "restart/s3-forced", files: s3Files },
     { id: "restart/threaded", files: s3Files },
@@ -282,7 +283,6 @@ describe("an import across a restart", () => {
   it("keeps going while every kill leaves more of a large file kept, resuming it from its partial each time", async () => {
     const repo = "restart/large";
     const sha = await shaOf(repo, "shard-3.safetensors");
-    const partialOf = (revisionId: string) => path.join(dataDir, "objects", "default", ".staging", `${revisionId}.partial`, "shard-3.safetensors");
     // Each process gets 100,000 more bytes of the last shard before it is held, and killed.
     const limit = { IMPORT_MAX_CRASHES: "1" };
     let revisionId = "";
@@ -297,7 +297,7 @@ describe("an import across a restart", () => {
           revisionId = await server.scanAndImport(repo);
           await stagedBut(server.query, revisionId, 3);
         }
-        await waitFor(`the last shard's partial to hold ${kill * 100_000} bytes`, async () => (await stat(partialOf(revisionId)).catch(() => null))?.size === kill * 100_000, 30_000);
+        await waitFor(`the last shard's partial to hold ${kill * 100_000} bytes`, async () => (await stat(partialOf(revisionId, "shard-3.safetensors")).catch(() => null))?.size === kill * 100_000, 30_000);
         ranges.push(...hub.requests.filter((r) => r.origin === "cdn" && r.url.includes(sha)).map((r) => r.headers.range as string | undefined));
         await server.kill();
       } finally {
@@ -318,7 +318,47 @@ describe("an import across a restart", () => {
     expect(sha256(await objectBytes(adapter, `${repo}/main/shard-3.safetensors`))).toBe(sha);
     expect(await keysUnder(adapter, ".staging")).toEqual([]);
   });
+
+  it("resumes a large file from its partial after the server is sent SIGTERM mid-file, as after a kill", async () => {
+    const repo = "restart/terminated";
+    const sha = await shaOf(repo, "shard-3.safetensors");
+    hub.hold({ origin: "cdn", match: (r) => r.url.includes(sha), afterBytes: 100_000, times: Infinity });
+    const server = await spawnedServer();
+    let revisionId = "";
+    try {
+      revisionId = await server.scanAndImport(repo);
+      await stagedBut(server.query, revisionId, 3);
+      await waitFor("the last shard's partial to hold 100,000 bytes", async () => (await stat(partialOf(revisionId, "shard-3.safetensors")).catch(() => null))?.size === 100_000, 30_000);
+
+      expect(await server.terminate()).toBe(0);
+      // The shutdown handed the job back without counting a crash, and left the partial as a kill would.
+      const [row] = await server.query(`SELECT status, import_crashes, import_task_id FROM artifact_revisions WHERE id = $1`, [revisionId]);
+      expect(row).toMatchObject({ status: "PULLING", import_crashes: 0 });
+      const [job] = await server.query(`SELECT state FROM pgboss.job WHERE id = $1`, [row.import_task_id]);
+      expect(job.state).toBe("retry");
+      expect((await stat(partialOf(revisionId, "shard-3.safetensors"))).size).toBe(100_000);
+    } finally {
+      await server.stop();
+    }
+
+    hub.clearFaults();
+    hub.clearRequests();
+    const next = await startTestKit(env(), { database: db });
+    kits.push(next);
+    const row = await waitForStatus(next, revisionId, ["AVAILABLE", "FAILED"], 30_000);
+    expect(row).toMatchObject({ status: "AVAILABLE", last_error: null, import_crashes: 0 });
+    // Only the rest of the last shard is asked for: its first 100,000 bytes come from the partial, hashed again.
+    expect(hub.requests.filter((r) => r.origin === "cdn").map((r) => r.headers.range)).toEqual(["bytes=100000-"]);
+    const adapter = await defaultAdapter(next);
+    for (const { path: file } of files(repo)) {
+      expect(sha256(await objectBytes(adapter, `${repo}/main/${file}`))).toBe(await shaOf(repo, file));
+    }
+    expect(await keysUnder(adapter, ".staging")).toEqual([]);
+  });
 });
+
+/** The partial file that a put cut short leaves of path in the default namespace's staging. */
+const partialOf = (revisionId: string, file: string) => path.join(dataDir, "objects", "default", ".staging", `${revisionId}.partial`, file);
 
 /** A server in a child process on the test database, to be killed with SIGKILL. */
 async function spawnedServer(extraEnv: Record<string, string> = {}) {
@@ -347,6 +387,13 @@ async function spawnedServer(extraEnv: Record<string, string> = {}) {
       const globalId = scanned.scanArtifactModels.artifactRevision.edges[0].node.id;
       await client.ok(`mutation($id: ID!, $force: Boolean!) { importArtifacts(input: { artifactRevisionIds: [$id], options: { force: $force } }) { tasks { taskId } } }`, { id: globalId, force });
       return parseId("ArtifactRevision", globalId);
+    },
+    /** Sends SIGTERM, as a rolling restart does, and answers with the exit code once the process has shut down. */
+    async terminate(): Promise<number | null> {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      return exited;
     },
     async kill(): Promise<void> {
       if (child.exitCode !== null) return;

@@ -2,16 +2,16 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { loadConfig } from "../../src/config/config";
-import { PermanentImportError } from "../../src/import/import.errors";
+import { ImportCancelledError, ImportInterruptedError, PermanentImportError } from "../../src/import/import.errors";
 import type { FileSource, ImportFile, OpenedFile } from "../../src/import/import.ports";
 import { HashingError, HashPool } from "../../src/import/pipeline/hash";
 import { transferFile, type TransferContext } from "../../src/import/pipeline/transfer";
 import { configuredVerifiers, pickleKind } from "../../src/import/pipeline/verifiers";
 import { FilesystemStorageAdapter } from "../../src/storage/fs.adapter";
 import { LinkSigner } from "../../src/storage/link-signer";
-import { objectBytes } from "./support";
+import { objectBytes, waitFor } from "./support";
 
 /* One file's transfer against a scripted source and a real filesystem store: resume, restart, refuse. */
 
@@ -226,6 +226,38 @@ describe.each([
     expect(result).toMatchObject({ receipt: "slow", size: big.length });
     expect(source.opens).toEqual([0]);
     expect(reads).toBeGreaterThan(2);
+  });
+});
+
+describe("transferFile stopped mid-file", () => {
+  beforeAll(() => {
+    hashes = new HashPool({ threads: 0, offloadFrom: 0 });
+  });
+  afterAll(() => hashes.close());
+
+  it.each([
+    ["interrupted (a shutdown, a lost lock): the partial stays, for the next attempt to resume", new ImportInterruptedError("the server is shutting down"), 10_000],
+    ["cancelled: the partial goes", new ImportCancelledError("the import was cancelled"), undefined],
+  ])("%s", async (_what, reason, kept) => {
+    // The first 10,000 bytes, then nothing until the request is aborted.
+    const source: FileSource = {
+      kind: "huggingface",
+      async open(_file, opts): Promise<OpenedFile> {
+        const body = new PassThrough();
+        body.write(BYTES.subarray(0, 10_000));
+        opts.signal.addEventListener("abort", () => body.destroy(opts.signal.reason), { once: true });
+        return { status: 200, body, etag: "v1", contentLength: BYTES.length };
+      },
+    };
+    const controller = new AbortController();
+    const attempt = transferFile({ ...context(source, { bytes: 0 }), signal: controller.signal }, FILE, "weights.bin");
+    await waitFor("10,000 bytes in the partial", async () => (await adapter.stat("staging.partial/weights.bin"))?.size === 10_000);
+
+    controller.abort(reason);
+
+    await expect(attempt).rejects.toBe(reason);
+    expect((await adapter.stat("staging.partial/weights.bin"))?.size).toBe(kept);
+    expect(await adapter.stat("staging/weights.bin")).toBeNull();
   });
 });
 

@@ -532,6 +532,42 @@ describe.each([
       expect(await collect(adapter.list(p))).toEqual([]);
     });
 
+    test("a staging put aborted for a reason keepPartialOn accepts keeps its partial to resume, where the backend has partials; another reason keeps nothing", async () => {
+      const data = randomBytes(24 * MiB);
+      const interrupted = (reason: string, keep: string) => {
+        const controller = new AbortController();
+        const body = Readable.from((async function* () {
+          for (let sent = 0; sent < data.length; sent += MiB) {
+            if (sent === 20 * MiB) controller.abort(new Error(reason));
+            yield data.subarray(sent, sent + MiB);
+            await sleep(1);
+          }
+        })(), { objectMode: false });
+        return area().put("big.bin", body, { signal: controller.signal, keepPartialOn: (r) => (r as Error).message === keep });
+      };
+
+      await expect(interrupted("cancelled", "shutdown")).rejects.toThrow("cancelled");
+      expect(await harness.pending(p)).toEqual([]);
+      expect(await collect(adapter.list(p))).toEqual([]);
+
+      await expect(interrupted("shutdown", "shutdown")).rejects.toThrow("shutdown");
+      if (_kind === "s3") {
+        // S3 has no partials to resume (the next attempt aborts what a put left): nothing stays.
+        expect(await harness.pending(p)).toEqual([]);
+        return;
+      }
+      const staging = area();
+      const kept = (await staging.partials!()).get("big.bin") ?? 0;
+      expect(kept).toBeGreaterThan(0);
+      const partialHash = createHash("sha256");
+      for await (const chunk of staging.readPartial!("big.bin", kept)) partialHash.update(chunk);
+      expect(partialHash.digest("hex")).toBe(sha256(data.subarray(0, kept)));
+      const { receipt } = await staging.put("big.bin", streamOf(data.subarray(kept)), { resumeFrom: kept });
+      await staging.publish("big.bin", receipt);
+      expect(await bytesAt(`${p}final/big.bin`)).toBe(sha256(data));
+      expect(await staging.partials!()).toEqual(new Map());
+    });
+
     test("dropAbandoned drops what puts cut short by a kill left, but the objects staged and the partials to resume", async () => {
       const staging = area();
       const kept = await staging.put("kept.bin", streamOf(randomBytes(9 * MiB)));

@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import type { StagingArea } from "../../storage/storage.port";
 import { backoffDelay, sleep, type RetryPolicy } from "../../common/backoff";
-import { isTransientTransferError, PermanentImportError } from "../import.errors";
+import { ImportInterruptedError, isTransientTransferError, PermanentImportError } from "../import.errors";
 import type { FileSource, ImportFile, OpenedFile } from "../import.ports";
 import { HashingError, sharedHashPool, type HashPool, type StreamHasher } from "./hash";
 
@@ -78,7 +78,8 @@ export interface TransferResult {
  * (SHA-256 always, the git blob SHA-1 when that is all the manifest knows). A broken connection
  * resumes with a Range request into the same hash and the same upload while the source's ETag is
  * unchanged; otherwise the file starts over. Nothing is staged unless every byte matched:
- * on a mismatch or an abort the upload is aborted, so the storage discards it.
+ * on a mismatch or an abort the upload is aborted, so the storage discards it (an interruption
+ * keeps the partial, to be hashed again when resumed).
  */
 export async function transferFile(ctx: TransferContext, file: ImportFile, path: string, resumeFrom = 0): Promise<TransferResult> {
   const maxRestarts = ctx.maxRestarts ?? 3;
@@ -138,7 +139,8 @@ class TransferPass {
   ) {
     this.expected = Number(file.size);
     const signal = AbortSignal.any([ctx.signal, this.putControl.signal]);
-    this.put = ctx.staging.put(path, this.upload, { signal, size: this.expected, ...(resumeFrom > 0 ? { resumeFrom } : {}) });
+    // A shutdown or a lost lock keeps the partial, as a kill does, for the next attempt to hash again and continue.
+    this.put = ctx.staging.put(path, this.upload, { signal, size: this.expected, keepPartialOn: isInterruption, ...(resumeFrom > 0 ? { resumeFrom } : {}) });
     this.putSettled = this.put.then(
       () => undefined,
       (error) => {
@@ -349,6 +351,10 @@ class StallWatch {
     this.waited = 0;
     this.bytes = 0;
   }
+}
+
+function isInterruption(reason: unknown): boolean {
+  return reason instanceof ImportInterruptedError;
 }
 
 function sizeMismatch(file: ImportFile, expected: number, actual: number | string): string {
