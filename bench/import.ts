@@ -150,8 +150,8 @@ interface ImportMeasurement extends Measurement {
   restingRssMiB: number;
   /** The server's RSS after idling BENCH_IDLE_S seconds past the end of the import (null when 0). */
   idleRssMiB: number | null;
-  /** What that RSS is made of, at the end of the import and after idling: to tell the V8 heap from the rest. */
-  memory: { end: MemoryBreakdown | null; idle: MemoryBreakdown | null };
+  /** What the RSS is made of at rest before, at the end of the import and after idling: to tell the V8 heap from the rest. */
+  memory: { rest: MemoryBreakdown | null; end: MemoryBreakdown | null; idle: MemoryBreakdown | null };
   /** Seconds in each status, from the request: where the import's time goes. */
   phases: Array<{ status: string; seconds: number }>;
 }
@@ -192,6 +192,7 @@ async function runImport(server: Server, databaseUrl: string, fileCount: number,
   }
 
   const resting = await rssMiB(server.pid);
+  const rest = await memoryOf(server);
   const watch = await watchRevision(server, revisionId);
   const probe = await new RssProbe(server.pid).start();
   let rss: Awaited<ReturnType<RssProbe["stop"]>> | undefined;
@@ -221,7 +222,7 @@ async function runImport(server: Server, databaseUrl: string, fileCount: number,
     }
     return {
       bytes: totalBytes, seconds, peakRssMiB: rss.sampledPeakMiB, serverHwmMiB: rss.hwmMiB, restingRssMiB: resting, idleRssMiB,
-      memory: { end, idle }, cpuSeconds: rss.cpuSeconds, threadCpu: rss.threadCpu, phases,
+      memory: { rest, end, idle }, cpuSeconds: rss.cpuSeconds, threadCpu: rss.threadCpu, phases,
     };
   } finally {
     if (!rss) await probe.stop();
@@ -434,7 +435,7 @@ function runLine({ baseline, peer, imported }: Row): string {
   const threads = (m: Measurement) => (m.threadCpu ? ` [${formatThreadCpu(m.threadCpu)}]` : "");
   const client = (name: string, m: Measurement) => `${name} ${rate(m).toFixed(1)} MiB/s in ${m.seconds.toFixed(1)} s (CPU ${cpu(m.cpuSeconds)} s${threads(m)}; ${services(m)}), peak RSS ${m.peakRssMiB.toFixed(0)} MiB`;
   return `${client("baseline", baseline)}; ${client("peer", peer)}; ` +
-    `import ${rate(imported).toFixed(1)} MiB/s in ${imported.seconds.toFixed(1)} s (server CPU ${cpu(imported.cpuSeconds)} s${threads(imported)}; ${services(imported)}), peak RSS ${imported.peakRssMiB.toFixed(0)} MiB (VmHWM ${imported.serverHwmMiB?.toFixed(0) ?? "?"}, ${imported.restingRssMiB.toFixed(0)} at rest before${imported.idleRssMiB === null ? "" : `, ${imported.idleRssMiB.toFixed(0)} after idling`}; at the end ${describeMemory(imported.memory.end)}${imported.memory.idle ? `; idle ${describeMemory(imported.memory.idle)}` : ""}); ` +
+    `import ${rate(imported).toFixed(1)} MiB/s in ${imported.seconds.toFixed(1)} s (server CPU ${cpu(imported.cpuSeconds)} s${threads(imported)}; ${services(imported)}), peak RSS ${imported.peakRssMiB.toFixed(0)} MiB (VmHWM ${imported.serverHwmMiB?.toFixed(0) ?? "?"}, ${imported.restingRssMiB.toFixed(0)} at rest before${imported.idleRssMiB === null ? "" : `, ${imported.idleRssMiB.toFixed(0)} after idling`}; at rest ${describeMemory(imported.memory.rest)}; at the end ${describeMemory(imported.memory.end)}${imported.memory.idle ? `; idle ${describeMemory(imported.memory.idle)}` : ""}); ` +
     `import/peer ${(rate(imported) / rate(peer)).toFixed(2)}, import/baseline ${(rate(imported) / rate(baseline)).toFixed(2)}; by status: ${imported.phases.map((p) => `${p.status} ${p.seconds.toFixed(1)}`).join(", ")}`;
 }
 
