@@ -107,11 +107,16 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-/** The node flags `npm start` runs the server with (package.json), so the benchmarks measure the server as it is run. */
-export function startFlags(): string[] {
+/**
+ * The variables (`NAME=value` before `node`) and node flags `npm start` runs the server with
+ * (package.json), so the benchmarks measure the server as it is run.
+ */
+export function startCommand(): { env: Record<string, string>; flags: string[] } {
   const { scripts } = JSON.parse(readFileSync(path.join(DIST, "..", "package.json"), "utf8")) as { scripts: Record<string, string> };
   const words = scripts.start.split(/\s+/);
-  return words.slice(1, words.indexOf("dist/src/main.js")).filter((word) => word.startsWith("--"));
+  const node = words.indexOf("node");
+  const env = Object.fromEntries(words.slice(0, node).map((word) => [word.slice(0, word.indexOf("=")), word.slice(word.indexOf("=") + 1)]));
+  return { env, flags: words.slice(node + 1, words.indexOf("dist/src/main.js")).filter((word) => word.startsWith("--")) };
 }
 
 /**
@@ -122,8 +127,9 @@ export async function startServer(env: Record<string, string>, nodeArgs: string[
   const port = await freePort();
   const secret = randomBytes(32).toString("hex");
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, main ? [...nodeArgs, main] : [...startFlags(), ...nodeArgs, path.join(DIST, "src", "main.js")], {
-    env: { ...process.env, ...env, HOST: "127.0.0.1", PORT: String(port), AUTH_JWT_SECRET: secret, LOG_LEVEL: env.LOG_LEVEL ?? "warn" },
+  const start = startCommand();
+  const child = spawn(process.execPath, main ? [...nodeArgs, main] : [...start.flags, ...nodeArgs, path.join(DIST, "src", "main.js")], {
+    env: { ...process.env, ...(main ? {} : start.env), ...env, HOST: "127.0.0.1", PORT: String(port), AUTH_JWT_SECRET: secret, LOG_LEVEL: env.LOG_LEVEL ?? "warn" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout!.pipe(log);

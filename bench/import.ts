@@ -150,6 +150,8 @@ interface ImportMeasurement extends Measurement {
   restingRssMiB: number;
   /** The server's RSS after idling BENCH_IDLE_S seconds past the end of the import (null when 0). */
   idleRssMiB: number | null;
+  /** What the RSS is made of at rest before, at the end of the import and after idling: to tell the V8 heap from the rest. */
+  memory: { rest: MemoryBreakdown | null; end: MemoryBreakdown | null; idle: MemoryBreakdown | null };
   /** Seconds in each status, from the request: where the import's time goes. */
   phases: Array<{ status: string; seconds: number }>;
 }
@@ -190,6 +192,7 @@ async function runImport(server: Server, databaseUrl: string, fileCount: number,
   }
 
   const resting = await rssMiB(server.pid);
+  const rest = await memoryOf(server);
   const watch = await watchRevision(server, revisionId);
   const probe = await new RssProbe(server.pid).start();
   let rss: Awaited<ReturnType<RssProbe["stop"]>> | undefined;
@@ -208,17 +211,55 @@ async function runImport(server: Server, databaseUrl: string, fileCount: number,
     const { id } = decodeRevisionId(revisionId);
     const phases = await phasesOf(databaseUrl, id, requestedAt, requestedAt + seconds * 1000);
     await watch.close();
-    // What the server gives back once it has nothing to do: nothing here calls it meanwhile.
+    const end = await memoryOf(server);
+    // What the server gives back once it has nothing to do: nothing here calls it meanwhile (but one /metrics read).
     let idleRssMiB: number | null = null;
+    let idle: MemoryBreakdown | null = null;
     if (idleSeconds > 0) {
       await sleep(idleSeconds * 1000);
       idleRssMiB = await rssMiB(server.pid);
+      idle = await memoryOf(server);
     }
-    return { bytes: totalBytes, seconds, peakRssMiB: rss.sampledPeakMiB, serverHwmMiB: rss.hwmMiB, restingRssMiB: resting, idleRssMiB, cpuSeconds: rss.cpuSeconds, threadCpu: rss.threadCpu, phases };
+    return {
+      bytes: totalBytes, seconds, peakRssMiB: rss.sampledPeakMiB, serverHwmMiB: rss.hwmMiB, restingRssMiB: resting, idleRssMiB,
+      memory: { rest, end, idle }, cpuSeconds: rss.cpuSeconds, threadCpu: rss.threadCpu, phases,
+    };
   } finally {
     if (!rss) await probe.stop();
     await watch.close();
   }
+}
+
+interface MemoryBreakdown {
+  /** VmRSS split: anonymous memory (heaps, buffers) and file pages (the node binary's code). */
+  anonMiB: number;
+  fileMiB: number;
+  /** From the server's /metrics (prom-client's process.memoryUsage()): the V8 heap and the memory outside it that V8 knows of. */
+  heapTotalMiB: number;
+  heapUsedMiB: number;
+  externalMiB: number;
+}
+
+/** The server's memory by kind; null when /metrics does not answer. */
+async function memoryOf(server: Server): Promise<MemoryBreakdown | null> {
+  const status = await readFile(`/proc/${server.pid}/status`, "utf8");
+  const kib = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+  const response = await fetch(`${server.url}/metrics`).catch(() => null);
+  if (!response?.ok) return null;
+  const text = await response.text();
+  const gauge = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)`, "m").exec(text)?.[1] ?? NaN) / 2 ** 20;
+  return {
+    anonMiB: kib("RssAnon"),
+    fileMiB: kib("RssFile") + kib("RssShmem"),
+    heapTotalMiB: gauge("nodejs_heap_size_total_bytes"),
+    heapUsedMiB: gauge("nodejs_heap_size_used_bytes"),
+    externalMiB: gauge("nodejs_external_memory_bytes"),
+  };
+}
+
+function describeMemory(m: MemoryBreakdown | null): string {
+  if (!m) return "?";
+  return `anon ${m.anonMiB.toFixed(0)} + file ${m.fileMiB.toFixed(0)}; heap ${m.heapUsedMiB.toFixed(0)}/${m.heapTotalMiB.toFixed(0)}, external ${m.externalMiB.toFixed(0)}`;
 }
 
 async function rssMiB(pid: number): Promise<number> {
@@ -394,7 +435,7 @@ function runLine({ baseline, peer, imported }: Row): string {
   const threads = (m: Measurement) => (m.threadCpu ? ` [${formatThreadCpu(m.threadCpu)}]` : "");
   const client = (name: string, m: Measurement) => `${name} ${rate(m).toFixed(1)} MiB/s in ${m.seconds.toFixed(1)} s (CPU ${cpu(m.cpuSeconds)} s${threads(m)}; ${services(m)}), peak RSS ${m.peakRssMiB.toFixed(0)} MiB`;
   return `${client("baseline", baseline)}; ${client("peer", peer)}; ` +
-    `import ${rate(imported).toFixed(1)} MiB/s in ${imported.seconds.toFixed(1)} s (server CPU ${cpu(imported.cpuSeconds)} s${threads(imported)}; ${services(imported)}), peak RSS ${imported.peakRssMiB.toFixed(0)} MiB (VmHWM ${imported.serverHwmMiB?.toFixed(0) ?? "?"}, ${imported.restingRssMiB.toFixed(0)} at rest before${imported.idleRssMiB === null ? "" : `, ${imported.idleRssMiB.toFixed(0)} after idling`}); ` +
+    `import ${rate(imported).toFixed(1)} MiB/s in ${imported.seconds.toFixed(1)} s (server CPU ${cpu(imported.cpuSeconds)} s${threads(imported)}; ${services(imported)}), peak RSS ${imported.peakRssMiB.toFixed(0)} MiB (VmHWM ${imported.serverHwmMiB?.toFixed(0) ?? "?"}, ${imported.restingRssMiB.toFixed(0)} at rest before${imported.idleRssMiB === null ? "" : `, ${imported.idleRssMiB.toFixed(0)} after idling`}; at rest ${describeMemory(imported.memory.rest)}; at the end ${describeMemory(imported.memory.end)}${imported.memory.idle ? `; idle ${describeMemory(imported.memory.idle)}` : ""}); ` +
     `import/peer ${(rate(imported) / rate(peer)).toFixed(2)}, import/baseline ${(rate(imported) / rate(baseline)).toFixed(2)}; by status: ${imported.phases.map((p) => `${p.status} ${p.seconds.toFixed(1)}`).join(", ")}`;
 }
 

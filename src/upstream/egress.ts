@@ -1,6 +1,6 @@
 import dns from "node:dns";
 import net from "node:net";
-import { Agent, buildConnector, fetch as undiciFetch, type Dispatcher } from "undici";
+import { Agent, buildConnector, request as undiciRequest, type Dispatcher } from "undici";
 import { ERRORS } from "../common/errors";
 import { checkHttpUrl } from "../common/validation";
 
@@ -167,6 +167,9 @@ export function isNetwork(entry: string): boolean {
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
 }
 
+/** What an upstream request may say: method, headers, body, abort signal. */
+export type UpstreamRequestOptions = Partial<Pick<Dispatcher.RequestOptions, "method" | "headers" | "body" | "signal">>;
+
 export type LookupFunction = NonNullable<net.TcpNetConnectOpts["lookup"]>;
 
 export class EgressPolicy {
@@ -214,7 +217,7 @@ export class EgressPolicy {
     });
   };
 
-  /** The dispatcher every upstream fetch goes through: its connector refuses what the policy refuses. */
+  /** The dispatcher every upstream request goes through: its connector refuses what the policy refuses. */
   get dispatcher(): Dispatcher {
     if (!this.agent) {
       const connect = buildConnector({ lookup: this.lookup });
@@ -231,12 +234,12 @@ export class EgressPolicy {
   }
 
   /**
-   * fetch through the dispatcher. undici's own fetch, not Node's: Node's copy wraps a connector
-   * error from another realm (Jest's) into a plain Error, and the refusal would read as a
-   * network failure worth retrying.
+   * A request through the dispatcher, with undici's own `request`: the body is a Node stream,
+   * without the web streams (and the copy of every chunk) that `fetch` adds. It never follows a
+   * redirect: http.ts does, hop by hop.
    */
-  fetch(url: string | URL, init: RequestInit): Promise<Response> {
-    return undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: this.dispatcher }) as unknown as Promise<Response>;
+  request(url: string | URL, options: UpstreamRequestOptions = {}): Promise<Dispatcher.ResponseData> {
+    return undiciRequest(url, { ...options, dispatcher: this.dispatcher });
   }
 
   async close(): Promise<void> {
@@ -246,7 +249,7 @@ export class EgressPolicy {
   }
 }
 
-/** The refusal somewhere in an error's causes (fetch wraps what the connector failed with). */
+/** The refusal somewhere in an error's causes (undici may wrap what the connector failed with). */
 export function egressRefusal(error: unknown): EgressRefusedError | null {
   for (let e: unknown = error, depth = 0; depth < 5 && typeof e === "object" && e !== null; depth++) {
     // By name: undici's errors come from Node's own realm under Jest.

@@ -1,4 +1,7 @@
-import { Readable } from "node:stream";
+import { Readable, pipeline } from "node:stream";
+import zlib from "node:zlib";
+import type { IncomingHttpHeaders } from "node:http";
+import type { Dispatcher } from "undici";
 import { backoffDelay, sleep, type RetryPolicy } from "../common/backoff";
 import { DEFAULT_EGRESS, egressRefusal, type EgressPolicy } from "./egress";
 import type { UpstreamOutcome } from "../metrics/metrics.ports";
@@ -50,6 +53,22 @@ export class UpstreamRequestError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Header parsing
 
+/** Response headers read as the Fetch API's `Headers` reads them (a `Headers` is one). */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
+/** undici's header record (lower-case names; a repeated header as an array) as a HeaderReader. */
+export function headerReader(raw: IncomingHttpHeaders): HeaderReader {
+  return {
+    get(name) {
+      const value = raw[name.toLowerCase()];
+      if (value === undefined) return null;
+      return Array.isArray(value) ? value.join(", ") : value;
+    },
+  };
+}
+
 /** Retry-After as milliseconds: delta-seconds or an HTTP-date. Null when absent or unreadable. */
 export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | null {
   if (value == null) return null;
@@ -72,7 +91,7 @@ export function parseRateLimitReset(value: string | null | undefined): number | 
 }
 
 /** What the server asked us to wait, from Retry-After and RateLimit, whichever is longer. */
-export function serverRetryDelay(headers: Headers, now = Date.now()): number | null {
+export function serverRetryDelay(headers: HeaderReader, now = Date.now()): number | null {
   const retryAfter = parseRetryAfter(headers.get("retry-after"), now);
   const reset = parseRateLimitReset(headers.get("ratelimit"));
   if (retryAfter == null) return reset;
@@ -125,7 +144,7 @@ export function parseLength(value: string | null | undefined): number | null {
 export type RetryDecision = { retry: true; delayMs: number } | { retry: false; suggestedMs: number };
 
 /** How long to wait before the next try after a retryable response, or whether to give up now. */
-export function retryDelay(attempt: number, policy: RetryPolicy, headers?: Headers, now = Date.now()): RetryDecision {
+export function retryDelay(attempt: number, policy: RetryPolicy, headers?: HeaderReader, now = Date.now()): RetryDecision {
   const suggested = headers ? serverRetryDelay(headers, now) : null;
   if (suggested == null) return { retry: true, delayMs: backoffDelay(attempt, policy) };
   if (suggested > policy.maxDelayMs * GIVE_UP_FACTOR) return { retry: false, suggestedMs: suggested };
@@ -166,11 +185,15 @@ function* errorChain(error: unknown): Generator<ErrorLike> {
   }
 }
 
+/** undici's errors about the request we made, not the connection: another try would fail the same way. */
+const OUR_MISTAKES = new Set(["UND_ERR_INVALID_ARG", "UND_ERR_INVALID_RETURN_VALUE", "UND_ERR_NOT_SUPPORTED"]);
+
 /** Connection failures worth another try: resets, refused connections, undici socket errors. */
 export function isTransientNetworkError(error: unknown): boolean {
-  // fetch reports a refused connection as "fetch failed" like any other: the cause tells them apart.
+  // A refused connection fails like any other (fetch: "fetch failed"): the cause tells them apart.
   if (egressRefusal(error)) return false;
   for (const e of errorChain(error)) {
+    if (typeof e.code === "string" && OUR_MISTAKES.has(e.code)) return false;
     if (typeof e.code === "string" && (TRANSIENT_CODES.has(e.code) || e.code.startsWith("UND_ERR_"))) return true;
     // undici reports every failure to connect or to read as a bare TypeError with these messages.
     if (e.name === "TypeError" && (e.message === "fetch failed" || e.message === "terminated")) return true;
@@ -253,11 +276,18 @@ export class AttemptControl {
 export interface RedirectHop {
   url: URL;
   status: number;
-  headers: Headers;
+  headers: HeaderReader;
+}
+
+/** One answer: its status, headers and body, a Node stream that `discard` (or reading it to its end) closes. */
+export interface UpstreamAnswer {
+  status: number;
+  headers: HeaderReader;
+  body: Readable;
 }
 
 export interface UpstreamResponse {
-  response: Response;
+  response: UpstreamAnswer;
   /** The URL that answered, after redirects. */
   url: URL;
   /** The redirect responses on the way, first first. */
@@ -289,11 +319,18 @@ export interface RequestPolicy {
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-async function discard(response: Response): Promise<void> {
-  await response.body?.cancel().catch(() => undefined);
+/** undici's response data as an UpstreamAnswer. */
+export function answerOf(data: Dispatcher.ResponseData): UpstreamAnswer {
+  // A body nobody reads yet must not take the process down when its connection fails: readers attach their own listeners.
+  return { status: data.statusCode, headers: headerReader(data.headers), body: data.body.on("error", () => undefined) };
 }
 
-async function fetchFollowingRedirects(spec: RequestSpec, control: AttemptControl, attempt: number, egress: EgressPolicy): Promise<UpstreamResponse> {
+/** Closes an answer whose body nobody reads (its connection is not reused). */
+export function discard(response: UpstreamAnswer): void {
+  response.body.destroy();
+}
+
+async function requestFollowingRedirects(spec: RequestSpec, control: AttemptControl, attempt: number, egress: EgressPolicy): Promise<UpstreamResponse> {
   const maxRedirects = spec.maxRedirects ?? 5;
   let url = new URL(spec.url);
   const origin = url.origin;
@@ -301,21 +338,23 @@ async function fetchFollowingRedirects(spec: RequestSpec, control: AttemptContro
   let withCredentials = true;
   const hops: RedirectHop[] = [];
   for (;;) {
-    const headers = new Headers(spec.headers);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(spec.headers ?? {})) headers[name.toLowerCase()] = value;
     withCredentials &&= spec.credentials != null && url.origin === spec.credentials.origin;
-    if (withCredentials && spec.credentials) for (const [name, value] of Object.entries(spec.credentials.headers)) headers.set(name, value);
+    if (withCredentials && spec.credentials) for (const [name, value] of Object.entries(spec.credentials.headers)) headers[name.toLowerCase()] = value;
     control.url = url.toString();
     control.arm("response");
-    const response = await egress.fetch(url, { method, headers, redirect: "manual", signal: control.signal }).catch((error: unknown) => {
+    const answer = await egress.request(url, { method, headers, signal: control.signal }).catch((error: unknown) => {
       const refused = egressRefusal(error);
       if (refused) throw new UpstreamRequestError(refused.message, url.toString(), "egress", attempt, { cause: refused });
       throw error;
     });
     control.disarm();
+    const response = answerOf(answer);
     if (!REDIRECT_STATUSES.has(response.status)) return { response, url, hops, attempt, control };
 
     const location = response.headers.get("location");
-    await discard(response);
+    discard(response);
     hops.push({ url, status: response.status, headers: response.headers });
     if (!location) throw new UpstreamRequestError(`redirect ${response.status} without Location`, url.toString(), "redirect", attempt);
     if (hops.length > maxRedirects) throw new UpstreamRequestError(`more than ${maxRedirects} redirects`, url.toString(), "redirect", attempt);
@@ -342,7 +381,8 @@ async function fetchFollowingRedirects(spec: RequestSpec, control: AttemptContro
  * or timeout while it reads the body retries the whole attempt, anything else it throws
  * propagates. A retryable status left after the last attempt (or one whose Retry-After is far
  * beyond the cap) is handed to `consume` like any other response, to report in its own terms.
- * `consume` owns the body: it must read it, cancel it, or hand it on (see `streamBody`).
+ * `consume` owns the body: it must read it, discard it, or hand it on (see `streamBody`); a body
+ * it leaves when it throws is discarded.
  */
 export async function requestWithRetry<T>(
   spec: RequestSpec,
@@ -355,7 +395,7 @@ export async function requestWithRetry<T>(
     const control = new AttemptControl(policy.timeoutMs, policy.signal);
     let upstream: UpstreamResponse;
     try {
-      upstream = await fetchFollowingRedirects(spec, control, attempt, policy.egress ?? DEFAULT_EGRESS);
+      upstream = await requestFollowingRedirects(spec, control, attempt, policy.egress ?? DEFAULT_EGRESS);
     } catch (error) {
       control.disarm();
       policy.observe?.(outcomeOfFailure(error, control.classify(error)));
@@ -368,7 +408,7 @@ export async function requestWithRetry<T>(
     if (isRetryableStatus(response.status) && attempt < attempts) {
       const decision = retryDelay(attempt, policy.retry, response.headers);
       if (decision.retry) {
-        await discard(response);
+        discard(response);
         await sleep(decision.delayMs, policy.signal);
         continue;
       }
@@ -378,6 +418,7 @@ export async function requestWithRetry<T>(
       return await consume(upstream);
     } catch (error) {
       control.disarm();
+      discard(response);
       if (!(error instanceof UpstreamRequestError)) {
         await failedAttempt(error, control, attempt, policy);
         continue;
@@ -408,95 +449,110 @@ export function describeNetworkError(error: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // Bodies
 
+/** Content codings a body read whole may come in, when the request's Accept-Encoding asked for them. */
+const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
+  gzip: () => zlib.createGunzip(),
+  "x-gzip": () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
+};
+
+/** The body, decoded when it came gzip-, deflate- or brotli-encoded. */
+function decodedBody(response: UpstreamAnswer): AsyncIterable<Buffer> {
+  const coding = (response.headers.get("content-encoding") ?? "").trim().toLowerCase();
+  const decoder = Object.hasOwn(DECODERS, coding) ? DECODERS[coding]() : null;
+  if (!decoder) return response.body;
+  // pipeline hands a failure of either side (a timeout, a reset, a corrupt stream) to the decoder's reader.
+  return pipeline(response.body, decoder, () => undefined) as unknown as AsyncIterable<Buffer>;
+}
+
 /**
- * Reads the body up to `maxBytes` under the attempt's idle deadline, then cancels the rest.
- * A timeout surfaces as the attempt's UpstreamTimeoutError.
+ * Reads the body up to `maxBytes` (decoded, when it came compressed) under the attempt's idle
+ * deadline, then closes the rest. A timeout surfaces as the attempt's UpstreamTimeoutError.
  */
 export async function readBody(upstream: UpstreamResponse, maxBytes = Number.POSITIVE_INFINITY): Promise<{ bytes: Buffer; truncated: boolean }> {
-  const { control } = upstream;
-  const body = upstream.response.body;
-  if (!body) return { bytes: Buffer.alloc(0), truncated: false };
-  const reader = body.getReader();
-  const chunks: Buffer[] = [];
+  const { control, response } = upstream;
+  const chunks = decodedBody(response)[Symbol.asyncIterator]();
+  const parts: Buffer[] = [];
   let length = 0;
+  const next = async () => {
+    control.arm("body");
+    const step = await chunks.next();
+    control.disarm();
+    return step;
+  };
   try {
     for (;;) {
-      control.arm("body");
-      const { done, value } = await reader.read();
-      control.disarm();
-      if (done) return { bytes: Buffer.concat(chunks, length), truncated: false };
-      const chunk = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+      const { done, value: chunk } = await next();
+      if (done) return { bytes: Buffer.concat(parts, length), truncated: false };
       if (length + chunk.length >= maxBytes) {
         const room = maxBytes - length;
-        chunks.push(chunk.subarray(0, room));
+        parts.push(chunk.subarray(0, room));
         length += room;
         // A body exactly maxBytes long is complete only if the server has nothing more to send.
-        const rest = room === chunk.length ? await peekDone(reader, control) : false;
-        if (!rest) await reader.cancel().catch(() => undefined);
-        return { bytes: Buffer.concat(chunks, length), truncated: !rest };
+        let rest = false;
+        if (room === chunk.length) {
+          for (let step = await next(); ; step = await next()) {
+            if (step.done) rest = true;
+            if (step.done || step.value.length > 0) break;
+          }
+        }
+        if (!rest) discard(response);
+        return { bytes: Buffer.concat(parts, length), truncated: !rest };
       }
-      chunks.push(chunk);
+      parts.push(chunk);
       length += chunk.length;
     }
   } catch (error) {
     control.disarm();
+    discard(response);
     throw control.timeout ?? error;
-  } finally {
-    reader.releaseLock();
-  }
-}
-
-async function peekDone(reader: ReadableStreamDefaultReader<Uint8Array>, control: AttemptControl): Promise<boolean> {
-  for (;;) {
-    control.arm("body");
-    const { done, value } = await reader.read();
-    control.disarm();
-    if (done) return true;
-    if (value.byteLength > 0) return false;
   }
 }
 
 /**
  * The body as a Node stream under the attempt's idle deadline: it fails when the server sends
- * nothing for `timeoutMs`, and destroying it aborts the download. `mapError` turns failures into
- * the caller's error type.
+ * nothing for `timeoutMs` while the reader waits, and destroying it aborts the download.
+ * `mapError` turns failures into the caller's error type. undici's body passes its chunks as
+ * they are; this stream only adds the deadline and the error mapping.
  */
 export function streamBody(
   upstream: UpstreamResponse,
   mapError: (error: unknown, kind: "aborted" | "timeout" | "network" | "other") => Error = (e) => e as Error,
 ): Readable {
   const { control } = upstream;
-  const body = upstream.response.body;
-  if (!body) return Readable.from([], { objectMode: false });
-  const reader = body.getReader();
+  const { body } = upstream.response;
   let finished = false;
-  return new Readable({
-    async read() {
-      try {
-        control.arm("body");
-        const { done, value } = await reader.read();
-        control.disarm();
-        if (done) {
-          finished = true;
-          this.push(null);
-        } else {
-          this.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
-        }
-      } catch (error) {
-        control.disarm();
-        finished = true;
-        const cause = control.timeout ?? error;
-        this.destroy(mapError(cause, control.classify(cause)));
-      }
+  const stream = new Readable({
+    read() {
+      control.arm("body");
+      body.resume();
     },
     destroy(error, callback) {
       control.disarm();
       if (!finished) {
         finished = true;
-        reader.cancel().catch(() => undefined);
+        discard(upstream.response);
         control.abort();
       }
       callback(error);
     },
   });
+  body.on("data", (chunk: Buffer) => {
+    control.disarm();
+    if (!stream.push(chunk)) body.pause();
+  });
+  body.on("end", () => {
+    control.disarm();
+    finished = true;
+    stream.push(null);
+  });
+  body.on("error", (error) => {
+    control.disarm();
+    finished = true;
+    const cause = control.timeout ?? error;
+    stream.destroy(mapError(cause, control.classify(cause)));
+  });
+  body.pause();
+  return stream;
 }

@@ -69,6 +69,17 @@ describe("HashPool", () => {
     expect((await next.digest()).sha256).toBe(sha256(data));
   });
 
+  it("stops a thread left without streams, and starts another for the next stream", async () => {
+    pool = new HashPool({ threads: 1, offloadFrom: 0, slabBytes: 1024, idleThreadMs: 0 });
+    for (const data of [randomBytes(10_000), randomBytes(20_000)]) {
+      const hasher = pool.open(data.length, null);
+      await feed(hasher, data);
+      expect(pool.runningThreads).toBe(1);
+      expect((await hasher.digest()).sha256).toBe(sha256(data));
+      expect(pool.runningThreads).toBe(0);
+    }
+  });
+
   it("forgets a disposed stream: its waits reject, and the thread serves the others", async () => {
     pool = new HashPool({ threads: 1, offloadFrom: 0, slabBytes: 1024, slabsPerStream: 1 });
     const dropped = pool.open(1_000_000, null);

@@ -79,13 +79,14 @@ export async function ensureBuilt(): Promise<void> {
 }
 
 /**
- * The node arguments of an npm script run with `node [--flags] <file>` (e.g. "worker"): its flags,
- * then its built entry point; read from package.json so a test follows a move or a new flag.
+ * The node arguments of an npm script run with `[NAME=value …] node [--flags] <file>` (e.g.
+ * "worker"): its flags, then its built entry point; read from package.json so a test follows a
+ * move or a new flag. The variables (glibc tuning) are left out: a test sets its own environment.
  */
 export async function scriptArgs(script: string): Promise<string[]> {
   const scripts = JSON.parse(await readFile(path.join(ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
   const command = scripts[script];
-  const match = command && /(?:^|&&\s*)node((?:\s+--\S+)*)\s+(\S+\.js)(?:\s|$)/.exec(command);
+  const match = command && /(?:^|&&\s*)(?:[A-Z_][A-Z0-9_]*=\S*\s+)*node((?:\s+--\S+)*)\s+(\S+\.js)(?:\s|$)/.exec(command);
   if (!match) throw new Error(`package.json's scripts.${script} does not run "node [--flags] <file>.js": ${command}`);
   return [...match[1].trim().split(/\s+/).filter(Boolean), path.join(ROOT, match[2])];
 }

@@ -115,29 +115,29 @@ describe("connections through the policy's dispatcher", () => {
     connections = 0;
   });
 
-  const fetchThrough = (policy: EgressPolicy, url: string) =>
-    policy.fetch(url, {}).then(
+  const requestThrough = (policy: EgressPolicy, url: string) =>
+    policy.request(url).then(
       (response) => ({ response, error: null }),
       (error: unknown) => ({ response: null, error }),
     );
 
   it("connects to loopback by default", async () => {
-    const { response } = await fetchThrough(allow, trapUrl);
-    expect(await response?.text()).toBe("internal secret");
+    const { response } = await requestThrough(allow, trapUrl);
+    expect(await response?.body.text()).toBe("internal secret");
     expect(connections).toBe(1);
   });
 
   it("refuses loopback under deny before a connection is made, by address and by name", async () => {
     const port = new URL(trapUrl).port;
     for (const url of [trapUrl, `http://localhost:${port}/`, `http://2130706433:${port}/`, `http://[::ffff:127.0.0.1]:${port}/`]) {
-      const { error } = await fetchThrough(deny, url);
+      const { error } = await requestThrough(deny, url);
       expect(egressRefusal(error)?.message).toMatch(/refusing to connect to .*loopback/);
     }
     expect(connections).toBe(0);
   });
 
   it("refuses a metadata address without trying to reach it", async () => {
-    const { error } = await fetchThrough(allow, "http://169.254.169.254/latest/meta-data/");
+    const { error } = await requestThrough(allow, "http://169.254.169.254/latest/meta-data/");
     expect(egressRefusal(error)).toMatchObject({ address: "169.254.169.254", retryable: false });
   });
 });

@@ -57,6 +57,8 @@ describe("upstream HTTP helpers", () => {
     expect(isTransientNetworkError(new Error("socket hang up"))).toBe(true);
     expect(isTransientNetworkError(new Error("Unexpected token"))).toBe(false);
     expect(isTransientNetworkError("fetch failed")).toBe(false);
+    // A header value undici will not send fails the same way every time.
+    expect(isTransientNetworkError(Object.assign(new Error("invalid authorization header"), { code: "UND_ERR_INVALID_ARG" }))).toBe(false);
   });
 
   it("parses Link relations and resolves relative targets", () => {

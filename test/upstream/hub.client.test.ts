@@ -16,7 +16,7 @@ afterAll(async () => {
 beforeEach(() => {
   hub.clearFaults();
   hub.clearRequests();
-  hub.setOptions({ linkBase: undefined });
+  hub.setOptions({ linkBase: undefined, gzipJson: false });
 });
 
 /** Short backoff so retry tests run fast; Retry-After still decides when the hub sends one. */
@@ -89,6 +89,27 @@ describe("listing models", () => {
     expect(await ids({ author: "other" })).toEqual(["other/delta", "other/epsilon"]);
     expect(await ids({ filter: "vision" })).toEqual(["other/delta"]);
     expect(await ids({ search: "nothing-matches" })).toEqual([]);
+  });
+
+  it("reads pages the hub sends gzip-compressed, and asks for file bytes as they are", async () => {
+    hub.setOptions({ gzipJson: true });
+    const models = await collect(client().listModels({ limit: 3 }));
+    const tree = await collect(client().tree("acme/alpha", "main"));
+    const download = await client().download("acme/alpha", "main", "config.json");
+    await readAll(download.body);
+
+    expect(models.map((m) => m.id)).toEqual(["acme/alpha", "acme/beta", "acme/gamma"]);
+    expect(tree.map((entry) => entry.path)).toContain("config.json");
+    expect(hubRequests("/api/").every((r) => r.headers["accept-encoding"]?.includes("gzip"))).toBe(true);
+    expect(hubRequests("/acme/alpha/resolve/")[0].headers["accept-encoding"]).toBeUndefined();
+  });
+
+  it("refuses a token no header can carry, without sending a request", async () => {
+    const error = await client({ token: "hf_bad\r\nX-Injected: 1" }).modelInfo("acme/alpha").catch((e: unknown) => e);
+
+    expect(String(error)).toMatch(/header/i);
+    expect((error as { retryable?: boolean }).retryable).not.toBe(true);
+    expect(hubRequests("/")).toHaveLength(0);
   });
 
   it("makes no request for a limit of zero", async () => {

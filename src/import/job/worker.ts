@@ -16,6 +16,7 @@ import type { ImportJob, LiveJob, PgBossImportQueue } from "./queue";
 import { createFileSourceFactory } from "../sources/factory";
 import { configuredVerifiers } from "../pipeline/verifiers";
 import type { ImportMetrics } from "../../metrics/metrics.ports";
+import { collectAfterImports } from "../../boot/heap";
 
 /** A worker takes a job's lock right after fetching it; a job active this long without the lock is orphaned. */
 const ORPHAN_GRACE_MS = 2_000;
@@ -126,6 +127,8 @@ export class ImportWorker {
     } finally {
       if (this.runs.get(revisionId) === run) this.runs.delete(revisionId);
       settle();
+      // The last run's buffers are garbage now, and an idle process would keep them (heap.ts).
+      if (this.runs.size === 0) setImmediate(() => this.runs.size === 0 && collectAfterImports());
     }
   }
 

@@ -41,6 +41,11 @@ export interface HashPoolOptions {
   slabBytes?: number;
   /** Slabs one stream may have in flight (2: one hashing, one filling): its memory bound is slabBytes × this. */
   slabsPerStream?: number;
+  /**
+   * How long a thread with no stream is kept (5 s) before it is stopped: an idle thread holds its
+   * heap and its malloc arena (8–9 MiB of resident memory after an import) for nothing.
+   */
+  idleThreadMs?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -85,6 +90,7 @@ export class HashPool {
   private readonly offloadFrom: number;
   private readonly slabBytes: number;
   private readonly slabsPerStream: number;
+  private readonly idleThreadMs: number;
   private readonly workers: Array<HashThread | null>;
   private nextId = 1;
 
@@ -93,6 +99,7 @@ export class HashPool {
     this.offloadFrom = options.offloadFrom ?? 8 * MiB;
     this.slabBytes = options.slabBytes ?? MiB;
     this.slabsPerStream = Math.max(1, options.slabsPerStream ?? 2);
+    this.idleThreadMs = Math.max(0, options.idleThreadMs ?? 5_000);
     this.workers = Array.from({ length: this.threads }, () => null);
   }
 
@@ -122,7 +129,7 @@ export class HashPool {
     for (let i = 0; i < this.workers.length; i++) {
       const worker = this.workers[i];
       if (!worker || worker.dead) {
-        this.workers[i] = new HashThread();
+        this.workers[i] = new HashThread(this.idleThreadMs);
         return this.workers[i]!;
       }
       if (best < 0 || worker.streams.size < this.workers[best]!.streams.size) best = i;
@@ -255,13 +262,17 @@ class InlineHasher implements StreamHasher {
   dispose(): void {}
 }
 
-/** One hashing thread; it is referenced only while it has streams, so an idle pool never keeps the process alive. */
+/**
+ * One hashing thread; it is referenced only while it has streams, so an idle pool never keeps the
+ * process alive, and it stops once it has had none for `idleMs` (the pool then starts another).
+ */
 class HashThread {
   readonly streams = new Map<number, OffloadedHasher>();
   dead = false;
   private readonly worker: Worker;
+  private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor() {
+  constructor(private readonly idleMs: number) {
     // It allocates next to nothing itself: a small heap keeps its resident set small.
     this.worker = new Worker(WORKER_SOURCE, { eval: true, name: "import-hash", resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
     this.worker.unref();
@@ -269,6 +280,7 @@ class HashThread {
     const fail = (error: HashingError) => {
       if (this.dead) return;
       this.dead = true;
+      clearTimeout(this.idleTimer);
       for (const stream of [...this.streams.values()]) stream.fail(error);
       this.streams.clear();
     };
@@ -277,12 +289,23 @@ class HashThread {
   }
 
   attach(stream: OffloadedHasher): void {
+    clearTimeout(this.idleTimer);
     if (this.streams.size === 0) this.worker.ref();
     this.streams.set(stream.id, stream);
   }
 
   detach(id: number): void {
-    if (this.streams.delete(id) && this.streams.size === 0) this.worker.unref();
+    if (!this.streams.delete(id) || this.streams.size > 0) return;
+    this.worker.unref();
+    if (this.idleMs === 0) this.retire();
+    else this.idleTimer = setTimeout(() => this.retire(), this.idleMs).unref();
+  }
+
+  /** Stops an idle thread; marked dead first, so the pool never hands it another stream. */
+  private retire(): void {
+    if (this.dead || this.streams.size > 0) return;
+    this.dead = true;
+    void this.worker.terminate();
   }
 
   post(message: object, transfer?: ArrayBuffer[]): void {
@@ -290,6 +313,7 @@ class HashThread {
   }
 
   async terminate(): Promise<void> {
+    clearTimeout(this.idleTimer);
     await this.worker.terminate();
   }
 }

@@ -7,7 +7,7 @@ import type { ManifestFile } from "../../revision/manifest";
 import { manifestOf } from "../../upstream/reservoir/reservoir.mapping";
 import { DEFAULT_RETRY, type RetryPolicy } from "../../common/backoff";
 import {
-  UpstreamRequestError, normalizeEtag, parseContentRange, parseLength, readBody, requestWithRetry, streamBody, type RequestPolicy, type UpstreamResponse,
+  UpstreamRequestError, discard, normalizeEtag, parseContentRange, parseLength, readBody, requestWithRetry, streamBody, type RequestPolicy, type UpstreamResponse,
 } from "../../upstream/http";
 import type { EgressPolicy } from "../../upstream/egress";
 import type { ReservoirClient, RemoteRevisionMatch } from "../../upstream/reservoir/reservoir.client";
@@ -296,7 +296,7 @@ async function openFile(
           if (status === 206) {
             const range = parseContentRange(headers.get("content-range"));
             if (!range || range.start !== start) {
-              await upstream.response.body?.cancel().catch(() => undefined);
+              discard(upstream.response);
               throw new ReservoirImportError(`${what}: asked for bytes from ${start}, got ${headers.get("content-range") ?? "no Content-Range"}`, true);
             }
           }
@@ -311,7 +311,7 @@ async function openFile(
           };
         }
         if ((status === 401 || status === 403) && !fresh) {
-          await upstream.response.body?.cancel().catch(() => undefined);
+          discard(upstream.response);
           return { kind: "refresh", status };
         }
         throw await statusFailure(upstream, what);

@@ -2,6 +2,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from "../../common/backoff";
 import {
   UpstreamRequestError,
   describeNetworkError,
+  discard,
   normalizeEtag,
   parseContentRange,
   parseLength,
@@ -37,6 +38,8 @@ export interface HubClientOptions {
 
 /** Largest JSON document (one page of a list or tree) we are willing to buffer. */
 const MAX_JSON_BYTES = 32 * 1024 * 1024;
+/** What JSON and text may come as (readBody decodes it); a download asks for the bytes as they are. */
+const COMPRESSED = "gzip, deflate, br";
 /** The hub's own page cap for the model list. */
 const MAX_PAGE = 1000;
 const DEFAULT_MAX_PAGES = 1000;
@@ -48,14 +51,14 @@ const DEFAULT_MAX_TREE_FILES = 100_000;
 const LIST_EXPAND = ["author", "sha", "lastModified", "createdAt", "gated", "private", "tags", "pipeline_tag", "library_name", "downloads", "likes", "cardData"];
 
 /**
- * The Hub client on Node's fetch. Every call retries 429/5xx/connection errors/timeouts within
+ * The Hub client on undici's request (http.ts). Every call retries 429/5xx/connection errors/timeouts within
  * `retry`, and sends the token only to the endpoint's origin (LFS downloads redirect to a CDN).
  */
 export function createHubClient(options: HubClientOptions): HubClient {
-  return new FetchHubClient(options);
+  return new HttpHubClient(options);
 }
 
-class FetchHubClient implements HubClient {
+class HttpHubClient implements HubClient {
   private readonly base: string;
   private readonly origin: string;
   private readonly timeoutMs: number;
@@ -165,7 +168,7 @@ class FetchHubClient implements HubClient {
     const url = this.resolveUrl(repo, revision, path);
     // Text shown to every user comes from the hub itself: a redirect elsewhere (an internal
     // address, say) is not followed, and only a text body is taken.
-    return this.call({ ...this.spec(url), sameOrigin: true }, opts?.signal, async (upstream) => {
+    return this.call({ ...this.spec(url, { "accept-encoding": COMPRESSED }), sameOrigin: true }, opts?.signal, async (upstream) => {
       const { response } = upstream;
       if (response.status !== 200) {
         const error = await errorFrom(upstream, this.origin);
@@ -175,7 +178,7 @@ class FetchHubClient implements HubClient {
       }
       const type = response.headers.get("content-type");
       if (!isTextType(type)) {
-        await response.body?.cancel().catch(() => undefined);
+        discard(response);
         throw new HubError(`the hub answered ${path} as ${sanitizeUpstreamText(type ?? "no content type", 80)}, not as text`, 200, null, false, safeUrl(upstream.url));
       }
       const { bytes, truncated } = await readBody(upstream, Math.max(0, Math.floor(maxBytes)));
@@ -205,7 +208,7 @@ class FetchHubClient implements HubClient {
 
   /** The hub's API: only the hub answers it (a renamed repo's redirect stays on its origin), never a server it points at. */
   private request<T>(url: string, signal: AbortSignal | undefined, consume: (upstream: UpstreamResponse) => Promise<T>): Promise<T> {
-    return this.call({ ...this.spec(url, { accept: "application/json" }), sameOrigin: true }, signal, async (upstream) => {
+    return this.call({ ...this.spec(url, { accept: "application/json", "accept-encoding": COMPRESSED }), sameOrigin: true }, signal, async (upstream) => {
       if (upstream.response.status !== 200) throw await errorFrom(upstream, this.origin);
       return consume(upstream);
     });
@@ -328,7 +331,7 @@ async function errorFrom(upstream: UpstreamResponse, hubOrigin: string): Promise
       })
       .catch(() => null);
   }
-  await response.body?.cancel().catch(() => undefined);
+  discard(response);
   const retryable = status === 408 || status === 429 || status >= 500;
   const retryAfter = sanitizeUpstreamText(response.headers.get("retry-after") ?? "", 40);
   const where = fromHub ? "hub" : `server at ${upstream.url.origin} (where the hub redirected)`;

@@ -4,7 +4,8 @@ import WebSocket from "ws";
 import type { z } from "zod";
 import { DEFAULT_RETRY, backoffDelay, sleep, type RetryPolicy } from "../../common/backoff";
 import {
-  AttemptControl, describeNetworkError, isRetryableStatus, outcomeOfFailure, outcomeOfStatus, parseRetryAfter, readBody, retryDelay, type UpstreamObserver,
+  AttemptControl, answerOf, describeNetworkError, discard, isRetryableStatus, outcomeOfFailure, outcomeOfStatus, parseRetryAfter, readBody, retryDelay,
+  type HeaderReader, type UpstreamObserver,
 } from "../http";
 import {
   ARTIFACTS_QUERY, ArtifactsData, FIND_REVISION_QUERY, FindRevisionData, IMPORT_ARTIFACTS_MUTATION, ImportArtifactsData,
@@ -346,10 +347,11 @@ export class ReservoirClient {
       const control = new AttemptControl(opts.timeoutMs, signal);
       control.url = endpoint;
       let answered = false;
-      let answer: { status: number; headers: Headers; bytes: Buffer };
+      let answer: { status: number; headers: HeaderReader; bytes: Buffer };
       try {
         control.arm("response");
-        const response = await this.egress.fetch(endpoint, {
+        // undici's request never follows a redirect: following one would hand our token to another host.
+        const response = answerOf(await this.egress.request(endpoint, {
           method: "POST",
           headers: {
             "content-type": "application/json",
@@ -357,22 +359,20 @@ export class ReservoirClient {
             authorization: `Bearer ${this.token()}`,
           },
           body,
-          // A GraphQL endpoint does not redirect; following one would hand our token to another host.
-          redirect: "manual",
           signal: control.signal,
-        });
+        }));
         control.disarm();
         const { status, headers } = response;
         answered = true;
         this.options.observe?.(outcomeOfStatus(status));
         if (status >= 300 && status < 400) {
-          await response.body?.cancel().catch(() => undefined);
+          discard(response);
           throw new ReservoirError("http", `the remote answered HTTP ${status}, a redirect${redirectTarget(headers.get("location"), endpoint)}; check the endpoint`, { status });
         }
         if (isRetryableStatus(status) && attempt < this.retry.attempts) {
           const decision = retryDelay(attempt, this.retry, headers);
           if (decision.retry) {
-            await response.body?.cancel().catch(() => undefined);
+            discard(response);
             await sleep(decision.delayMs, signal);
             continue;
           }
@@ -403,7 +403,7 @@ export class ReservoirClient {
     }
   }
 
-  private interpret<S extends z.ZodType>(answer: { status: number; headers: Headers; bytes: Buffer }, schema: S, attempts: number): z.infer<S> {
+  private interpret<S extends z.ZodType>(answer: { status: number; headers: HeaderReader; bytes: Buffer }, schema: S, attempts: number): z.infer<S> {
     const { status, headers } = answer;
     let payload: unknown;
     try {

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
 import type { FakeBlob } from "./content";
 import { fileInfo, StoredRepo, type FakeCommit, type FakeFile, type FakeModel, type FakeModelMeta, type FakeTarget, type FileInfo, type StoredCommit } from "./repos";
 
@@ -32,6 +33,8 @@ export interface FakeHubOptions {
   cdnBase?: string;
   /** The loopback address both origins listen on (default 127.0.0.1; any of 127.0.0.0/8 works). */
   host?: string;
+  /** Gzip JSON answers for a client whose Accept-Encoding takes gzip, as the real hub does. */
+  gzipJson?: boolean;
 }
 
 export interface FakeRequest {
@@ -243,7 +246,7 @@ class FakeHubServer implements FakeHub {
   cdnUrl = "";
 
   constructor(options: FakeHubOptions) {
-    this.options = { pageSize: 2, treePageSize: 3, acceptedTokens: [], strictGating: false, ...options };
+    this.options = { pageSize: 2, treePageSize: 3, acceptedTokens: [], strictGating: false, gzipJson: false, ...options };
     this.hubServer = createServer((req, res) => void this.handle("hub", req, res));
     this.cdnServer = createServer((req, res) => void this.handle("cdn", req, res));
   }
@@ -551,6 +554,7 @@ class FakeHubServer implements FakeHub {
       200,
       headers,
       fault,
+      this.options.gzipJson,
     );
   }
 
@@ -637,7 +641,7 @@ class FakeHubServer implements FakeHub {
     const page = entries.slice(offset, offset + size).map((entry) =>
       expand && entry.type === "file" ? { ...entry, lastCommit: { id: commit.sha, title: commit.title, date: commit.date } } : entry,
     );
-    sendJson(res, req, page, 200, headers, fault);
+    sendJson(res, req, page, 200, headers, fault, this.options.gzipJson);
   }
 
   private async resolve(
@@ -762,8 +766,12 @@ function sendXmlError(res: ServerResponse, status: number, code: string, message
   res.end(body);
 }
 
-function sendJson(res: ServerResponse, req: IncomingMessage, body: unknown, status: number, headers: Record<string, string>, fault?: ActiveFault): void {
-  const bytes = Buffer.from(JSON.stringify(body), "utf8");
+function sendJson(res: ServerResponse, req: IncomingMessage, body: unknown, status: number, headers: Record<string, string>, fault?: ActiveFault, gzip = false): void {
+  let bytes = Buffer.from(JSON.stringify(body), "utf8");
+  if (gzip && /\bgzip\b/.test(req.headers["accept-encoding"] ?? "")) {
+    bytes = gzipSync(bytes);
+    headers = { ...headers, "Content-Encoding": "gzip" };
+  }
   res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": declaredLength(bytes.length, fault), ...headers });
   if (req.method === "HEAD") {
     res.end();
