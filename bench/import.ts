@@ -122,7 +122,8 @@ interface Measurement {
   /** The same by kind of thread (see threadCpu). */
   threadCpu?: Record<string, number>;
   /** CPU seconds the hub and s3rver used meanwhile. */
-  servicesCpu?: { hub: number | null; s3: number | null };
+  /** CPU seconds the helper processes (hub, s3rver, link) spent meanwhile, by name. */
+  servicesCpu?: Record<string, number | null>;
 }
 
 /** Runs the baseline (baseline.js) or the peer (peer.js) on `job` in a process of its own. */
@@ -357,17 +358,18 @@ function decodeRevisionId(globalId: string): { id: string } {
 
 const rate = (m: Measurement) => m.bytes / MiB / m.seconds;
 
-/** Runs `work` and adds the CPU the hub and s3rver spent meanwhile to its measurement. */
-async function withServicesCpu<M extends Measurement>(hub: Service<HubService>, s3: Service<S3Service> | undefined, work: () => Promise<M>): Promise<M> {
-  const before = await Promise.all([cpuSeconds(hub.pid), s3 ? cpuSeconds(s3.pid) : null]);
+/** Runs `work` and adds the CPU the helper processes (hub, s3rver, link) spent meanwhile to its measurement. */
+async function withServicesCpu<M extends Measurement>(services: Record<string, { pid: number } | undefined>, work: () => Promise<M>): Promise<M> {
+  const present = Object.entries(services).filter((entry): entry is [string, { pid: number }] => entry[1] !== undefined);
+  const before = await Promise.all(present.map(([, service]) => cpuSeconds(service.pid)));
   const measured = await work();
-  const after = await Promise.all([cpuSeconds(hub.pid), s3 ? cpuSeconds(s3.pid) : null]);
-  const spent = (i: 0 | 1) => (before[i] === null || after[i] === null ? null : after[i]! - before[i]!);
-  return { ...measured, servicesCpu: { hub: spent(0), s3: spent(1) } };
+  const after = await Promise.all(present.map(([, service]) => cpuSeconds(service.pid)));
+  const spent = present.map(([name], i) => [name, before[i] === null || after[i] === null ? null : after[i]! - before[i]!] as const);
+  return { ...measured, servicesCpu: Object.fromEntries(spent) };
 }
 
 /** `hubUrl`: where clients reach the hub (through the link when there is one). */
-async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Service<HubService>, hubUrl: string, model: { files: FakeFile[]; totalBytes: number }): Promise<Row[]> {
+async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Service<HubService>, link: Service<unknown> | undefined, hubUrl: string, model: { files: FakeFile[]; totalBytes: number }): Promise<Row[]> {
   const work = await mkdtemp(path.join(os.tmpdir(), `bench-import-${backend}-`));
   const s3 = backend === "s3" ? await startService<S3Service>(["s3"]) : undefined;
   const rows: Row[] = [];
@@ -381,7 +383,7 @@ async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Serv
       };
       const baseline = async () => {
         process.stderr.write(`${backend} run ${run}: baseline (hub → storage adapter, ${s.concurrency} files at a time)\n`);
-        const measured = await withServicesCpu(hub, s3, () => runClient("baseline.js", baselineJob, s.baselineNodeArgs));
+        const measured = await withServicesCpu({ hub, s3rver: s3, link }, () => runClient("baseline.js", baselineJob, s.baselineNodeArgs));
         // Leave the disk as the import finds it: the baseline's copy goes before the next measurement.
         if (!s3) await rm(path.join(work, `baseline-${run}`), { recursive: true, force: true });
         return measured;
@@ -392,7 +394,7 @@ async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Serv
       };
       const peer = async () => {
         process.stderr.write(`${backend} run ${run}: peer (@huggingface/hub → ${s3 ? "S3 adapter" : "files"}, ${s.concurrency} files at a time)\n`);
-        const measured = await withServicesCpu(hub, s3, () => runClient("peer.js", peerJob, s.baselineNodeArgs));
+        const measured = await withServicesCpu({ hub, s3rver: s3, link }, () => runClient("peer.js", peerJob, s.baselineNodeArgs));
         if (!s3) await rm(path.join(work, `peer-${run}`), { recursive: true, force: true });
         return measured;
       };
@@ -405,7 +407,7 @@ async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Serv
           server = await startServer(env, s.serverNodeArgs, path.join(os.tmpdir(), `bench-import-${backend}-server.log`));
           process.stderr.write(`${backend} run ${run}: import through the server (pid ${server.pid}, log ${server.logFile})\n`);
           const started = server;
-          return await withServicesCpu(hub, s3, () => runImport(started, db.url, model.files.length, model.totalBytes, s.timeoutMs, s.idleSeconds));
+          return await withServicesCpu({ hub, s3rver: s3, link }, () => runImport(started, db.url, model.files.length, model.totalBytes, s.timeoutMs, s.idleSeconds));
         } finally {
           await server?.stop().catch(() => undefined);
           await db.drop().catch(() => undefined);
@@ -431,7 +433,7 @@ const GiB = 1024 * MiB;
 const cpuPerGiB = (m: Measurement) => (m.cpuSeconds === null ? NaN : m.cpuSeconds / (m.bytes / GiB));
 
 function runLine({ baseline, peer, imported }: Row): string {
-  const services = (m: Measurement) => `hub ${cpu(m.servicesCpu?.hub)}${m.servicesCpu?.s3 === null || m.servicesCpu?.s3 === undefined ? "" : `, s3rver ${cpu(m.servicesCpu.s3)}`}`;
+  const services = (m: Measurement) => Object.entries(m.servicesCpu ?? {}).map(([name, seconds]) => `${name} ${cpu(seconds)}`).join(", ");
   const threads = (m: Measurement) => (m.threadCpu ? ` [${formatThreadCpu(m.threadCpu)}]` : "");
   const client = (name: string, m: Measurement) => `${name} ${rate(m).toFixed(1)} MiB/s in ${m.seconds.toFixed(1)} s (CPU ${cpu(m.cpuSeconds)} s${threads(m)}; ${services(m)}), peak RSS ${m.peakRssMiB.toFixed(0)} MiB`;
   return `${client("baseline", baseline)}; ${client("peer", peer)}; ` +
@@ -495,7 +497,7 @@ async function main(): Promise<void> {
       hubUrl = `http://127.0.0.1:${linkPorts[0]}`;
     }
     const rows: Row[] = [];
-    for (const backend of s.backends) rows.push(...(await benchBackend(backend, s, hub, hubUrl, model)));
+    for (const backend of s.backends) rows.push(...(await benchBackend(backend, s, hub, link, hubUrl, model)));
     process.stdout.write(`\n${report(s, model, rows, [shaBefore, sha256Rate(256)])}\n`);
   } finally {
     await link?.stop();
