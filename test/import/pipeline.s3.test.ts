@@ -116,6 +116,8 @@ describe("an import into S3 storage", () => {
     // The old files are still the revision's: the new small files wait in staging, the model as a pending upload.
     expect(await notes()).toEqual(["config.json", "nested/dir/extra.txt"].map((path) => ({ path, staged_receipt: "scratch", placed: false })));
     expect(await keysUnder(adapter, `.staging/${revision.id}/`)).toEqual(["config.json", "nested/dir/extra.txt"].map((path) => `.staging/${revision.id}/${path}`));
+    // The hub has sent 9 MiB, but the server starts the upload only once its first 8 MiB part has arrived.
+    await waitFor("the model's first part to be uploaded", async () => (await s3.pendingUploads("imports")).length > 0);
     expect(await s3.pendingUploads("imports")).toEqual([`${REPO}/main/model.safetensors`]);
     held.release();
 
