@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
 
 /*
  * The console's tests drive a real Chromium (Debian's, not a Playwright download: nothing is
@@ -34,6 +34,14 @@ export function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM_PATH,
     args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
   });
+}
+
+/**
+ * An artifact page's own title, waited for by name: the page's README may hold a level-1
+ * heading with the same text, so the plain role would match two elements once it renders.
+ */
+export function artifactTitle(page: Page, name: string): Locator {
+  return page.getByRole("heading", { level: 1, name, exact: true }).and(page.locator("#artifact-title"));
 }
 
 export const LAPTOP = { width: 1280, height: 800 };

@@ -2,7 +2,7 @@ import type { Browser, Page } from "playwright-core";
 import { FAST_IMPORTS, scanModel } from "../import/support";
 import { startFakeHub, type FakeHub, type FakeModel } from "../support/fake-hub";
 import { startTestKit, type TestKit } from "../support/testkit";
-import { describeInBrowser, expectNoTrouble, launchChromium, openContext, screenshot, type ConsolePage } from "./browser";
+import { artifactTitle, describeInBrowser, expectNoTrouble, launchChromium, openContext, screenshot, type ConsolePage } from "./browser";
 
 /*
  * With IMPORT_REQUIRE_APPROVAL=true an import stops at NEEDS_APPROVAL: an admin approves or
@@ -32,7 +32,7 @@ async function asAdmin(): Promise<ConsolePage> {
 
 async function openArtifact(page: Page, name: string) {
   await page.getByRole("link", { name, exact: true }).click();
-  await page.getByRole("heading", { level: 1, name }).waitFor();
+  await artifactTitle(page, name).waitFor();
 }
 
 const badge = (page: Page, status: string) => page.locator(`li[data-revision="main"] .revision-head .badge[data-status="${status}"]`);

@@ -3,7 +3,7 @@ import type { Browser, Page } from "playwright-core";
 import { FAST_IMPORTS } from "../import/support";
 import { startFakeHub, type FakeHub, type FakeModel } from "../support/fake-hub";
 import { startTestKit, type RoleName, type TestKit } from "../support/testkit";
-import { describeInBrowser, expectNoTrouble, launchChromium, LAPTOP, openContext, PHONE, screenshot, type ConsolePage } from "./browser";
+import { artifactTitle, describeInBrowser, expectNoTrouble, launchChromium, LAPTOP, openContext, PHONE, screenshot, type ConsolePage } from "./browser";
 
 /*
  * The console in a real Chromium against a real server (fresh database, filesystem storage) and
@@ -73,7 +73,7 @@ async function artifactId(name: string): Promise<string> {
 
 async function openArtifact(cp: ConsolePage, name: string): Promise<void> {
   await cp.page.goto(`${kit.url}/#/artifacts/${await artifactId(name)}`);
-  await cp.page.getByRole("heading", { level: 1, name }).waitFor();
+  await artifactTitle(cp.page, name).waitFor();
 }
 
 /** The card of one revision on an artifact's page. */

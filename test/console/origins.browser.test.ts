@@ -2,7 +2,7 @@ import type { Browser, Page } from "playwright-core";
 import { FAST_IMPORTS, scanModel, startImport, waitForStatus } from "../import/support";
 import { startFakeHub, type FakeHub } from "../support/fake-hub";
 import { startTestKit, type TestKit } from "../support/testkit";
-import { describeInBrowser, expectNoTrouble, launchChromium, openContext, type ConsolePage } from "./browser";
+import { artifactTitle, describeInBrowser, expectNoTrouble, launchChromium, openContext, type ConsolePage } from "./browser";
 
 /*
  * Air-gapped clusters reach nothing but the service: every page of the console, and the
@@ -82,7 +82,7 @@ describeInBrowser("the console on a network limited to the service", () => {
     await settled(page);
 
     await page.goto(`${kit.url}/#/artifacts/${artifactId}`);
-    await page.getByRole("heading", { level: 1, name: REPO }).waitFor();
+    await artifactTitle(page, REPO).waitFor();
     await page.getByText("A model card that points elsewhere").waitFor();
     await page.getByText("model.safetensors").first().waitFor();
     await settled(page);
