@@ -44,8 +44,31 @@ export class SecretKeyring {
     return this.keys[0].id;
   }
 
+  /**
+   * Whether a stored value claims to be sealed (the `v2:` prefix), whatever key it names: enough
+   * once the SealSecrets migration has run, since a column's CHECK then refuses anything else,
+   * and a value sealed with a key no longer listed must stop the start, not be taken as clear.
+   */
   static isSealed(value: string): boolean {
     return value.startsWith(SEALED_PREFIX);
+  }
+
+  /**
+   * Whether a value from before sealing is one of this keyring's sealed values: `v2:`, a key id
+   * the keyring lists, canonical base64url of at least an iv and a tag, and it opens for
+   * `purpose`. A secret in clear that merely starts with `v2:` is none of that.
+   */
+  holdsSealed(value: string, purpose: string): boolean {
+    const match = /^v2:([^:]+):([A-Za-z0-9_-]+)$/.exec(value);
+    if (!match || !this.byId.has(match[1])) return false;
+    const raw = Buffer.from(match[2], "base64url");
+    if (raw.length < IV_BYTES + TAG_BYTES || raw.toString("base64url") !== match[2]) return false;
+    try {
+      this.open(value, purpose);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The id of the key a sealed value names. */

@@ -15,9 +15,11 @@ export class SealSecrets1795810000000 implements MigrationInterface {
   public async up(queryRunner: QueryRunner): Promise<void> {
     for (const { table, column, key, purpose } of COLUMNS) {
       const rows: Array<{ id: string; value: string }> = await queryRunner.query(
-        `SELECT "${key}" AS id, "${column}" AS value FROM "${table}" WHERE "${column}" IS NOT NULL AND "${column}" NOT LIKE 'v2:%'`,
+        `SELECT "${key}" AS id, "${column}" AS value FROM "${table}" WHERE "${column}" IS NOT NULL`,
       );
       for (const row of rows) {
+        // Only a value that opens is sealed; a secret in clear may start with "v2:" as well.
+        if (secretKeyring().holdsSealed(row.value, purpose)) continue;
         await queryRunner.query(`UPDATE "${table}" SET "${column}" = $1 WHERE "${key}" = $2`, [secretKeyring().seal(row.value, purpose), row.id]);
       }
       // From now on the database itself refuses a secret in clear.
