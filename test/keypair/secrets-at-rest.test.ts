@@ -3,8 +3,8 @@ import jwt from "jsonwebtoken";
 import { SealKeypairSecrets1795820000000 } from "../../src/db/migrations/1795820000000-SealKeypairSecrets";
 import { decodeGlobalId } from "../../src/common/relay";
 import { KEYPAIR_BOX_LABEL, SecretBox } from "../../src/keypair/secret-box";
-import { createTestDatabase, type TestDatabase } from "../support/database";
-import { startTestKit, type TestKit } from "../support/testkit";
+import { serverRestarts } from "../support/restarts";
+import type { TestKit } from "../support/testkit";
 
 /*
  * API key pair secrets are sealed with the keys of SECRETS_ENCRYPTION_KEYS like the other secrets
@@ -18,22 +18,8 @@ const authSecret = randomBytes(32).toString("hex");
 const k2 = `k2:${randomBytes(32).toString("base64")}`;
 const CREATE = `mutation($i: CreateApiKeypairInput!) { createApiKeypair(input: $i) { keypair { id accessKey } secretKey } }`;
 
-let db: TestDatabase;
 let keypair: { accessKey: string; secretKey: string };
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(() => db?.drop());
-
-async function withKit<T>(env: Record<string, string>, run: (kit: TestKit) => Promise<T>): Promise<T> {
-  const kit = await startTestKit({ IMPORT_WORKER: "false", AUTH_JWT_SECRET: authSecret, ...env }, { database: db });
-  try {
-    return await run(kit);
-  } finally {
-    await kit.close();
-  }
-}
+const withKit = serverRestarts({ AUTH_JWT_SECRET: authSecret });
 
 const stored = async (kit: TestKit, accessKey: string): Promise<string> =>
   (await kit.ds.query(`SELECT secret_key_encrypted AS v FROM api_keypairs WHERE access_key = $1`, [accessKey]))[0].v;
