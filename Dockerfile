@@ -13,6 +13,7 @@ ENV NODE_ENV=production
 # A small young generation and a sized old one keep the heap near what it holds (docs/configuration.md#node-options).
 ENV NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=256 --expose-gc"
 # glibc keeps large buffers mmapped (returned on free) instead of raising the threshold (same section).
+# Set here, the process need not re-execute itself to get it (src/boot/allocator.ts).
 ENV MALLOC_MMAP_THRESHOLD_=131072
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

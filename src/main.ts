@@ -1,3 +1,5 @@
+// First: it may replace the process before anything else loads.
+import "./boot/reexec";
 import "reflect-metadata";
 import { defaultTokenLifetime } from "./auth/jwt";
 import { tuneHeapForStreaming } from "./boot/heap";

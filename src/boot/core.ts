@@ -2,6 +2,7 @@ import type { DataSource } from "typeorm";
 import { resolveAuthSecret } from "../auth/secret";
 import { installSecretKeyring } from "../common/secrets";
 import { buildKeyring, resealSecrets } from "./secrets";
+import { installKeypairBox } from "../keypair/secret-box";
 import { createLogger, type Logger } from "../common/logger";
 import { errorMessage, StartupError } from "../common/startup-error";
 import type { Config } from "../config/config";
@@ -95,6 +96,7 @@ export async function bootCore(config: Config, options: CoreOptions = {}): Promi
     // Before the migrations, one of which seals the secrets stored in clear.
     const keyring = buildKeyring(config, authSecret);
     installSecretKeyring(keyring);
+    installKeypairBox(authSecret);
     const applied = await ds.runMigrations({ transaction: "each" });
     if (applied.length) logger.info(`applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(", ")}`);
     await resealSecrets(ds, keyring, logger);

@@ -16,9 +16,10 @@ export function buildKeyring(config: Pick<Config, "secretKeys">, authSecret: str
  */
 export async function resealSecrets(ds: DataSource, keyring: SecretKeyring, logger: Logger): Promise<number> {
   let resealed = 0;
-  for (const { table, column, key, purpose } of SEALED_COLUMNS) {
+  for (const { table, column, key, purposeOf } of SEALED_COLUMNS) {
     const rows: Array<{ id: string; value: string }> = await ds.query(`SELECT "${key}" AS id, "${column}" AS value FROM "${table}" WHERE "${column}" IS NOT NULL`);
     for (const row of rows) {
+      const purpose = purposeOf(row.id);
       let plaintext: string;
       try {
         plaintext = SecretKeyring.isSealed(row.value) ? keyring.open(row.value, purpose) : row.value;

@@ -65,7 +65,7 @@ export function createServices(deps: ServiceDeps) {
     uploads,
     scans: new ScanService(registries, huggingface, detailQueue, reservoir, deps.config.scan.requestTimeoutMs),
     storages: new StorageService(deps.ds, deps.storage, { limits: deps.config.limits, logger: deps.logger }),
-    keypairs: new KeypairService(deps.ds, { authSecret: deps.authSecret, limits: deps.config.limits, logger: deps.logger, events: deps.events, clock: deps.clock }),
+    keypairs: new KeypairService(deps.ds, { limits: deps.config.limits, logger: deps.logger, events: deps.events, clock: deps.clock }),
     tokens: new UserTokens(deps.authSecret, { maxTtlSeconds: deps.config.auth.maxTokenTtlSeconds, clock: deps.clock }),
     revocations: new TokenRevocations(deps.ds, deps.events, deps.logger, deps.clock),
   };

@@ -26,10 +26,11 @@ export class SecretKeyError extends Error {}
 
 /**
  * AES-256-GCM for secrets the server must read back (registry tokens, Reservoir and S3 secret
- * keys; key pair secrets have their own box, keypair/secret-box.ts). A sealed value is `v2:<key id>:<base64url(iv | tag | ciphertext)>`;
- * `purpose` (the table and column) is bound as associated data, so a value copied to another
- * column does not open. The first key seals; the others only open, until every value is
- * re-sealed with the first (at start-up): that is key rotation.
+ * keys, API key pair secrets). A sealed value is `v2:<key id>:<base64url(iv | tag | ciphertext)>`;
+ * `purpose` (the table and column, and for key pairs the access key) is bound as associated
+ * data, so a value copied to another column or row does not open. The first key seals; the
+ * others only open, until every value is re-sealed with the first (at start-up): that is key
+ * rotation.
  */
 export class SecretKeyring {
   private readonly byId: Map<string, Buffer>;
@@ -43,8 +44,31 @@ export class SecretKeyring {
     return this.keys[0].id;
   }
 
+  /**
+   * Whether a stored value claims to be sealed (the `v2:` prefix), whatever key it names: enough
+   * once the SealSecrets migration has run, since a column's CHECK then refuses anything else,
+   * and a value sealed with a key no longer listed must stop the start, not be taken as clear.
+   */
   static isSealed(value: string): boolean {
     return value.startsWith(SEALED_PREFIX);
+  }
+
+  /**
+   * Whether a value from before sealing is one of this keyring's sealed values: `v2:`, a key id
+   * the keyring lists, canonical base64url of at least an iv and a tag, and it opens for
+   * `purpose`. A secret in clear that merely starts with `v2:` is none of that.
+   */
+  holdsSealed(value: string, purpose: string): boolean {
+    const match = /^v2:([^:]+):([A-Za-z0-9_-]+)$/.exec(value);
+    if (!match || !this.byId.has(match[1])) return false;
+    const raw = Buffer.from(match[2], "base64url");
+    if (raw.length < IV_BYTES + TAG_BYTES || raw.toString("base64url") !== match[2]) return false;
+    try {
+      this.open(value, purpose);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The id of the key a sealed value names. */
@@ -127,9 +151,29 @@ export function sealedCheck(column: string): string {
   return `"${column}" IS NULL OR "${column}" LIKE 'v2:%'`;
 }
 
-/** Every sealed column: table, column, key column, and its purpose (associated data). */
-export const SEALED_COLUMNS = [
-  { table: "huggingface_registries", column: "token", key: "id", purpose: "huggingface_registries.token" },
-  { table: "reservoir_registries", column: "secret_key", key: "id", purpose: "reservoir_registries.secret_key" },
-  { table: "object_storages", column: "secret_key", key: "id", purpose: "object_storages.secret_key" },
-] as const;
+export const KEYPAIR_SECRET_PURPOSE = "api_keypairs.secret_key_encrypted";
+
+/** A key pair's secret is bound to its access key too: moved to another key pair, it does not open. */
+export function keypairSecretPurpose(accessKey: string): string {
+  return `${KEYPAIR_SECRET_PURPOSE}:${accessKey}`;
+}
+
+export interface SealedColumn {
+  table: string;
+  column: string;
+  /** The column that names the row. */
+  key: string;
+  purpose: string;
+  /** The purpose of a row's value: `purpose`, or for key pairs `purpose:<access key>`. */
+  purposeOf(rowKey: string): string;
+}
+
+const column = (table: string, name: string): SealedColumn => ({ table, column: name, key: "id", purpose: `${table}.${name}`, purposeOf: () => `${table}.${name}` });
+
+/** Every sealed column: re-sealed at start-up with the current key (src/boot/secrets.ts). */
+export const SEALED_COLUMNS: readonly SealedColumn[] = [
+  column("huggingface_registries", "token"),
+  column("reservoir_registries", "secret_key"),
+  column("object_storages", "secret_key"),
+  { table: "api_keypairs", column: "secret_key_encrypted", key: "access_key", purpose: KEYPAIR_SECRET_PURPOSE, purposeOf: keypairSecretPurpose },
+];

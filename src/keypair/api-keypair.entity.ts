@@ -1,12 +1,14 @@
 import { Check, Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from "typeorm";
 import { ApiKeypairRole, sqlIn } from "../common/enums";
+import { sealedCheck } from "../common/secrets";
 
 /**
  * A machine client's key pair. The secret signs the client's JWTs (HS256), so the server needs
- * it back: it is kept encrypted with a key derived from the server's own secret, never in clear.
+ * it back: it is sealed with the keys of SECRETS_ENCRYPTION_KEYS, bound to the access key, never in clear.
  */
 @Entity("api_keypairs")
 @Check("api_keypairs_role_check", `"role" IN (${sqlIn(ApiKeypairRole)})`)
+@Check("api_keypairs_secret_key_encrypted_sealed_check", sealedCheck("secret_key_encrypted"))
 export class ApiKeypairEntity {
   @PrimaryGeneratedColumn("uuid")
   id: string;

@@ -16,7 +16,7 @@ import { given } from "../common/validation";
 import { ApiKeypairEntity } from "./api-keypair.entity";
 import type { CreateApiKeypairInput } from "./keypair.inputs";
 import { toApiKeypair, type ApiKeypair } from "./keypair.type";
-import { SecretBox } from "./secret-box";
+import { keypairSecretPurpose, secretKeyring, type SecretKeyring } from "../common/secrets";
 
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const ACCESS_KEY_RANDOM_CHARS = 18;
@@ -41,8 +41,8 @@ export function generateSecretKey(): string {
 }
 
 export interface KeypairServiceOptions {
-  /** The server's own secret; the key that encrypts key pair secrets is derived from it. */
-  authSecret: string;
+  /** Seals key pair secrets: the server's keyring (SECRETS_ENCRYPTION_KEYS) unless given. */
+  keyring?: SecretKeyring;
   limits: PagingLimits;
   logger?: Logger;
   /** Announces revocations, so every process closes the sockets the key pair opened. */
@@ -52,10 +52,10 @@ export interface KeypairServiceOptions {
 
 /** API key pairs of machine clients, and verification of the JWTs they sign. */
 export class KeypairService {
-  private readonly box: SecretBox;
+  constructor(private readonly ds: DataSource, private readonly options: KeypairServiceOptions) {}
 
-  constructor(private readonly ds: DataSource, private readonly options: KeypairServiceOptions) {
-    this.box = new SecretBox(options.authSecret, "api-keypair-secret/v1");
+  private get keyring(): SecretKeyring {
+    return this.options.keyring ?? secretKeyring();
   }
 
   list(args: PagingArgs): Promise<ConnectionShape<ApiKeypair>> {
@@ -77,7 +77,7 @@ export class KeypairService {
     const repo = this.ds.getRepository(ApiKeypairEntity);
     const keypair = await repo.save(repo.create({
       accessKey,
-      secretKeyEncrypted: this.box.seal(secretKey, accessKey),
+      secretKeyEncrypted: this.keyring.seal(secretKey, keypairSecretPurpose(accessKey)),
       role: input.role,
       description,
       lastUsedAt: null,
@@ -118,9 +118,9 @@ export class KeypairService {
 
     let secret: string;
     try {
-      secret = this.box.open(keypair.secretKeyEncrypted, keypair.accessKey);
+      secret = this.keyring.open(keypair.secretKeyEncrypted, keypairSecretPurpose(keypair.accessKey));
     } catch (error) {
-      // Only a changed server secret (or tampering) gets here: worth an operator's attention.
+      // A start opened every stored secret: only a value altered since gets here, worth an operator's attention.
       this.options.logger?.error(`cannot decrypt the secret of key pair ${keypair.accessKey}`, error);
       throw ERRORS.unauthenticated("Invalid token: the key pair cannot be used");
     }

@@ -5,10 +5,10 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 /**
- * AES-256-GCM for secrets the server must read back (key pair secrets sign client JWTs, so a
- * hash would not do). The key is derived from the server's auth secret and a label, so one
- * secret yields independent keys per purpose. Rotating the auth secret makes every sealed value
- * unreadable: the key pairs must then be re-issued.
+ * The box key pair secrets were sealed with before they joined the keyring of
+ * SECRETS_ENCRYPTION_KEYS (`v1.<base64url(iv | tag | ciphertext)>`): the SealKeypairSecrets
+ * migration opens it to re-seal, and its down seals with it again. Its key is derived from the
+ * server's auth secret and a label, so it does not rotate.
  *
  * `context` is bound as associated data (e.g. the access key), so a sealed value copied to
  * another row does not open there.
@@ -40,4 +40,22 @@ export class SecretBox {
     decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
     return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString("utf8");
   }
+}
+
+/** The label of the key pair secrets' box. */
+export const KEYPAIR_BOX_LABEL = "api-keypair-secret/v1";
+
+/*
+ * The migration needs the auth secret's box and has no other way to reach configuration: the
+ * server installs it at start-up, next to the keyring (bootCore).
+ */
+let installedBox: SecretBox | null = null;
+
+export function installKeypairBox(authSecret: string): void {
+  installedBox = new SecretBox(authSecret, KEYPAIR_BOX_LABEL);
+}
+
+export function keypairBox(): SecretBox {
+  if (!installedBox) throw new Error("no key pair box is installed: the server installs it at start-up, from its auth secret");
+  return installedBox;
 }

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -102,6 +102,9 @@ describe("the migrations", () => {
       first.query(`INSERT INTO object_storages (name, host, access_key, secret_key, endpoint, region) VALUES ('old-s3', 'minio', 'ak', 'old-secret-1234', 'http://127.0.0.1:9', 'us-east-1') RETURNING id`),
     ]);
     await first.query(`INSERT INTO huggingface_registries (id, url, token) VALUES ($1, 'https://hub.example.com', 'hf_old_token_5678')`, [registry.id]);
+    // A secret in clear that looks sealed, with the key id the server uses: sealed like the others.
+    const lookalike = `v2:auth:${randomBytes(40).toString("base64url")}`;
+    const [lookalikeStorage] = await first.query(`INSERT INTO object_storages (name, host, access_key, secret_key, endpoint, region) VALUES ('old-s3-v2', 'minio', 'ak', $1, 'http://127.0.0.1:9', 'us-east-1') RETURNING id`, [lookalike]);
     const [namespace] = await first.query(`INSERT INTO storage_namespaces (vfs_storage_id, namespace) VALUES ($1, 'models') RETURNING id`, [vfs.id]);
     const [artifact] = await first.query(
       `INSERT INTO artifacts (name, type, description, registry_id, source_name, source_url, extra) VALUES ('org/kept-model', 'MODEL', 'from the first release', $1, 'huggingface', 'https://hub.example.com', '{"tags": ["old"]}') RETURNING id`,
@@ -147,6 +150,9 @@ describe("the migrations", () => {
       expect(data.huggingfaceRegistries.edges.map((e: any) => e.node)).toContainEqual({ name: "old-hub", token: "****5678" });
       expect(data.objectStorages.edges.map((e: any) => e.node)).toContainEqual({ name: "old-s3", secretKey: "****1234" });
       expect(data.vfsStorages.edges.map((e: any) => e.node)).toContainEqual({ name: "old-vfs", basePath: storageRoot });
+      expect((await kit.booted.services.storages.findObjectStorage(lookalikeStorage.id))!.secretKey).toBe(lookalike);
+      const [{ secret_key: sealed }] = await kit.ds.query(`SELECT secret_key FROM object_storages WHERE id = $1`, [lookalikeStorage.id]);
+      expect(sealed).not.toBe(lookalike);
     } finally {
       await kit.close();
       await rm(storageRoot, { recursive: true, force: true });

@@ -1,6 +1,7 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { decodeGlobalId, toGlobalId } from "../../src/common/relay";
+import { SecretKeyring } from "../../src/common/secrets";
 import { KeypairService } from "../../src/keypair/keypair.service";
 import { startTestKit, type TestKit } from "../support/testkit";
 
@@ -144,9 +145,9 @@ describe("verifyClientToken", () => {
     await expect(services().keypairs.verifyClientToken(token)).rejects.toMatchObject({ extensions: { code: "UNAUTHENTICATED" } });
   });
 
-  it("cannot use key pairs when the server secret changed", async () => {
+  it("cannot use key pairs without the key that sealed their secrets", async () => {
     const { keypair, secretKey } = await createKeypair("ADMIN");
-    const other = new KeypairService(kit.ds, { authSecret: "a-completely-different-server-secret-0123", limits: kit.config.limits });
+    const other = new KeypairService(kit.ds, { keyring: new SecretKeyring([{ id: "auth", key: randomBytes(32) }]), limits: kit.config.limits });
     const token = sign({ iss: keypair.accessKey }, secretKey, { expiresIn: "5m" });
     await expect(other.verifyClientToken(token)).rejects.toMatchObject({ extensions: { code: "UNAUTHENTICATED" } });
   });

@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import { SealSecrets1795810000000 } from "../../src/db/migrations/1795810000000-SealSecrets";
 import { decodeGlobalId } from "../../src/common/relay";
 import { authDerivedKey } from "../../src/common/secrets";
-import { createTestDatabase, type TestDatabase } from "../support/database";
+import { serverRestarts } from "../support/restarts";
 import { uniqueName } from "../support/seed";
-import { startTestKit, type TestKit } from "../support/testkit";
+import type { TestKit } from "../support/testkit";
 
 /*
  * Registry tokens, Reservoir secret keys and S3 secret keys are sealed in their rows with the
@@ -20,22 +20,8 @@ const k2 = key("k2");
 
 const SECRETS = { hfToken: "hf_tokenAAAAAAAAAAAA1111", reservoirSecret: "reservoir-secret-BBBB2222", s3Secret: "s3-secret-CCCC3333" };
 
-let db: TestDatabase;
 let ids: { hf: string; reservoir: string; storage: string };
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(() => db?.drop());
-
-async function withKit<T>(env: Record<string, string>, run: (kit: TestKit) => Promise<T>): Promise<T> {
-  const kit = await startTestKit({ IMPORT_WORKER: "false", AUTH_JWT_SECRET: authSecret, ...env }, { database: db });
-  try {
-    return await run(kit);
-  } finally {
-    await kit.close();
-  }
-}
+const withKit = serverRestarts({ AUTH_JWT_SECRET: authSecret });
 
 /** The stored values of the three columns, for the rows this test made. */
 async function storedValues(kit: TestKit): Promise<string[]> {

@@ -81,7 +81,8 @@ export async function ensureBuilt(): Promise<void> {
 /**
  * The node arguments of an npm script run with `[NAME=value …] node [--flags] <file>` (e.g.
  * "worker"): its flags, then its built entry point; read from package.json so a test follows a
- * move or a new flag. The variables (glibc tuning) are left out: a test sets its own environment.
+ * move or a new flag. Variables before `node`, if a script has any, are left out: a test sets its
+ * own environment (the service sets glibc's variable itself, src/boot/allocator.ts).
  */
 export async function scriptArgs(script: string): Promise<string[]> {
   const scripts = JSON.parse(await readFile(path.join(ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
