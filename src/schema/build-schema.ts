@@ -4,6 +4,7 @@ import { parse, type DefinitionNode, type DocumentNode, type GraphQLSchema } fro
 import { buildSchema, createResolversMap, getMetadataStorage, type PubSub } from "type-graphql";
 import { AuthChecker } from "../auth/auth-checker";
 import { ByteSizeScalar, DateTimeScalar } from "../common/scalars";
+import { shareArgumentValuesPerExecution } from "./argument-values";
 import { RESOLVERS } from "./resolvers";
 import { REFERENCE_RESOLVERS } from "./reference-resolvers";
 
@@ -15,6 +16,7 @@ export const FEDERATION_LINK =
  * adds the federation fields (_service, _entities) and each entity's __resolveReference.
  */
 export async function buildFederatedSchema(pubSub: PubSub): Promise<GraphQLSchema> {
+  shareArgumentValuesPerExecution();
   const schema = await buildSchema({
     resolvers: RESOLVERS,
     authChecker: AuthChecker,
