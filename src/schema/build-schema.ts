@@ -5,6 +5,7 @@ import { buildSchema, createResolversMap, getMetadataStorage, type PubSub } from
 import { AuthChecker } from "../auth/auth-checker";
 import { ByteSizeScalar, DateTimeScalar } from "../common/scalars";
 import { shareArgumentValuesPerExecution } from "./argument-values";
+import { directFieldResolvers } from "./direct-field-resolvers";
 import { RESOLVERS } from "./resolvers";
 import { REFERENCE_RESOLVERS } from "./reference-resolvers";
 
@@ -27,6 +28,7 @@ export async function buildFederatedSchema(pubSub: PubSub): Promise<GraphQLSchem
     emitSchemaFile: false,
   });
   const resolvers: Record<string, any> = withoutPassThroughResolvers(createResolversMap(schema));
+  directFieldResolvers(resolvers);
   for (const [typeName, reference] of Object.entries(REFERENCE_RESOLVERS)) {
     resolvers[typeName] = { ...resolvers[typeName], __resolveReference: reference };
   }
