@@ -18,17 +18,18 @@ export const FEDERATION_LINK =
  */
 export async function buildFederatedSchema(pubSub: PubSub): Promise<GraphQLSchema> {
   shareArgumentValuesPerExecution();
+  const validate = false;
   const schema = await buildSchema({
     resolvers: RESOLVERS,
     authChecker: AuthChecker,
     pubSub,
-    validate: false,
+    validate,
     skipCheck: true,
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     emitSchemaFile: false,
   });
   const resolvers: Record<string, any> = withoutPassThroughResolvers(createResolversMap(schema));
-  directFieldResolvers(resolvers);
+  directFieldResolvers(resolvers, { validate });
   for (const [typeName, reference] of Object.entries(REFERENCE_RESOLVERS)) {
     resolvers[typeName] = { ...resolvers[typeName], __resolveReference: reference };
   }

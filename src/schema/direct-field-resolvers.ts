@@ -21,12 +21,13 @@ const convertArgs = load(path.join(path.dirname(load.resolve("type-graphql")), "
  * type-graphql calls a field resolver's method after sorting its parameter list, converting its
  * arguments into input class instances and passing each through an async validation step
  * (a promise per argument, then Promise.all), for every row of a list. For a field resolver
- * without roles and middlewares, and with validation off (buildSchema's `validate: false`), this
+ * without roles and middlewares, and with validation off (buildSchema's `validate`), this
  * calls the method directly; the converted arguments are kept per arguments object, which
  * graphql-js hands every row of a field in one execution (argument-values.ts), so the rows share
  * them. Other field resolvers keep type-graphql's.
  */
-export function directFieldResolvers(resolvers: Record<string, Record<string, unknown>>): void {
+export function directFieldResolvers(resolvers: Record<string, Record<string, unknown>>, options: { validate: boolean }): void {
+  if (options.validate) return;
   const storage = getMetadataStorage();
   const instances = new Map<object, Record<string, (...params: unknown[]) => unknown>>();
   for (const metadata of storage.fieldResolvers) {
@@ -47,6 +48,7 @@ export function directFieldResolvers(resolvers: Record<string, Record<string, un
 function isDirect(param: ParamMetadata): boolean {
   switch (param.kind) {
     case "root":
+      return param.propertyName === undefined;
     case "context":
     case "info":
       return true;
@@ -82,7 +84,7 @@ function directResolver(
     const call = params.map((param, i) => {
       switch (param.kind) {
         case "root":
-          return param.propertyName ? (root as Record<string, unknown>)[param.propertyName] : root;
+          return root;
         case "context":
           return param.propertyName ? (context as Record<string, unknown>)[param.propertyName] : context;
         case "info":
