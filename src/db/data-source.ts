@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { DataSource, type Logger } from "typeorm";
 import { ENTITIES } from "./entities";
 import { MIGRATIONS } from "./migrations";
+import { pgTypes } from "./timestamptz";
 
 export interface DataSourceOptions {
   url: string;
@@ -20,6 +21,6 @@ export function createDataSource({ url, logger, poolSize = 10 }: DataSourceOptio
     synchronize: false,
     logger,
     logging: logger ? "all" : false,
-    extra: { max: poolSize },
+    extra: { max: poolSize, types: pgTypes },
   });
 }

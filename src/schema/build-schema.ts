@@ -4,6 +4,8 @@ import { parse, type DefinitionNode, type DocumentNode, type GraphQLSchema } fro
 import { buildSchema, createResolversMap, getMetadataStorage, type PubSub } from "type-graphql";
 import { AuthChecker } from "../auth/auth-checker";
 import { ByteSizeScalar, DateTimeScalar } from "../common/scalars";
+import { shareArgumentValuesPerExecution } from "./argument-values";
+import { directFieldResolvers } from "./direct-field-resolvers";
 import { RESOLVERS } from "./resolvers";
 import { REFERENCE_RESOLVERS } from "./reference-resolvers";
 
@@ -15,16 +17,19 @@ export const FEDERATION_LINK =
  * adds the federation fields (_service, _entities) and each entity's __resolveReference.
  */
 export async function buildFederatedSchema(pubSub: PubSub): Promise<GraphQLSchema> {
+  shareArgumentValuesPerExecution();
+  const validate = false;
   const schema = await buildSchema({
     resolvers: RESOLVERS,
     authChecker: AuthChecker,
     pubSub,
-    validate: false,
+    validate,
     skipCheck: true,
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     emitSchemaFile: false,
   });
   const resolvers: Record<string, any> = withoutPassThroughResolvers(createResolversMap(schema));
+  directFieldResolvers(resolvers, { validate });
   for (const [typeName, reference] of Object.entries(REFERENCE_RESOLVERS)) {
     resolvers[typeName] = { ...resolvers[typeName], __resolveReference: reference };
   }
