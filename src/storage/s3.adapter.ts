@@ -1,4 +1,4 @@
-import { addAbortSignal, type Readable } from "node:stream";
+import { addAbortSignal, pipeline, Transform, type Readable, type TransformCallback } from "node:stream";
 import { Client, CopyConditions } from "minio";
 import {
   checkByteRange,
@@ -37,6 +37,8 @@ const MiB = 1024 * 1024;
 const BASE_PART_SIZE = 8 * MiB;
 const MAX_PARTS = 10_000;
 const DELETE_BATCH = 1000;
+/** The largest object S3 takes in one PUT; larger ones must go up in parts. */
+export const MAX_SINGLE_PUT = 5 * 1024 * MiB;
 
 /**
  * The size of part `partNumber`. With the body's length known, every part is max(8 MiB,
@@ -61,6 +63,10 @@ export class S3StorageAdapter implements StorageAdapter {
   readonly bucket: string;
   private readonly region: string;
   private readonly client: S3Client;
+  /** The same client without minio's retry, which would send a streamed body, already spent, again. */
+  private readonly streamingClient: S3Client;
+  /** minio signs every payload's SHA-256 over http, and none over https. */
+  private readonly signsPayloads: boolean;
   private readonly now?: () => Date;
 
   constructor(options: S3StorageOptions) {
@@ -72,7 +78,7 @@ export class S3StorageAdapter implements StorageAdapter {
     this.bucket = options.bucket;
     this.region = options.region;
     this.now = options.now;
-    this.client = new S3Client({
+    const clientOptions = {
       endPoint: url.hostname,
       port: url.port ? Number(url.port) : useSSL ? 443 : 80,
       useSSL,
@@ -80,7 +86,10 @@ export class S3StorageAdapter implements StorageAdapter {
       accessKey: options.accessKey,
       secretKey: options.secretKey,
       region: options.region,
-    });
+    };
+    this.client = new S3Client(clientOptions);
+    this.streamingClient = new S3Client({ ...clientOptions, retryOptions: { disableRetry: true } });
+    this.signsPayloads = !useSSL;
   }
 
   async ensureBucket(): Promise<void> {
@@ -164,6 +173,54 @@ export class S3StorageAdapter implements StorageAdapter {
     } catch (err) {
       body.destroy();
       if (uploadId) await this.client.abortMultipartUpload(this.bucket, key, uploadId).catch(() => undefined);
+      throw signal?.aborted ? signal.reason : err;
+    }
+  }
+
+  /**
+   * Whether putStreamed can take a body of these options: its size known, more than one part
+   * (a smaller body goes up in one buffered PUT anyway), at most S3's single-PUT limit, and its
+   * SHA-256 known where minio signs payloads (http).
+   */
+  canStream(opts: PutOptions): boolean {
+    const { size, sha256 } = opts;
+    if (size === undefined || size <= partSizeFor(1, size) || size > MAX_SINGLE_PUT) return false;
+    return !this.signsPayloads || (sha256 !== undefined && /^[0-9a-f]{64}$/i.test(sha256));
+  }
+
+  /**
+   * Sends body as one PUT of `opts.size` bytes, streamed as it arrives: no part buffers, no
+   * completion (which s3rver pays for by rewriting every byte). The body's last chunk is held
+   * back until the body has ended, so a body that fails or is aborted leaves the request short
+   * of its Content-Length, and S3 stores nothing ("Amazon S3 never adds partial objects").
+   * Over http the request is signed with the body's expected SHA-256, which S3 checks too.
+   * Only for bodies canStream accepts.
+   */
+  async putStreamed(key: string, body: Readable, opts: PutOptions): Promise<PutResult> {
+    normalizeKey(key);
+    const { signal, size } = opts;
+    if (!this.canStream(opts) || size === undefined) throw new Error(`a body of ${size ?? "unknown"} bytes cannot be streamed in one PUT here`);
+    signal?.throwIfAborted();
+    const held = new HoldBack(size);
+    // A body that fails or closes early destroys held, which destroys the request.
+    pipeline(body, held, () => undefined);
+    const headers = { "Content-Type": opts.contentType ?? "application/octet-stream", "Content-Length": String(size) };
+    try {
+      const request = this.streamingClient.makeRequestStreamAsync(
+        { method: "PUT", bucketName: this.bucket, objectName: key, headers },
+        held,
+        this.signsPayloads ? opts.sha256!.toLowerCase() : "",
+        [200],
+        "",
+      );
+      const response = await raceAbort(request, signal, () => body.destroy());
+      response.resume();
+      await raceAbort(finished(response), signal, () => response.destroy());
+      const etag = String(response.headers.etag ?? "").replace(/^"|"$/g, "");
+      return { key, size, etag };
+    } catch (err) {
+      body.destroy();
+      held.destroy();
       throw signal?.aborted ? signal.reason : err;
     }
   }
@@ -377,6 +434,50 @@ class PartReader {
   }
 }
 
+/** What HoldBack keeps of a body at most: the latest chunk, or the end of a longer one. */
+const HELD_BYTES = 64 * 1024;
+
+/**
+ * Passes a body of `size` bytes on, holding back its last bytes (the latest chunk, at most
+ * HELD_BYTES of it) until the body has ended with exactly that many: what follows never sees
+ * the end of a body that fails.
+ */
+class HoldBack extends Transform {
+  private held: Buffer | null = null;
+  private seen = 0;
+
+  constructor(private readonly size: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.size) return callback(new Error(`the body is longer than the ${this.size} bytes announced`));
+    if (this.held) this.push(this.held);
+    if (chunk.length > HELD_BYTES) {
+      this.push(chunk.subarray(0, chunk.length - HELD_BYTES));
+      this.held = chunk.subarray(chunk.length - HELD_BYTES);
+    } else {
+      this.held = chunk;
+    }
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.seen !== this.size) return callback(new Error(`the body ended after ${this.seen} of the ${this.size} bytes announced`));
+    callback(null, this.held ?? undefined);
+  }
+}
+
+/** Resolves when the response has been read to its end; rejects when it breaks. */
+function finished(response: Readable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    response.once("end", resolve);
+    response.once("error", reject);
+    response.once("close", () => (response.readableEnded ? resolve() : reject(new Error("the S3 response closed before its end"))));
+  });
+}
+
 /**
  * Waits for `work` unless the signal aborts first (then calls onAbort and rejects with the
  * reason). The listener lives only as long as one wait: racing against one long-lived "aborted"
@@ -449,9 +550,14 @@ class S3Staging extends ScratchStaging {
     return { size, receipt: uploadId ? UPLOAD_RECEIPT + uploadId : SCRATCH_RECEIPT };
   }
 
-  /** A body of one part goes up in one PUT, a longer one as a multipart upload completed at once: both only after the body has ended. */
+  /**
+   * A body of known size and SHA-256 up to 5 GiB goes up in one streamed PUT whose last bytes
+   * wait for the body's end; any other in one buffered PUT or as a multipart upload completed
+   * once the body has ended. None shows at the final key before the body has ended.
+   */
   async putFinal(path: string, body: Readable, opts: PutOptions = {}): Promise<StagedObject> {
-    const { size } = await this.s3.write(body, opts, { key: normalizeKey(this.finalKey(path)) });
+    const key = normalizeKey(this.finalKey(path));
+    const { size } = this.s3.canStream(opts) ? await this.s3.putStreamed(key, body, opts) : await this.s3.write(body, opts, { key });
     return { size, receipt: PLACED_RECEIPT };
   }
 

@@ -32,6 +32,11 @@ export interface PutOptions {
    * What is kept is never trusted: a put that resumes it is told only how many bytes to keep.
    */
   keepPartialOn?: (reason: unknown) => boolean;
+  /**
+   * The SHA-256 (hex) the body must have, where the caller knows it. S3's putFinal may then send
+   * the body in one PUT signed with it (the server checks it too) instead of in parts.
+   */
+  sha256?: string;
 }
 export interface PresignOptions {
   expiresInSeconds: number;

@@ -153,9 +153,9 @@ describe("an import across a restart", () => {
     }
   });
 
-  it("resumes into S3 after SIGKILL: files verified before the kill are in their final place, not fetched again, and the upload cut short is aborted", async () => {
+  it("resumes into S3 after SIGKILL: files verified before the kill are in their final place, not fetched again, and the upload cut short left nothing", async () => {
     const repo = "restart/s3";
-    // Past the first 8 MiB part: the kill leaves a pending upload whose receipt was never kept.
+    // The last shard stalls 9 MiB in, its streamed PUT under way: the kill cuts it short.
     await stallLastShard(repo, 9 * MiB);
     const s3Env = { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_BUCKET: "restart" };
     const server = await spawnedServer(s3Env);
@@ -163,12 +163,13 @@ describe("an import across a restart", () => {
     try {
       const revisionId = await server.scanAndImport(repo);
       await stagedBut(server.query, revisionId, 3);
-      await waitFor("the last shard's first part to be uploaded", async () => (await pending(`${repo}/`)).includes(`${repo}/main/shard-3.safetensors`));
+      await waitFor("the last shard's upload to be under way", async () => s3.receiving("restart", `${repo}/`).includes(`${repo}/main/shard-3.safetensors`));
       await server.kill();
       hub.clearFaults();
       hub.clearRequests();
-      // Into a new folder, each verified file went straight to its final key.
-      expect(await pending(`${repo}/`)).toEqual([`${repo}/main/shard-3.safetensors`]);
+      // Into a new folder, each verified file went straight to its final key; the shard cut short is nowhere.
+      await waitFor("s3rver to drop the PUT cut short", async () => s3.receiving("restart").length === 0);
+      expect(await pending(`${repo}/`)).toEqual([]);
       const bucket = new S3StorageAdapter({ endPoint: s3.endpoint, accessKey: s3.accessKey, secretKey: s3.secretKey, region: s3.region, bucket: "restart" });
       expect(await keysUnder(bucket, `${repo}/`)).toEqual(["config.json", "shard-1.safetensors", "shard-2.safetensors"].map((file) => `${repo}/main/${file}`));
 

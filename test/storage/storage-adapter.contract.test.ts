@@ -435,9 +435,10 @@ describe.each([
     });
 
     test.each([
-      ["larger than one S3 part", 9 * MiB + 7],
-      ["of one part", 3000],
-    ])("putFinal, where it exists, shows an object %s at its final key only once its body has ended, and nothing for a body that fails", async (_what, length) => {
+      ["larger than one S3 part", 9 * MiB + 7, false],
+      ["larger than one S3 part, of known SHA-256 (one streamed PUT on S3)", 9 * MiB + 7, true],
+      ["of one part", 3000, false],
+    ])("putFinal, where it exists, shows an object %s at its final key only once its body has ended, and nothing for a body that fails", async (_what, length, knownSha) => {
       const staging = area();
       if (_kind === "filesystem") {
         // The filesystem publishes a whole folder with one rename instead.
@@ -450,7 +451,7 @@ describe.each([
         const data = randomBytes(length);
         const body = new PassThrough();
         body.write(data);
-        const put = staging.putFinal("dir/model.bin", body, { size: length });
+        const put = staging.putFinal("dir/model.bin", body, { size: length, ...(knownSha ? { sha256: sha256(data) } : {}) });
         put.catch(() => undefined);
         // Every byte taken in, the end held back: as an import does until the file's hash matched.
         for (let i = 0; body.readableLength > 0 || body.writableLength > 0; i++) {

@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { pipeline } from "node:stream/promises";
 
 export interface S3rverHandle {
@@ -16,6 +16,10 @@ export interface S3rverHandle {
   directory: string;
   /** Keys of the multipart uploads begun and neither completed nor aborted under prefix, read from the store itself, sorted. */
   pendingUploads(bucket: string, prefix?: string): Promise<string[]>;
+  /** Keys under prefix whose PUT bodies are arriving now (a streamed PUT under way), sorted. */
+  receiving(bucket: string, prefix?: string): string[];
+  /** How many bytes of key's arriving PUT body s3rver has written so far; null when none is arriving. */
+  received(bucket: string, key: string): Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -29,8 +33,13 @@ interface KoaContext {
   body: unknown;
 }
 type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => unknown;
+/** s3rver's FilesystemStore: putContent writes an object's or a part's body to its file. */
+interface S3rverStore {
+  putContent(path: string, content: unknown): Promise<[number, string]>;
+}
 interface S3rverInstance {
   middleware: KoaMiddleware[];
+  store: S3rverStore;
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -150,6 +159,8 @@ function multipartCalls(directory: string): KoaMiddleware {
 }
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** How s3rver names an object's file: `<bucket>/<key>._S3rver_object`. */
+const OBJECT_SUFFIX = "._S3rver_object";
 // What s3rver keeps of an object's headers (its S3Object.ALLOWED_METADATA, and x-amz-meta-*).
 const KEPT_HEADERS = ["cache-control", "content-disposition", "content-encoding", "content-language", "content-type", "expires", "x-amz-storage-class", "x-amz-website-redirect-location"];
 
@@ -197,8 +208,36 @@ async function completeUpload(directory: string, bucket: string, upload: Upload,
 }
 
 /**
+ * Makes every PUT all or nothing, as S3's is ("Amazon S3 never adds partial objects"): s3rver
+ * writes the body straight into the object's file, so a request cut short left its first bytes
+ * there, in place of any earlier object. The body now goes to a temporary file, renamed over the
+ * object's only once it has arrived whole (s3rver's request stream fails when the client's
+ * connection closes before its Content-Length).
+ */
+function atomicPuts(store: S3rverStore): Map<string, string> {
+  /** The temporary file of each body arriving, by the path it is for. */
+  const arriving = new Map<string, string>();
+  const putContent = store.putContent.bind(store);
+  store.putContent = async (path, content) => {
+    const tmp = `${path}.${randomUUID()}.tmp`;
+    arriving.set(path, tmp);
+    try {
+      const written = await putContent(tmp, content);
+      await rename(tmp, path);
+      return written;
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    } finally {
+      arriving.delete(path);
+    }
+  };
+  return arriving;
+}
+
+/**
  * Starts an S3 protocol server (SigV4 and presigned URLs verified) on an ephemeral port, with
- * the multipart calls s3rver lacks (see multipartCalls).
+ * the multipart calls s3rver lacks (see multipartCalls) and all-or-nothing PUTs (atomicPuts).
  */
 export async function startS3rver(): Promise<S3rverHandle> {
   const directory = await mkdtemp(join(tmpdir(), "s3rver-"));
@@ -206,6 +245,7 @@ export async function startS3rver(): Promise<S3rverHandle> {
   // Koa composes `middleware` when the server starts listening, so unshifting here puts
   // this ahead of s3rver's router (which would answer NotImplemented).
   server.middleware.unshift(multipartCalls(directory));
+  const arriving = atomicPuts(server.store);
   const { port } = await server.run();
   return {
     endpoint: `http://127.0.0.1:${port}`,
@@ -214,6 +254,16 @@ export async function startS3rver(): Promise<S3rverHandle> {
     region: "us-east-1",
     directory,
     pendingUploads: async (bucket, prefix = "") => (await listUploads(directory, bucket, prefix)).map((u) => u.key),
+    receiving: (bucket, prefix = "") => [...arriving.keys()]
+      .map((path) => relative(join(directory, bucket), path))
+      .filter((path) => path.endsWith(OBJECT_SUFFIX) && !path.startsWith(".."))
+      .map((path) => path.slice(0, -OBJECT_SUFFIX.length))
+      .filter((key) => key.startsWith(prefix))
+      .sort(),
+    async received(bucket, key) {
+      const tmp = arriving.get(join(directory, bucket, ...key.split("/")) + OBJECT_SUFFIX);
+      return tmp === undefined ? null : (await stat(tmp).catch(() => null))?.size ?? null;
+    },
     async stop() {
       await server.close();
       await rm(directory, { recursive: true, force: true });

@@ -140,7 +140,13 @@ class TransferPass {
     this.expected = Number(file.size);
     const signal = AbortSignal.any([ctx.signal, this.putControl.signal]);
     // A shutdown or a lost lock keeps the partial, as a kill does, for the next attempt to hash again and continue.
-    this.put = ctx.staging.put(path, this.upload, { signal, size: this.expected, keepPartialOn: isInterruption, ...(resumeFrom > 0 ? { resumeFrom } : {}) });
+    this.put = ctx.staging.put(path, this.upload, {
+      signal,
+      size: this.expected,
+      keepPartialOn: isInterruption,
+      ...(resumeFrom > 0 ? { resumeFrom } : {}),
+      ...(file.sha256 ? { sha256: file.sha256 } : {}),
+    });
     this.putSettled = this.put.then(
       () => undefined,
       (error) => {
