@@ -67,6 +67,8 @@ export function exited(child: ChildProcess): Promise<number | null> {
 export interface Service<T> {
   info: T;
   pid: number;
+  /** Writes a line to the child's stdin and resolves with the next line it prints. */
+  ask(line: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -90,6 +92,23 @@ export async function startService<T>(args: string[], script = "services.js"): P
   return {
     info,
     pid: child.pid!,
+    ask(line) {
+      return new Promise<string>((resolve, reject) => {
+        let out = "";
+        const onData = (chunk: Buffer) => {
+          out += chunk.toString();
+          const end = out.indexOf("\n");
+          if (end < 0) return;
+          child.stdout!.off("data", onData);
+          child.off("exit", onExit);
+          resolve(out.slice(0, end));
+        };
+        const onExit = (code: number | null) => reject(new Error(`the ${script} ${args[0]} service exited with ${code} before answering`));
+        child.stdout!.on("data", onData);
+        child.once("exit", onExit);
+        child.stdin!.write(`${line}\n`);
+      });
+    },
     async stop() {
       child.stdin!.end();
       const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
