@@ -13,7 +13,7 @@ import { sha256Rate } from "../src/import/pipeline/hash";
 import { freePort } from "../src/common/net";
 import type { BaselineJob } from "./baseline";
 import { cpuSeconds, formatThreadCpu } from "./proc";
-import { formatLinkStats, linkStatsSince, type LinkStats } from "./link";
+import { formatLinkStats, wallMs, type LinkStats } from "./link";
 import type { HubService, S3Service } from "./services";
 import { DIST, inRotation, gql, intSetting, median, MiB, RssProbe, sleep, startServer, startService, type Server, type Service } from "./harness";
 
@@ -117,6 +117,8 @@ function syntheticModel(s: Settings): { files: FakeFile[]; totalBytes: number } 
 interface Measurement {
   bytes: number;
   seconds: number;
+  /** When the timed transfer started (wallMs). */
+  startedAtMs: number;
   peakRssMiB: number;
   /** CPU seconds the measured process used meanwhile. */
   cpuSeconds: number | null;
@@ -138,8 +140,8 @@ async function runClient(script: "baseline.js" | "peer.js", job: BaselineJob, no
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   const rss = await probe.stop();
   if (code !== 0) throw new Error(`${script} exited with ${code}`);
-  const { bytes, seconds, cpuSeconds, threadCpu } = JSON.parse(out.trim().split("\n").pop()!) as Pick<Measurement, "bytes" | "seconds" | "cpuSeconds" | "threadCpu">;
-  return { bytes, seconds, peakRssMiB: rss.sampledPeakMiB, cpuSeconds, threadCpu };
+  const { bytes, seconds, startedAtMs, cpuSeconds, threadCpu } = JSON.parse(out.trim().split("\n").pop()!) as Pick<Measurement, "bytes" | "seconds" | "startedAtMs" | "cpuSeconds" | "threadCpu">;
+  return { bytes, seconds, startedAtMs, peakRssMiB: rss.sampledPeakMiB, cpuSeconds, threadCpu };
 }
 
 const SCAN = `mutation($input: ScanArtifactsInput!) { scanArtifacts(input: $input) { artifacts { id name } } }`;
@@ -201,6 +203,7 @@ async function runImport(server: Server, databaseUrl: string, fileCount: number,
   let rss: Awaited<ReturnType<RssProbe["stop"]>> | undefined;
   try {
     const requestedAt = Date.now();
+    const startedAtMs = wallMs();
     const started = process.hrtime.bigint();
     await gql(server, IMPORT, { input: { artifactRevisionIds: [revisionId] } });
     const outcome = await watch.settled(timeoutMs);
@@ -224,7 +227,7 @@ async function runImport(server: Server, databaseUrl: string, fileCount: number,
       idle = await memoryOf(server);
     }
     return {
-      bytes: totalBytes, seconds, peakRssMiB: rss.sampledPeakMiB, serverHwmMiB: rss.hwmMiB, restingRssMiB: resting, idleRssMiB,
+      bytes: totalBytes, seconds, startedAtMs, peakRssMiB: rss.sampledPeakMiB, serverHwmMiB: rss.hwmMiB, restingRssMiB: resting, idleRssMiB,
       memory: { rest, end, idle }, cpuSeconds: rss.cpuSeconds, threadCpu: rss.threadCpu, phases,
     };
   } finally {
@@ -364,12 +367,21 @@ const rate = (m: Measurement) => m.bytes / MiB / m.seconds;
 async function withServicesCpu<M extends Measurement>(services: Record<string, { pid: number } | undefined>, link: Service<unknown> | undefined, work: () => Promise<M>): Promise<M> {
   const present = Object.entries(services).filter((entry): entry is [string, { pid: number }] => entry[1] !== undefined);
   const before = await Promise.all(present.map(([, service]) => cpuSeconds(service.pid)));
-  const linkBefore = link ? (JSON.parse(await link.ask("stats")) as LinkStats) : undefined;
   const measured = await work();
   const after = await Promise.all(present.map(([, service]) => cpuSeconds(service.pid)));
-  const linkAfter = link ? (JSON.parse(await link.ask("stats")) as LinkStats) : undefined;
   const spent = present.map(([name], i) => [name, before[i] === null || after[i] === null ? null : after[i]! - before[i]!] as const);
-  return { ...measured, servicesCpu: Object.fromEntries(spent), ...(linkBefore && linkAfter ? { link: linkStatsSince(linkBefore, linkAfter) } : {}) };
+  // What the link did during the measured transfer alone.
+  const linkStats = link ? (JSON.parse(await link.ask(`stats ${measured.startedAtMs} ${measured.startedAtMs + measured.seconds * 1000}`)) as LinkStats) : undefined;
+  if (link && process.env.BENCH_LINK_TIMELINE) {
+    // The same in tenths of the transfer, to see when the link waited.
+    const tenth = (measured.seconds * 1000) / 10;
+    for (let i = 0; i < 10; i++) {
+      const from = measured.startedAtMs + i * tenth;
+      const slice = JSON.parse(await link.ask(`stats ${from} ${from + tenth}`)) as LinkStats;
+      process.stderr.write(`  ${((i * tenth) / 1000).toFixed(2)} s: ${(slice.bytes / MiB / (tenth / 1000)).toFixed(0)} MiB/s; ${formatLinkStats(slice)}\n`);
+    }
+  }
+  return { ...measured, servicesCpu: Object.fromEntries(spent), ...(linkStats ? { link: linkStats } : {}) };
 }
 
 /** `hubUrl`: where clients reach the hub (through the link when there is one). */

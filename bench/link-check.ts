@@ -1,6 +1,6 @@
 import net from "node:net";
 import { MiB, intSetting, startService } from "./harness";
-import { burstBytes, formatLinkStats, linkStatsSince, type LinkStats } from "./link";
+import { burstBytes, formatLinkStats, wallMs, type LinkStats } from "./link";
 import { cpuSeconds } from "./proc";
 
 /*
@@ -62,8 +62,8 @@ async function measure(mibps: number, connections: number, totalBytes: number, r
   try {
     let received = 0;
     const cpuBefore = await cpuSeconds(link.pid);
-    const statsBefore = JSON.parse(await link.ask("stats")) as LinkStats;
     const started = process.hrtime.bigint();
+    const startedAtMs = wallMs();
     await Promise.all(Array.from({ length: connections }, () => new Promise<void>((resolve, reject) => {
       let got = 0;
       const socket = net.connect(listenPort, "127.0.0.1");
@@ -76,7 +76,7 @@ async function measure(mibps: number, connections: number, totalBytes: number, r
     })));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpuAfter = await cpuSeconds(link.pid);
-    const statsAfter = JSON.parse(await link.ask("stats")) as LinkStats;
+    const statsAfter = JSON.parse(await link.ask(`stats ${startedAtMs} ${startedAtMs + seconds * 1000}`)) as LinkStats;
     return {
       readKiB,
       mibps,
@@ -85,7 +85,7 @@ async function measure(mibps: number, connections: number, totalBytes: number, r
       delivered: received / MiB / seconds,
       overMiB: statsAfter.peakSecondMiB - mibps,
       linkCpu: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore,
-      link: linkStatsSince(statsBefore, statsAfter),
+      link: statsAfter,
     };
   } finally {
     await link.stop();

@@ -95,17 +95,24 @@ export interface LinkStats {
   peakSecondMiB: number;
 }
 
-/** Counts what the connections wait for, and charges the time and the lost credit to the state being left. */
+/** Wall-clock milliseconds, comparable between the processes of one machine. */
+export const wallMs = () => performance.timeOrigin + performance.now();
+
+/**
+ * Counts what the connections wait for, and charges the time, the bytes and the lost credit to
+ * the state being left, in a log of spans that can be summed over any interval.
+ */
 class LinkMeter {
   bytes = 0;
   open = 0;
   onBucket = 0;
   onReceiver = 0;
   onHub = 0;
-  private since = process.hrtime.bigint();
+  private since = wallMs();
   private lostBefore = 0;
-  private readonly seconds = zeroes();
-  private readonly lost = zeroes();
+  private bytesBefore = 0;
+  /** Spans of one state each (a state repeated extends its span): start (wall ms), state, bytes, lost credit. */
+  private readonly spans: Array<{ start: number; end: number; state: LinkState; bytes: number; lost: number }> = [];
   /** When each chunk of the last second went out (ms), and the byte count before it. */
   private readonly sentAt: number[] = [];
   private readonly sentBefore: number[] = [];
@@ -132,20 +139,47 @@ class LinkMeter {
   /** Call before changing a count. */
   settle(): void {
     const state = this.state();
-    const now = process.hrtime.bigint();
+    const now = wallMs();
     this.bucket.refill();
-    this.seconds[state] += Number(now - this.since) / 1e9;
-    this.lost[state] += this.bucket.lost - this.lostBefore;
+    const lost = this.bucket.lost - this.lostBefore;
+    const bytes = this.bytes - this.bytesBefore;
+    const last = this.spans.at(-1);
+    if (last?.state === state) {
+      last.end = now;
+      last.bytes += bytes;
+      last.lost += lost;
+    } else {
+      this.spans.push({ start: this.since, end: now, state, bytes, lost });
+      // An hour of spans at most.
+      while (this.spans.length > 1 && now - this.spans[0].end > 3_600_000) this.spans.shift();
+    }
     this.lostBefore = this.bucket.lost;
+    this.bytesBefore = this.bytes;
     this.since = now;
   }
 
-  stats(): LinkStats {
+  /**
+   * What the link did between two wall-clock times (wallMs; all it remembers without them); a span
+   * cut by the interval counts in proportion. The peak is the most sent in any second since the
+   * previous call.
+   */
+  stats(from = -Infinity, to = Infinity): LinkStats {
     this.settle();
     const MiB = 1024 * 1024;
+    const seconds = zeroes();
+    const lost = zeroes();
+    let bytes = 0;
+    for (const span of this.spans) {
+      const overlap = Math.min(span.end, to) - Math.max(span.start, from);
+      if (overlap <= 0) continue;
+      const share = span.end > span.start ? overlap / (span.end - span.start) : 1;
+      seconds[span.state] += overlap / 1000;
+      lost[span.state] += (span.lost * share) / MiB;
+      bytes += span.bytes * share;
+    }
     const peakSecondMiB = this.peakSecond / MiB;
     this.peakSecond = 0;
-    return { bytes: this.bytes, seconds: { ...this.seconds }, lostMiB: Object.fromEntries(STATES.map((s) => [s, this.lost[s] / MiB])) as Record<LinkState, number>, peakSecondMiB };
+    return { bytes, seconds, lostMiB: lost, peakSecondMiB };
   }
 
   private state(): LinkState {
@@ -187,7 +221,7 @@ class BufferPool {
 }
 
 /** Starts one listener per route, all on one bucket of `mibps` MiB/s toward the clients. */
-export async function startLink(routes: LinkRoute[], mibps: number, options: LinkOptions = {}): Promise<{ stop(): Promise<void>; stats(): LinkStats }> {
+export async function startLink(routes: LinkRoute[], mibps: number, options: LinkOptions = {}): Promise<{ stop(): Promise<void>; stats(from?: number, to?: number): LinkStats }> {
   const bucket = new TokenBucket(mibps * 1024 * 1024);
   const meter = new LinkMeter(bucket);
   const readBytes = options.readBytes ?? READ_BYTES;
@@ -287,15 +321,9 @@ export async function startLink(routes: LinkRoute[], mibps: number, options: Lin
     server.listen(routes[i].listenPort, "127.0.0.1", () => resolve());
   })));
   return {
-    stats: () => meter.stats(),
+    stats: (from, to) => meter.stats(from, to),
     stop: () => Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))).then(() => undefined),
   };
-}
-
-/** What the link did between two readings of its stats. */
-export function linkStatsSince(before: LinkStats, after: LinkStats): LinkStats {
-  const minus = (a: Record<LinkState, number>, b: Record<LinkState, number>) => Object.fromEntries(STATES.map((s) => [s, a[s] - b[s]])) as Record<LinkState, number>;
-  return { bytes: after.bytes - before.bytes, seconds: minus(after.seconds, before.seconds), lostMiB: minus(after.lostMiB, before.lostMiB), peakSecondMiB: after.peakSecondMiB };
 }
 
 /** "limited 91%, receiver 6% (lost 2.1 MiB), hub 2%, quiet 1% (lost 0.4 MiB)": the states that took time or lost capacity. */

@@ -10,7 +10,7 @@ import { startLink, type LinkOptions, type LinkRoute } from "./link";
  *   node services.js hub '<{"repo": …, "files": [FakeFile…], "inMemory": bool}>'   the fake hub with one model
  *   node services.js s3                                           s3rver
  *   node services.js link '<{"mibps": n, "routes": [LinkRoute…], …LinkOptions}>'   a link of n MiB/s in front of the hub (link.ts);
- *                                                                   each line on its stdin asks for its LinkStats
+ *                                                                   "stats [from to]" on its stdin asks for its LinkStats
  *
  * Prints one JSON line once it serves, then serves until its stdin closes.
  */
@@ -51,13 +51,14 @@ async function main(): Promise<void> {
     const { mibps, routes, ...options } = JSON.parse(arg) as { mibps: number; routes: LinkRoute[] } & LinkOptions;
     const link = await startLink(routes, mibps, options);
     process.stdout.write(`${JSON.stringify({ ports: routes.map((r) => r.listenPort) })}\n`);
-    // Each line on stdin asks for the link's counters so far (LinkStats), one JSON line.
+    // Each line on stdin, "stats [from to]" (wall-clock ms), asks what the link did then (LinkStats), one JSON line.
     let asked = "";
     process.stdin.on("data", (chunk: Buffer) => {
       asked += chunk.toString();
       for (let end = asked.indexOf("\n"); end >= 0; end = asked.indexOf("\n")) {
+        const [from, to] = asked.slice(0, end).split(" ").slice(1).map(Number);
         asked = asked.slice(end + 1);
-        process.stdout.write(`${JSON.stringify(link.stats())}\n`);
+        process.stdout.write(`${JSON.stringify(link.stats(from, to))}\n`);
       }
     });
     stop = () => link.stop();
