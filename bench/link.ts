@@ -93,6 +93,9 @@ export interface LinkStats {
   lostMiB: Record<LinkState, number>;
   /** The most MiB the link carried in any 1 s since the stats were last read. */
   peakSecondMiB: number;
+  /** Seconds from the interval's start to its first byte, and from its last byte to its end (null: no bytes). */
+  firstByteS: number | null;
+  afterLastByteS: number | null;
 }
 
 /** Wall-clock milliseconds, comparable between the processes of one machine. */
@@ -112,7 +115,10 @@ class LinkMeter {
   private lostBefore = 0;
   private bytesBefore = 0;
   /** Spans of one state each (a state repeated extends its span): start (wall ms), state, bytes, lost credit. */
-  private readonly spans: Array<{ start: number; end: number; state: LinkState; bytes: number; lost: number }> = [];
+  private readonly spans: Array<{ start: number; end: number; state: LinkState; bytes: number; lost: number; firstByte: number; lastByte: number }> = [];
+  /** When the first and the last chunk since the last settle went out (wall ms). */
+  private firstByte = 0;
+  private lastByte = 0;
   /** When each chunk of the last second went out (ms), and the byte count before it. */
   private readonly sentAt: number[] = [];
   private readonly sentBefore: number[] = [];
@@ -124,6 +130,8 @@ class LinkMeter {
   /** Counts a chunk sent, and the most sent in the second that ends with it. */
   carried(bytes: number): void {
     const now = performance.now();
+    this.lastByte = performance.timeOrigin + now;
+    if (this.bytes === this.bytesBefore) this.firstByte = this.lastByte;
     this.sentAt.push(now);
     this.sentBefore.push(this.bytes);
     this.bytes += bytes;
@@ -146,10 +154,14 @@ class LinkMeter {
     const last = this.spans.at(-1);
     if (last?.state === state) {
       last.end = now;
+      if (bytes > 0) {
+        if (last.bytes === 0) last.firstByte = this.firstByte;
+        last.lastByte = this.lastByte;
+      }
       last.bytes += bytes;
       last.lost += lost;
     } else {
-      this.spans.push({ start: this.since, end: now, state, bytes, lost });
+      this.spans.push({ start: this.since, end: now, state, bytes, lost, firstByte: this.firstByte, lastByte: this.lastByte });
       // An hour of spans at most.
       while (this.spans.length > 1 && now - this.spans[0].end > 3_600_000) this.spans.shift();
     }
@@ -169,9 +181,15 @@ class LinkMeter {
     const seconds = zeroes();
     const lost = zeroes();
     let bytes = 0;
+    let firstByte: number | null = null;
+    let lastByte: number | null = null;
     for (const span of this.spans) {
       const overlap = Math.min(span.end, to) - Math.max(span.start, from);
       if (overlap <= 0) continue;
+      if (span.bytes > 0 && span.lastByte >= from && span.firstByte <= to) {
+        firstByte ??= Math.max(span.firstByte, from);
+        lastByte = Math.min(span.lastByte, to);
+      }
       const share = span.end > span.start ? overlap / (span.end - span.start) : 1;
       seconds[span.state] += overlap / 1000;
       lost[span.state] += (span.lost * share) / MiB;
@@ -179,7 +197,8 @@ class LinkMeter {
     }
     const peakSecondMiB = this.peakSecond / MiB;
     this.peakSecond = 0;
-    return { bytes, seconds, lostMiB: lost, peakSecondMiB };
+    const edge = (t: number | null, base: number) => (t === null || !Number.isFinite(base) ? null : Math.abs(t - base) / 1000);
+    return { bytes, seconds, lostMiB: lost, peakSecondMiB, firstByteS: edge(firstByte, from), afterLastByteS: edge(lastByte, to) };
   }
 
   private state(): LinkState {
@@ -329,7 +348,8 @@ export async function startLink(routes: LinkRoute[], mibps: number, options: Lin
 /** "limited 91%, receiver 6% (lost 2.1 MiB), hub 2%, quiet 1% (lost 0.4 MiB)": the states that took time or lost capacity. */
 export function formatLinkStats(stats: LinkStats): string {
   const total = STATES.reduce((sum, s) => sum + stats.seconds[s], 0) || 1;
-  return STATES.filter((s) => stats.seconds[s] / total >= 0.005 || stats.lostMiB[s] >= 0.05)
+  const edges = stats.firstByteS === null || stats.afterLastByteS === null ? "" : `first byte at ${stats.firstByteS.toFixed(2)} s, last ${stats.afterLastByteS.toFixed(2)} s before the end; `;
+  return edges + STATES.filter((s) => stats.seconds[s] / total >= 0.005 || stats.lostMiB[s] >= 0.05)
     .map((s) => `${s} ${((100 * stats.seconds[s]) / total).toFixed(0)}%${stats.lostMiB[s] >= 0.05 ? ` (lost ${stats.lostMiB[s].toFixed(1)} MiB)` : ""}`)
     .join(", ");
 }
