@@ -72,42 +72,36 @@ export interface Service<T> {
   stop(): Promise<void>;
 }
 
-/** A child that prints one JSON line once it serves and serves until its stdin closes: services.js by default. */
-export async function startService<T>(args: string[], script = "services.js"): Promise<Service<T>> {
-  const child = spawn(process.execPath, [path.join(DIST, "bench", script), ...args], { stdio: ["pipe", "pipe", "inherit"] });
-  const info = await new Promise<T>((resolve, reject) => {
+/** The next line the child prints; `when` names the moment in the error if it exits first. */
+function nextLine(child: ChildProcess, what: string, when: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     let out = "";
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
-      const line = out.indexOf("\n");
-      if (line < 0) return;
+      const end = out.indexOf("\n");
+      if (end < 0) return;
       child.stdout!.off("data", onData);
       child.off("exit", onExit);
-      resolve(JSON.parse(out.slice(0, line)) as T);
+      resolve(out.slice(0, end));
     };
-    const onExit = (code: number | null) => reject(new Error(`the ${script} ${args[0]} service exited with ${code} while starting`));
+    const onExit = (code: number | null) => reject(new Error(`the ${what} service exited with ${code} ${when}`));
     child.stdout!.on("data", onData);
     child.once("exit", onExit);
   });
+}
+
+/** A child that prints one JSON line once it serves and serves until its stdin closes: services.js by default. */
+export async function startService<T>(args: string[], script = "services.js"): Promise<Service<T>> {
+  const child = spawn(process.execPath, [path.join(DIST, "bench", script), ...args], { stdio: ["pipe", "pipe", "inherit"] });
+  const what = `${script} ${args[0]}`;
+  const info = JSON.parse(await nextLine(child, what, "while starting")) as T;
   return {
     info,
     pid: child.pid!,
     ask(line) {
-      return new Promise<string>((resolve, reject) => {
-        let out = "";
-        const onData = (chunk: Buffer) => {
-          out += chunk.toString();
-          const end = out.indexOf("\n");
-          if (end < 0) return;
-          child.stdout!.off("data", onData);
-          child.off("exit", onExit);
-          resolve(out.slice(0, end));
-        };
-        const onExit = (code: number | null) => reject(new Error(`the ${script} ${args[0]} service exited with ${code} before answering`));
-        child.stdout!.on("data", onData);
-        child.once("exit", onExit);
-        child.stdin!.write(`${line}\n`);
-      });
+      const answer = nextLine(child, what, "before answering");
+      child.stdin!.write(`${line}\n`);
+      return answer;
     },
     async stop() {
       child.stdin!.end();
