@@ -78,7 +78,8 @@ export class TokenBucket {
  * What the link was doing, by the moment: a connection waits for the bucket (`limited`: the link
  * is the bottleneck, as it should be); else one waits for its client to read (`receiver`); else
  * one has sent a request and waits for the first byte of the answer (`hub`); else connections are
- * open and nothing waits (`quiet`: between requests, or the hub sending slower than the link);
+ * open and nothing waits (`quiet`: between requests, or the hub sending slower than the link, or
+ * this process not running: time nothing happens in counts toward the state it happened in);
  * or none is open (`idle`).
  */
 export type LinkState = "limited" | "receiver" | "hub" | "quiet" | "idle";
