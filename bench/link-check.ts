@@ -108,7 +108,7 @@ async function main(): Promise<void> {
       for (const connections of connectionCounts) {
         for (const readKiB of readSizes) {
           const r = await measure(mibps, connections, totalBytes, readKiB);
-          console.log(`| ${r.readKiB || "node's"} | ${r.mibps} | ${r.connections} | ${r.delivered.toFixed(1)} | ${(r.delivered / r.mibps).toFixed(3)} | ${r.overMiB.toFixed(2)} | ${(burstBytes(r.mibps * MiB) / MiB).toFixed(2)} | ${r.linkCpu?.toFixed(2) ?? "?"} | ${formatLinkStats(r.link)} |`);
+          console.log(`| ${r.readKiB || "node's"} | ${r.mibps} | ${r.connections} | ${r.delivered.toFixed(1)} | ${(r.delivered / r.mibps).toFixed(3)} | ${r.seconds < 1 ? "– (under 1 s)" : r.overMiB.toFixed(2)} | ${(burstBytes(r.mibps * MiB) / MiB).toFixed(2)} | ${r.linkCpu?.toFixed(2) ?? "?"} | ${formatLinkStats(r.link)} |`);
         }
       }
     }
