@@ -67,29 +67,42 @@ export function exited(child: ChildProcess): Promise<number | null> {
 export interface Service<T> {
   info: T;
   pid: number;
+  /** Writes a line to the child's stdin and resolves with the next line it prints. */
+  ask(line: string): Promise<string>;
   stop(): Promise<void>;
+}
+
+/** The next line the child prints; `when` names the moment in the error if it exits first. */
+function nextLine(child: ChildProcess, what: string, when: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let out = "";
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const end = out.indexOf("\n");
+      if (end < 0) return;
+      child.stdout!.off("data", onData);
+      child.off("exit", onExit);
+      resolve(out.slice(0, end));
+    };
+    const onExit = (code: number | null) => reject(new Error(`the ${what} service exited with ${code} ${when}`));
+    child.stdout!.on("data", onData);
+    child.once("exit", onExit);
+  });
 }
 
 /** A child that prints one JSON line once it serves and serves until its stdin closes: services.js by default. */
 export async function startService<T>(args: string[], script = "services.js"): Promise<Service<T>> {
   const child = spawn(process.execPath, [path.join(DIST, "bench", script), ...args], { stdio: ["pipe", "pipe", "inherit"] });
-  const info = await new Promise<T>((resolve, reject) => {
-    let out = "";
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.indexOf("\n");
-      if (line < 0) return;
-      child.stdout!.off("data", onData);
-      child.off("exit", onExit);
-      resolve(JSON.parse(out.slice(0, line)) as T);
-    };
-    const onExit = (code: number | null) => reject(new Error(`the ${script} ${args[0]} service exited with ${code} while starting`));
-    child.stdout!.on("data", onData);
-    child.once("exit", onExit);
-  });
+  const what = `${script} ${args[0]}`;
+  const info = JSON.parse(await nextLine(child, what, "while starting")) as T;
   return {
     info,
     pid: child.pid!,
+    ask(line) {
+      const answer = nextLine(child, what, "before answering");
+      child.stdin!.write(`${line}\n`);
+      return answer;
+    },
     async stop() {
       child.stdin!.end();
       const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);

@@ -13,6 +13,7 @@ import { sha256Rate } from "../src/import/pipeline/hash";
 import { freePort } from "../src/common/net";
 import type { BaselineJob } from "./baseline";
 import { cpuSeconds, formatThreadCpu } from "./proc";
+import { formatLinkStats, wallMs, type LinkStats } from "./link";
 import type { HubService, S3Service } from "./services";
 import { DIST, inRotation, gql, intSetting, median, MiB, RssProbe, sleep, startServer, startService, type Server, type Service } from "./harness";
 
@@ -116,14 +117,17 @@ function syntheticModel(s: Settings): { files: FakeFile[]; totalBytes: number } 
 interface Measurement {
   bytes: number;
   seconds: number;
+  /** When the timed transfer started (wallMs). */
+  startedAtMs: number;
   peakRssMiB: number;
   /** CPU seconds the measured process used meanwhile. */
   cpuSeconds: number | null;
   /** The same by kind of thread (see threadCpu). */
   threadCpu?: Record<string, number>;
-  /** CPU seconds the hub and s3rver used meanwhile. */
   /** CPU seconds the helper processes (hub, s3rver, link) spent meanwhile, by name. */
   servicesCpu?: Record<string, number | null>;
+  /** What the link did meanwhile, when there is one. */
+  link?: LinkStats;
 }
 
 /** Runs the baseline (baseline.js) or the peer (peer.js) on `job` in a process of its own. */
@@ -136,8 +140,8 @@ async function runClient(script: "baseline.js" | "peer.js", job: BaselineJob, no
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   const rss = await probe.stop();
   if (code !== 0) throw new Error(`${script} exited with ${code}`);
-  const { bytes, seconds, cpuSeconds, threadCpu } = JSON.parse(out.trim().split("\n").pop()!) as Pick<Measurement, "bytes" | "seconds" | "cpuSeconds" | "threadCpu">;
-  return { bytes, seconds, peakRssMiB: rss.sampledPeakMiB, cpuSeconds, threadCpu };
+  const { bytes, seconds, startedAtMs, cpuSeconds, threadCpu } = JSON.parse(out.trim().split("\n").pop()!) as Pick<Measurement, "bytes" | "seconds" | "startedAtMs" | "cpuSeconds" | "threadCpu">;
+  return { bytes, seconds, startedAtMs, peakRssMiB: rss.sampledPeakMiB, cpuSeconds, threadCpu };
 }
 
 const SCAN = `mutation($input: ScanArtifactsInput!) { scanArtifacts(input: $input) { artifacts { id name } } }`;
@@ -199,6 +203,7 @@ async function runImport(server: Server, databaseUrl: string, fileCount: number,
   let rss: Awaited<ReturnType<RssProbe["stop"]>> | undefined;
   try {
     const requestedAt = Date.now();
+    const startedAtMs = wallMs();
     const started = process.hrtime.bigint();
     await gql(server, IMPORT, { input: { artifactRevisionIds: [revisionId] } });
     const outcome = await watch.settled(timeoutMs);
@@ -222,7 +227,7 @@ async function runImport(server: Server, databaseUrl: string, fileCount: number,
       idle = await memoryOf(server);
     }
     return {
-      bytes: totalBytes, seconds, peakRssMiB: rss.sampledPeakMiB, serverHwmMiB: rss.hwmMiB, restingRssMiB: resting, idleRssMiB,
+      bytes: totalBytes, seconds, startedAtMs, peakRssMiB: rss.sampledPeakMiB, serverHwmMiB: rss.hwmMiB, restingRssMiB: resting, idleRssMiB,
       memory: { rest, end, idle }, cpuSeconds: rss.cpuSeconds, threadCpu: rss.threadCpu, phases,
     };
   } finally {
@@ -359,13 +364,24 @@ function decodeRevisionId(globalId: string): { id: string } {
 const rate = (m: Measurement) => m.bytes / MiB / m.seconds;
 
 /** Runs `work` and adds the CPU the helper processes (hub, s3rver, link) spent meanwhile to its measurement. */
-async function withServicesCpu<M extends Measurement>(services: Record<string, { pid: number } | undefined>, work: () => Promise<M>): Promise<M> {
+async function withServicesCpu<M extends Measurement>(services: Record<string, { pid: number } | undefined>, link: Service<unknown> | undefined, work: () => Promise<M>): Promise<M> {
   const present = Object.entries(services).filter((entry): entry is [string, { pid: number }] => entry[1] !== undefined);
   const before = await Promise.all(present.map(([, service]) => cpuSeconds(service.pid)));
   const measured = await work();
   const after = await Promise.all(present.map(([, service]) => cpuSeconds(service.pid)));
   const spent = present.map(([name], i) => [name, before[i] === null || after[i] === null ? null : after[i]! - before[i]!] as const);
-  return { ...measured, servicesCpu: Object.fromEntries(spent) };
+  // What the link did during the measured transfer alone.
+  const linkStats = link ? (JSON.parse(await link.ask(`stats ${measured.startedAtMs} ${measured.startedAtMs + measured.seconds * 1000}`)) as LinkStats) : undefined;
+  if (link && process.env.BENCH_LINK_TIMELINE) {
+    // The same in tenths of the transfer, to see when the link waited.
+    const tenth = (measured.seconds * 1000) / 10;
+    for (let i = 0; i < 10; i++) {
+      const from = measured.startedAtMs + i * tenth;
+      const slice = JSON.parse(await link.ask(`stats ${from} ${from + tenth}`)) as LinkStats;
+      process.stderr.write(`  ${((i * tenth) / 1000).toFixed(2)} s: ${(slice.bytes / MiB / (tenth / 1000)).toFixed(0)} MiB/s; ${formatLinkStats(slice)}\n`);
+    }
+  }
+  return { ...measured, servicesCpu: Object.fromEntries(spent), ...(linkStats ? { link: linkStats } : {}) };
 }
 
 /** `hubUrl`: where clients reach the hub (through the link when there is one). */
@@ -383,7 +399,7 @@ async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Serv
       };
       const baseline = async () => {
         process.stderr.write(`${backend} run ${run}: baseline (hub → storage adapter, ${s.concurrency} files at a time)\n`);
-        const measured = await withServicesCpu({ hub, s3rver: s3, link }, () => runClient("baseline.js", baselineJob, s.baselineNodeArgs));
+        const measured = await withServicesCpu({ hub, s3rver: s3, link }, link, () => runClient("baseline.js", baselineJob, s.baselineNodeArgs));
         // Leave the disk as the import finds it: the baseline's copy goes before the next measurement.
         if (!s3) await rm(path.join(work, `baseline-${run}`), { recursive: true, force: true });
         return measured;
@@ -394,7 +410,7 @@ async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Serv
       };
       const peer = async () => {
         process.stderr.write(`${backend} run ${run}: peer (@huggingface/hub → ${s3 ? "S3 adapter" : "files"}, ${s.concurrency} files at a time)\n`);
-        const measured = await withServicesCpu({ hub, s3rver: s3, link }, () => runClient("peer.js", peerJob, s.baselineNodeArgs));
+        const measured = await withServicesCpu({ hub, s3rver: s3, link }, link, () => runClient("peer.js", peerJob, s.baselineNodeArgs));
         if (!s3) await rm(path.join(work, `peer-${run}`), { recursive: true, force: true });
         return measured;
       };
@@ -407,7 +423,7 @@ async function benchBackend(backend: "filesystem" | "s3", s: Settings, hub: Serv
           server = await startServer(env, s.serverNodeArgs, path.join(os.tmpdir(), `bench-import-${backend}-server.log`));
           process.stderr.write(`${backend} run ${run}: import through the server (pid ${server.pid}, log ${server.logFile})\n`);
           const started = server;
-          return await withServicesCpu({ hub, s3rver: s3, link }, () => runImport(started, db.url, model.files.length, model.totalBytes, s.timeoutMs, s.idleSeconds));
+          return await withServicesCpu({ hub, s3rver: s3, link }, link, () => runImport(started, db.url, model.files.length, model.totalBytes, s.timeoutMs, s.idleSeconds));
         } finally {
           await server?.stop().catch(() => undefined);
           await db.drop().catch(() => undefined);
@@ -435,9 +451,10 @@ const cpuPerGiB = (m: Measurement) => (m.cpuSeconds === null ? NaN : m.cpuSecond
 function runLine({ baseline, peer, imported }: Row): string {
   const services = (m: Measurement) => Object.entries(m.servicesCpu ?? {}).map(([name, seconds]) => `${name} ${cpu(seconds)}`).join(", ");
   const threads = (m: Measurement) => (m.threadCpu ? ` [${formatThreadCpu(m.threadCpu)}]` : "");
-  const client = (name: string, m: Measurement) => `${name} ${rate(m).toFixed(1)} MiB/s in ${m.seconds.toFixed(1)} s (CPU ${cpu(m.cpuSeconds)} s${threads(m)}; ${services(m)}), peak RSS ${m.peakRssMiB.toFixed(0)} MiB`;
+  const linkStates = (m: Measurement) => (m.link ? `; link: ${formatLinkStats(m.link)}` : "");
+  const client = (name: string, m: Measurement) => `${name} ${rate(m).toFixed(1)} MiB/s in ${m.seconds.toFixed(1)} s (CPU ${cpu(m.cpuSeconds)} s${threads(m)}; ${services(m)}${linkStates(m)}), peak RSS ${m.peakRssMiB.toFixed(0)} MiB`;
   return `${client("baseline", baseline)}; ${client("peer", peer)}; ` +
-    `import ${rate(imported).toFixed(1)} MiB/s in ${imported.seconds.toFixed(1)} s (server CPU ${cpu(imported.cpuSeconds)} s${threads(imported)}; ${services(imported)}), peak RSS ${imported.peakRssMiB.toFixed(0)} MiB (VmHWM ${imported.serverHwmMiB?.toFixed(0) ?? "?"}, ${imported.restingRssMiB.toFixed(0)} at rest before${imported.idleRssMiB === null ? "" : `, ${imported.idleRssMiB.toFixed(0)} after idling`}; at rest ${describeMemory(imported.memory.rest)}; at the end ${describeMemory(imported.memory.end)}${imported.memory.idle ? `; idle ${describeMemory(imported.memory.idle)}` : ""}); ` +
+    `import ${rate(imported).toFixed(1)} MiB/s in ${imported.seconds.toFixed(1)} s (server CPU ${cpu(imported.cpuSeconds)} s${threads(imported)}; ${services(imported)}${linkStates(imported)}), peak RSS ${imported.peakRssMiB.toFixed(0)} MiB (VmHWM ${imported.serverHwmMiB?.toFixed(0) ?? "?"}, ${imported.restingRssMiB.toFixed(0)} at rest before${imported.idleRssMiB === null ? "" : `, ${imported.idleRssMiB.toFixed(0)} after idling`}; at rest ${describeMemory(imported.memory.rest)}; at the end ${describeMemory(imported.memory.end)}${imported.memory.idle ? `; idle ${describeMemory(imported.memory.idle)}` : ""}); ` +
     `import/peer ${(rate(imported) / rate(peer)).toFixed(2)}, import/baseline ${(rate(imported) / rate(baseline)).toFixed(2)}; by status: ${imported.phases.map((p) => `${p.status} ${p.seconds.toFixed(1)}`).join(", ")}`;
 }
 

@@ -63,12 +63,13 @@ export function formatThreadCpu(used: Record<string, number> | undefined): strin
  */
 export async function transferMeter(): Promise<(bytes: number) => Promise<void>> {
   const started = process.hrtime.bigint();
+  const startedAtMs = performance.timeOrigin + performance.now();
   const cpuAtStart = process.cpuUsage();
   const threadsAtStart = await threadCpu("self");
   return async (bytes) => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = process.cpuUsage(cpuAtStart);
     const threads = threadCpuSince(threadsAtStart, await threadCpu("self"));
-    process.stdout.write(`${JSON.stringify({ bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, threadCpu: threads })}\n`);
+    process.stdout.write(`${JSON.stringify({ bytes, seconds, startedAtMs, cpuSeconds: (cpu.user + cpu.system) / 1e6, threadCpu: threads })}\n`);
   };
 }

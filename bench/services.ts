@@ -1,7 +1,7 @@
 import { startFakeHub, type FakeFile } from "../test/support/fake-hub";
 import { FakeBlob } from "../test/support/fake-hub/content";
 import { startS3rver } from "../test/support/s3rver";
-import { startLink, type LinkRoute } from "./link";
+import { startLink, type LinkOptions, type LinkRoute } from "./link";
 
 /*
  * The benchmark's upstream and storage, each in a process of its own, so that neither shares an
@@ -9,7 +9,8 @@ import { startLink, type LinkRoute } from "./link";
  *
  *   node services.js hub '<{"repo": …, "files": [FakeFile…], "inMemory": bool}>'   the fake hub with one model
  *   node services.js s3                                           s3rver
- *   node services.js link '<{"mibps": n, "routes": [LinkRoute…]}>'   a link of n MiB/s in front of the hub (link.ts)
+ *   node services.js link '<{"mibps": n, "routes": [LinkRoute…], …LinkOptions}>'   a link of n MiB/s in front of the hub (link.ts);
+ *                                                                   "stats [from to]" on its stdin asks for its LinkStats
  *
  * Prints one JSON line once it serves, then serves until its stdin closes.
  */
@@ -47,9 +48,19 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(ready)}\n`);
     stop = () => s3.stop();
   } else if (kind === "link") {
-    const { mibps, routes } = JSON.parse(arg) as { mibps: number; routes: LinkRoute[] };
-    const link = await startLink(routes, mibps);
+    const { mibps, routes, ...options } = JSON.parse(arg) as { mibps: number; routes: LinkRoute[] } & LinkOptions;
+    const link = await startLink(routes, mibps, options);
     process.stdout.write(`${JSON.stringify({ ports: routes.map((r) => r.listenPort) })}\n`);
+    // Each line on stdin, "stats [from to]" (wall-clock ms), asks what the link did then (LinkStats), one JSON line.
+    let asked = "";
+    process.stdin.on("data", (chunk: Buffer) => {
+      asked += chunk.toString();
+      for (let end = asked.indexOf("\n"); end >= 0; end = asked.indexOf("\n")) {
+        const [from, to] = asked.slice(0, end).split(" ").slice(1).map(Number);
+        asked = asked.slice(end + 1);
+        process.stdout.write(`${JSON.stringify(link.stats(from, to))}\n`);
+      }
+    });
     stop = () => link.stop();
   } else {
     throw new Error(`usage: services.js hub <model json> | s3 | link <routes json>`);

@@ -3,9 +3,9 @@ import { startTestKit, type TestKit } from "../support/testkit";
 import { FAST_IMPORTS, scanModel, startImport, waitForStatus } from "./support";
 
 /*
- * The order an import fetches files in: smallest first, so that the configs, tokenizer and
- * model card are in before the weights start, and their fsyncs do not queue behind the weights'
- * writes. One file at a time here, so the hub sees the order the import chose.
+ * The order an import fetches files in. With one slot, smallest first, so that the configs,
+ * tokenizer and model card are in before the weights start; with more, half the slots take the
+ * largest files (lanes.test.ts). One file at a time here, so the hub sees the order the import chose.
  */
 
 const REPO = "acme/ordered";

@@ -533,6 +533,14 @@ describe.each([
       expect(await collect(adapter.list(p))).toEqual([]);
     });
 
+    test("a staging put longer than the filesystem's disk catch-up interval (32 MiB) stores every byte in order", async () => {
+      const data = randomBytes(40 * MiB);
+      const staging = area();
+      const { receipt } = await staging.put("long.bin", streamOf(data), { size: data.length });
+      await staging.publish("long.bin", receipt);
+      expect(await bytesAt(`${p}final/long.bin`)).toBe(sha256(data));
+    });
+
     test("a staging put aborted for a reason keepPartialOn accepts keeps its partial to resume, where the backend has partials; another reason keeps nothing", async () => {
       const data = randomBytes(24 * MiB);
       const interrupted = (reason: string, keep: string) => {

@@ -21,6 +21,7 @@ import type { HashPlacement } from "./hash";
 import { transferFile, type StallPolicy } from "./transfer";
 import { ImportProgressTracker, isSameImport, readPulse } from "./progress";
 import { WriteBehind } from "./write-behind";
+import { fromBothEnds } from "./lanes";
 import { runVerifiers, type VerifiableFile, type Verifier } from "./verifiers";
 import { NO_IMPORT_METRICS, type ImportMetrics, type ImportRunMetrics } from "../../metrics/metrics.ports";
 
@@ -218,8 +219,7 @@ class ImportRun {
       this.tracker.fileDone();
       return false;
     });
-    // Smallest first: the configs, tokenizer and model card are in within a second or so, and the
-    // large files' writes do not queue in front of them (each small file waits for its fsync).
+    // Smallest first for half the slots, largest first for the rest (fromBothEnds).
     todo.sort((a, b) => Number(a.size) - Number(b.size) || (a.path < b.path ? -1 : 1));
     const resume = await this.resumablePartials(todo);
     const stagedFiles = manifest.filter((_file, i) => staged[i]);
@@ -234,7 +234,6 @@ class ImportRun {
     const signal = AbortSignal.any([this.signal, siblings.signal]);
     let failure: FileImportError | null = null;
     let notesFailed = false;
-    const limit = pLimit(this.deps.fileConcurrency);
     // A file stored at its final key on arrival is noted staged and placed at once.
     const verified = new WriteBehind<{ path: string; sha256: string; receipt: string; placed: boolean }>((notes) => this.deps.ds.query(
       `UPDATE artifact_import_files AS i SET staged_sha256 = n.sha256, staged_receipt = n.receipt, sha256 = COALESCE(i.sha256, n.sha256), placed = n.placed
@@ -249,9 +248,9 @@ class ImportRun {
         siblings.abort(error);
       },
     });
-    await Promise.all(todo.map(async (file) => {
+    await fromBothEnds(todo, this.deps.fileConcurrency, async (file) => {
       try {
-        const staged = await limit(() => signal.aborted ? null : transferFile(
+        const staged = signal.aborted ? null : await transferFile(
           {
             source: prepared.source,
             staging: this.publishOnArrival ? { put: (path, body, opts) => this.staging!.putFinal!(path, body, opts) } : this.staging!,
@@ -266,7 +265,7 @@ class ImportRun {
           toImportFile(file),
           file.path,
           resume.get(file.path),
-        ));
+        );
         if (!staged) return;
         verified.add({ path: file.path, sha256: staged.sha256, receipt: staged.receipt, placed: this.publishOnArrival });
         this.tracker.fileDone();
@@ -276,7 +275,7 @@ class ImportRun {
         failure = new FileImportError(file.path, error);
         siblings.abort(failure);
       }
-    }));
+    });
     // What did arrive is noted whatever happened to the rest: another attempt skips it.
     const unnoted = await verified.flush().then(() => null, (error: unknown) => ({ error }));
     this.signal.throwIfAborted();
